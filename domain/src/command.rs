@@ -1,0 +1,304 @@
+//! Raw inputs of the use cases and their validation into domain values.
+//! Every check names the offending field, so adapters can pass the message on.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use time::Duration;
+
+use crate::clock::{self, Timestamp};
+use crate::error::ValidationError;
+use crate::ids::{RunId, TaskId, WorkflowRunId};
+use crate::queue::{CleanupPolicy, DEFAULT_TTL_SECONDS};
+use crate::retry::RetryStrategy;
+use crate::task::{RunStatus, TaskSpec, TaskStatus};
+use crate::workflow::WorkflowStatus;
+
+pub const MAX_CLAIM_LIMIT: i64 = 1000;
+pub const MAX_BATCH: usize = 1000;
+pub const MAX_LONG_POLL_SECONDS: f64 = 60.0;
+pub const MAX_PAGE_LIMIT: i64 = 1000;
+pub const DEFAULT_PAGE_LIMIT: u32 = 50;
+const MAX_NAME_LEN: usize = 255;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewQueue {
+    pub name: String,
+    pub task_ttl_seconds: Option<u64>,
+    pub event_ttl_seconds: Option<u64>,
+}
+
+impl NewQueue {
+    pub fn cleanup(&self) -> CleanupPolicy {
+        CleanupPolicy {
+            task_ttl_seconds: self.task_ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
+            event_ttl_seconds: self.event_ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
+        }
+    }
+}
+
+/// A create-task request as it arrives.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewTask {
+    pub task_name: String,
+    pub params: Value,
+    pub headers: BTreeMap<String, String>,
+    pub retry_strategy: Option<RetryStrategy>,
+    pub max_attempts: Option<i64>,
+    pub start_timeout: Option<f64>,
+    pub execution_timeout: Option<f64>,
+    pub workflow_run_id: Option<WorkflowRunId>,
+    pub idempotency_key: Option<String>,
+    pub run_at: Option<Timestamp>,
+}
+
+impl NewTask {
+    pub fn validate(self) -> Result<TaskSpec, ValidationError> {
+        non_empty("task_name", &self.task_name)?;
+        if let Some(strategy) = &self.retry_strategy {
+            strategy.validate()?;
+        }
+        let max_attempts = match self.max_attempts {
+            None => 1,
+            Some(n) if (1..=i64::from(u32::MAX)).contains(&n) => n as u32,
+            Some(_) => return Err(ValidationError::invalid("max_attempts", "must be an integer >= 1")),
+        };
+        if let Some(key) = &self.idempotency_key {
+            non_empty("idempotency_key", key)?;
+        }
+        Ok(TaskSpec {
+            task_name: self.task_name,
+            params: self.params,
+            headers: self.headers,
+            retry_strategy: self.retry_strategy,
+            max_attempts,
+            start_timeout: optional_timeout("start_timeout", self.start_timeout)?,
+            execution_timeout: optional_timeout("execution_timeout", self.execution_timeout)?,
+            workflow_run_id: self.workflow_run_id,
+            idempotency_key: self.idempotency_key,
+            run_at: self.run_at.map(clock::truncate),
+        })
+    }
+}
+
+/// Validates a batch of creates; a field error names the item, e.g.
+/// `tasks[3].task_name is required`.
+pub fn validate_batch(tasks: Vec<NewTask>) -> Result<Vec<TaskSpec>, ValidationError> {
+    if tasks.is_empty() || tasks.len() > MAX_BATCH {
+        return Err(ValidationError::invalid("tasks", format!("must hold between 1 and {MAX_BATCH} tasks")));
+    }
+    tasks
+        .into_iter()
+        .enumerate()
+        .map(|(i, task)| {
+            task.validate().map_err(|e| {
+                let field = format!("tasks[{i}].{}", e.field);
+                let message = format!("tasks[{i}].{}", e.message);
+                ValidationError::new(field, message)
+            })
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClaimRequest {
+    pub limit: i64,
+    pub claim_timeout: f64,
+    pub long_poll_seconds: Option<f64>,
+    pub worker_id: Option<String>,
+}
+
+/// A validated claim.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claim {
+    pub limit: u32,
+    pub claim_timeout: Duration,
+    pub long_poll: Option<Duration>,
+    pub worker_id: Option<String>,
+}
+
+impl ClaimRequest {
+    pub fn validate(self) -> Result<Claim, ValidationError> {
+        if !(1..=MAX_CLAIM_LIMIT).contains(&self.limit) {
+            return Err(ValidationError::invalid("limit", format!("must be between 1 and {MAX_CLAIM_LIMIT}")));
+        }
+        let long_poll = match self.long_poll_seconds {
+            None => None,
+            Some(s) if s.is_finite() && (1.0..=MAX_LONG_POLL_SECONDS).contains(&s) => Some(clock::seconds(s)),
+            Some(_) => return Err(ValidationError::invalid("long_poll_seconds", "must be between 1 and 60")),
+        };
+        Ok(Claim {
+            limit: self.limit as u32,
+            claim_timeout: at_least_one_second("claim_timeout", self.claim_timeout)?,
+            long_poll,
+            worker_id: self.worker_id,
+        })
+    }
+}
+
+/// `wait-for-event` as it arrives.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WaitRequest {
+    pub run_id: RunId,
+    pub task_id: TaskId,
+    pub event_name: String,
+    pub step_name: String,
+    pub timeout_seconds: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wait {
+    pub run_id: RunId,
+    pub task_id: TaskId,
+    pub event_name: String,
+    pub step_name: String,
+    pub timeout: Duration,
+}
+
+impl WaitRequest {
+    pub fn validate(self) -> Result<Wait, ValidationError> {
+        non_empty("event_name", &self.event_name)?;
+        non_empty("step_name", &self.step_name)?;
+        Ok(Wait {
+            run_id: self.run_id,
+            task_id: self.task_id,
+            timeout: at_least_one_second("timeout_seconds", self.timeout_seconds)?,
+            event_name: self.event_name,
+            step_name: self.step_name,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointWrite {
+    pub task_id: TaskId,
+    pub step_name: String,
+    pub state: Value,
+    pub owner_run: RunId,
+    pub extend_claim_by: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TaskFilter {
+    pub queue_name: Option<String>,
+    pub status: Option<TaskStatus>,
+    pub task_name: Option<String>,
+    pub cursor: Option<TaskId>,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunFilter {
+    pub task_id: Option<TaskId>,
+    pub status: Option<RunStatus>,
+    pub cursor: Option<RunId>,
+    pub limit: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkflowFilter {
+    pub status: Option<WorkflowStatus>,
+    pub workflow_name: Option<String>,
+    pub cursor: Option<WorkflowRunId>,
+    pub limit: u32,
+}
+
+/// One page of a newest-first listing; `next_cursor` is the id to continue after.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T, C> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<C>,
+}
+
+/// The `limit` of a listing: default 50, 1–1000.
+pub fn page_limit(raw: Option<i64>) -> Result<u32, ValidationError> {
+    match raw {
+        None => Ok(DEFAULT_PAGE_LIMIT),
+        Some(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => Ok(n as u32),
+        Some(_) => Err(ValidationError::invalid("limit", format!("must be between 1 and {MAX_PAGE_LIMIT}"))),
+    }
+}
+
+/// A strictly positive whole or fractional number of seconds, at least 1.
+pub fn at_least_one_second(field: &str, value: f64) -> Result<Duration, ValidationError> {
+    if value.is_finite() && value >= 1.0 {
+        Ok(clock::seconds(value))
+    } else {
+        Err(ValidationError::invalid(field, "must be a number of seconds >= 1"))
+    }
+}
+
+fn optional_timeout(field: &str, value: Option<f64>) -> Result<Option<Duration>, ValidationError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_finite() && v >= 0.0 => Ok((v > 0.0).then(|| clock::seconds(v))),
+        Some(_) => Err(ValidationError::invalid(field, "must be a number of seconds >= 0")),
+    }
+}
+
+/// Rejects empty (or whitespace-only) and overlong names.
+pub fn non_empty(field: &str, value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::required(field));
+    }
+    if value.len() > MAX_NAME_LEN {
+        return Err(ValidationError::invalid(field, format!("must be at most {MAX_NAME_LEN} bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str) -> NewTask {
+        NewTask { task_name: name.into(), ..NewTask::default() }
+    }
+
+    #[test]
+    fn task_defaults() {
+        let spec = task("send").validate().unwrap();
+        assert_eq!(spec.max_attempts, 1);
+        assert_eq!(spec.start_timeout, None);
+    }
+
+    #[test]
+    fn task_errors_name_the_field() {
+        assert_eq!(task("").validate().unwrap_err().message, "task_name is required");
+        let bad = NewTask { max_attempts: Some(0), ..task("x") };
+        assert_eq!(bad.validate().unwrap_err().field, "max_attempts");
+        let bad = NewTask { start_timeout: Some(-1.0), ..task("x") };
+        assert_eq!(bad.validate().unwrap_err().field, "start_timeout");
+        let zero = NewTask { execution_timeout: Some(0.0), ..task("x") };
+        assert_eq!(zero.validate().unwrap().execution_timeout, None);
+    }
+
+    #[test]
+    fn batch_errors_name_the_item() {
+        let err = validate_batch(vec![task("a"), task("")]).unwrap_err();
+        assert_eq!(err.message, "tasks[1].task_name is required");
+        assert_eq!(validate_batch(vec![]).unwrap_err().field, "tasks");
+    }
+
+    #[test]
+    fn claim_ranges() {
+        let ok = ClaimRequest { limit: 10, claim_timeout: 30.0, ..Default::default() };
+        assert_eq!(ok.clone().validate().unwrap().limit, 10);
+        let bad = ClaimRequest { limit: 0, ..ok.clone() };
+        assert_eq!(bad.validate().unwrap_err().field, "limit");
+        let bad = ClaimRequest { limit: 1001, ..ok.clone() };
+        assert_eq!(bad.validate().unwrap_err().field, "limit");
+        let bad = ClaimRequest { claim_timeout: 0.5, ..ok.clone() };
+        assert_eq!(bad.validate().unwrap_err().field, "claim_timeout");
+        let bad = ClaimRequest { long_poll_seconds: Some(61.0), ..ok };
+        assert_eq!(bad.validate().unwrap_err().field, "long_poll_seconds");
+    }
+
+    #[test]
+    fn page_limits() {
+        assert_eq!(page_limit(None).unwrap(), 50);
+        assert_eq!(page_limit(Some(1000)).unwrap(), 1000);
+        assert!(page_limit(Some(0)).is_err());
+        assert!(page_limit(Some(1001)).is_err());
+    }
+}

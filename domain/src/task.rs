@@ -1,0 +1,203 @@
+//! Tasks (the logical unit of work) and runs (attempts at it).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use time::Duration;
+
+use crate::clock::Timestamp;
+use crate::ids::{RunId, TaskId, WorkflowRunId};
+use crate::queue::QueueName;
+use crate::retry::RetryStrategy;
+
+/// Default number of claim expiries in a row after which a task fails.
+pub const DEFAULT_MAX_CONSECUTIVE_EXPIRIES: u32 = 10;
+/// The error recorded on a run whose claim expired.
+pub const CLAIM_EXPIRED: &str = "claim expired";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TaskStatus {
+    /// Not finished: its current run is pending, claimed or sleeping.
+    Pending,
+    Completed,
+    Failed,
+    Canceled,
+}
+
+impl TaskStatus {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Completed, Self::Failed, Self::Canceled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub fn is_finished(self) -> bool {
+        self != Self::Pending
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Pending,
+    Claimed,
+    Sleeping,
+    Completed,
+    Failed,
+    Canceled,
+}
+
+impl RunStatus {
+    pub const ALL: [Self; 6] =
+        [Self::Pending, Self::Claimed, Self::Sleeping, Self::Completed, Self::Failed, Self::Canceled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Claimed => "claimed",
+            Self::Sleeping => "sleeping",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Canceled)
+    }
+}
+
+/// What a task was created with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskSpec {
+    pub task_name: String,
+    pub params: Value,
+    pub headers: BTreeMap<String, String>,
+    pub retry_strategy: Option<RetryStrategy>,
+    pub max_attempts: u32,
+    /// Cancel the task if no run was claimed this long after creation.
+    pub start_timeout: Option<Duration>,
+    /// Cancel the task if it has not completed this long after creation.
+    pub execution_timeout: Option<Duration>,
+    pub workflow_run_id: Option<WorkflowRunId>,
+    pub idempotency_key: Option<String>,
+    /// When the first run becomes claimable; `None` = at creation.
+    pub run_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    pub id: TaskId,
+    pub queue: QueueName,
+    pub spec: TaskSpec,
+    pub status: TaskStatus,
+    /// Runs created so far; equals the attempt number of the current run.
+    pub attempts: u32,
+    /// Runs that ended in a failure reported by a worker.
+    pub failures: u32,
+    /// Claim expiries since the last run that ended any other way.
+    pub consecutive_expiries: u32,
+    /// The newest run: the only one that may be live.
+    pub current_run: RunId,
+    pub result: Option<Value>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub first_claimed_at: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+}
+
+/// The event a sleeping run waits for, and the step whose outcome it records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventWait {
+    pub event_name: String,
+    pub step_name: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub id: RunId,
+    pub task_id: TaskId,
+    pub queue: QueueName,
+    pub attempt: u32,
+    pub status: RunStatus,
+    /// Pending: when it becomes claimable. Sleeping: when it wakes.
+    pub available_at: Timestamp,
+    pub claimed_at: Option<Timestamp>,
+    pub claim_expires_at: Option<Timestamp>,
+    pub worker_id: Option<String>,
+    /// Set while sleeping on an event.
+    pub wait: Option<EventWait>,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    pub created_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+}
+
+impl Run {
+    /// A pending run that becomes claimable at `available_at`.
+    pub fn pending(task: &Task, attempt: u32, available_at: Timestamp, now: Timestamp) -> Self {
+        Self {
+            id: RunId::new(),
+            task_id: task.id,
+            queue: task.queue.clone(),
+            attempt,
+            status: RunStatus::Pending,
+            available_at,
+            claimed_at: None,
+            claim_expires_at: None,
+            worker_id: None,
+            wait: None,
+            result: None,
+            error: None,
+            created_at: now,
+            completed_at: None,
+        }
+    }
+
+    /// Whether this run is claimed and its claim is still held at `now`.
+    pub fn claim_held(&self, now: Timestamp) -> bool {
+        self.status == RunStatus::Claimed && self.claim_expires_at.is_some_and(|end| end > now)
+    }
+}
+
+/// A task together with the run a command addresses (not always the newest).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskState {
+    pub task: Task,
+    pub run: Run,
+}
+
+/// A task as it is created: its record and its first run.
+pub fn create(queue: QueueName, spec: TaskSpec, now: Timestamp) -> TaskState {
+    let available_at = spec.run_at.unwrap_or(now);
+    let mut task = Task {
+        id: TaskId::new(),
+        queue,
+        spec,
+        status: TaskStatus::Pending,
+        attempts: 1,
+        failures: 0,
+        consecutive_expiries: 0,
+        current_run: RunId::new(),
+        result: None,
+        last_error: None,
+        created_at: now,
+        first_claimed_at: None,
+        completed_at: None,
+    };
+    let run = Run::pending(&task, 1, available_at, now);
+    task.current_run = run.id;
+    TaskState { task, run }
+}

@@ -1,0 +1,27 @@
+//! The notifier port: "look now" hints for long-polling claimers.
+//!
+//! A notification is a hint, never delivery: waiters also re-check on a
+//! fallback interval, so a lost hint delays work but never strands it.
+
+use async_trait::async_trait;
+use durable_domain::QueueName;
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    /// Registers interest in `queue`. Subscribe *before* checking for work:
+    /// any notification after this call completes the subscription's wait.
+    fn subscribe(&self, queue: &QueueName) -> Box<dyn Subscription>;
+
+    /// Wakes the waiters of these queues. Called after the write that made
+    /// runs claimable has committed.
+    async fn notify(&self, queues: &[QueueName]);
+}
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Subscription: Send {
+    /// Completes once a notification for the queue arrived after subscribing
+    /// (immediately if one already has).
+    async fn notified(&mut self);
+}

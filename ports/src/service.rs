@@ -1,0 +1,68 @@
+//! The driving port: every use case of the HTTP API. The HTTP adapter turns
+//! requests into these calls; the engine validates and runs them.
+
+use async_trait::async_trait;
+use durable_domain::command::{ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter};
+use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
+use durable_domain::{Queue, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, WorkflowRunId};
+use serde_json::Value;
+
+use crate::error::{ItemError, ServiceError};
+pub use crate::store::{CreatedTask, FailedRun};
+
+/// A checkpoint write as it arrives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PutCheckpoint {
+    pub task_id: TaskId,
+    pub step_name: String,
+    pub state: Value,
+    pub owner_run: RunId,
+    pub extend_claim_by: Option<f64>,
+}
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// `Ok` when storage answers (readiness).
+    async fn ready(&self) -> Result<(), ServiceError>;
+
+    async fn create_queue(&self, queue: NewQueue) -> Result<Queue, ServiceError>;
+    async fn list_queues(&self) -> Result<Vec<Queue>, ServiceError>;
+    async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError>;
+    async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError>;
+
+    async fn create_task(&self, queue: String, task: NewTask) -> Result<CreatedTask, ServiceError>;
+    /// All or nothing, answered in request order.
+    async fn create_tasks(&self, queue: String, tasks: Vec<NewTask>) -> Result<Vec<CreatedTask>, ServiceError>;
+    /// Claims due runs; with `long_poll_seconds`, waits for at least one.
+    async fn claim(&self, queue: String, request: ClaimRequest) -> Result<Vec<TaskState>, ServiceError>;
+    async fn list_tasks(&self, filter: TaskFilter) -> Result<Page<Task, TaskId>, ServiceError>;
+    async fn get_task(&self, id: TaskId) -> Result<Task, ServiceError>;
+    async fn cancel_task(&self, id: TaskId) -> Result<(), ServiceError>;
+
+    async fn list_runs(&self, filter: RunFilter) -> Result<Page<Run, RunId>, ServiceError>;
+    async fn complete_run(&self, run: RunId, result: Option<Value>) -> Result<(), ServiceError>;
+    /// Batch acknowledgement: every item fenced on its own, one transaction.
+    async fn complete_runs(
+        &self,
+        items: Vec<(RunId, Option<Value>)>,
+    ) -> Result<Vec<Result<(), ItemError>>, ServiceError>;
+    async fn fail_run(&self, run: RunId, error: String) -> Result<FailedRun, ServiceError>;
+    /// Returns the time the run is scheduled for.
+    async fn schedule_run(&self, run: RunId, run_at: Timestamp) -> Result<Timestamp, ServiceError>;
+    /// Returns the claim's new end.
+    async fn heartbeat_run(&self, run: RunId, extend_by_seconds: f64) -> Result<Timestamp, ServiceError>;
+    async fn wait_for_event(&self, request: WaitRequest) -> Result<WaitResponse, ServiceError>;
+
+    async fn emit_event(&self, name: String, payload: Value) -> Result<Event, ServiceError>;
+
+    async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError>;
+    async fn get_checkpoint(&self, task: TaskId, step_name: String) -> Result<Checkpoint, ServiceError>;
+    async fn list_checkpoints(&self, task: TaskId) -> Result<Vec<Checkpoint>, ServiceError>;
+
+    async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError>;
+    async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError>;
+    async fn get_workflow_run(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), ServiceError>;
+    async fn list_workflow_runs(&self, filter: WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, ServiceError>;
+}

@@ -1,0 +1,180 @@
+//! The storage port. Each method is one use case and one atomic unit: it
+//! locks what it changes, lets the domain's state machine decide, and writes
+//! the answer. No transaction handle ever crosses this boundary.
+//!
+//! Time is always passed in (`now`), never read inside a store, so every
+//! adapter agrees with the engine's clock and tests control it.
+
+use async_trait::async_trait;
+use durable_domain::command::{Claim, CheckpointWrite, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::machine::Policy;
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
+use durable_domain::{Queue, QueueName, QueueStats, Run, RunId, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId};
+use durable_domain::Task;
+use serde_json::Value;
+use time::Duration;
+
+use crate::error::{ItemError, StoreError};
+
+/// The ids of a created (or deduplicated) task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedTask {
+    pub task_id: TaskId,
+    pub run_id: RunId,
+    pub workflow_run_id: Option<WorkflowRunId>,
+    /// True when an existing task with the same idempotency key was returned.
+    pub deduplicated: bool,
+}
+
+/// The result of a worker-reported failure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FailedRun {
+    pub run_id: RunId,
+    pub queue: QueueName,
+    pub attempt: u32,
+    /// The retry, if the task has attempts left: its id and when it is due.
+    pub next: Option<(RunId, Timestamp)>,
+}
+
+/// The result of scheduling a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledRun {
+    pub queue: QueueName,
+    pub scheduled_at: Timestamp,
+    /// Whether the run is claimable right now (waiters should be woken).
+    pub claimable_now: bool,
+}
+
+/// The result of an emit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Emitted {
+    pub event: Event,
+    /// Queues of the runs this event woke.
+    pub woken: Vec<QueueName>,
+}
+
+/// What one retention pass deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cleanup {
+    pub tasks: u64,
+    pub events: u64,
+}
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A cheap round trip, for readiness probes.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // --- queues -----------------------------------------------------------
+
+    /// Creates a queue. `Conflict(QueueExists)` if the name is taken;
+    /// `Invalid` when `max_queues` queues exist already.
+    async fn queue_create(&self, queue: Queue, max_queues: usize) -> Result<Queue, StoreError>;
+
+    async fn queue_list(&self) -> Result<Vec<Queue>, StoreError>;
+
+    /// Deletes a queue; without `force`, `Conflict(QueueNotEmpty)` while it
+    /// holds unfinished tasks. With `force`, everything in it goes too.
+    async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError>;
+
+    async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError>;
+
+    // --- tasks ------------------------------------------------------------
+
+    /// Creates tasks with their first runs, all or nothing, in order. A spec
+    /// whose idempotency key already exists in the queue (or earlier in the
+    /// same batch) yields that task, marked `deduplicated`. `NotFound` for
+    /// an unknown queue or workflow run.
+    async fn tasks_create(
+        &self,
+        queue: &QueueName,
+        specs: Vec<TaskSpec>,
+        now: Timestamp,
+    ) -> Result<Vec<CreatedTask>, StoreError>;
+
+    async fn task_get(&self, id: TaskId) -> Result<Task, StoreError>;
+
+    /// Newest first, `filter.limit` at most.
+    async fn task_list(&self, filter: &TaskFilter) -> Result<Page<Task, TaskId>, StoreError>;
+
+    /// Cancels an unfinished task and its live run.
+    async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError>;
+
+    // --- runs -------------------------------------------------------------
+
+    /// Claims up to `claim.limit` due pending runs of the queue, oldest due
+    /// first. A run is never handed to two claims. `NotFound` for an unknown
+    /// queue.
+    async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError>;
+
+    /// The earliest `available_at` of the queue's pending runs, due or not.
+    async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError>;
+
+    async fn run_list(&self, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError>;
+
+    /// Completes each run whose claim is held, all in one transaction; every
+    /// item is fenced on its own and answered in order.
+    async fn runs_complete(
+        &self,
+        items: Vec<(RunId, Option<Value>)>,
+        now: Timestamp,
+    ) -> Result<Vec<Result<(), ItemError>>, StoreError>;
+
+    async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError>;
+
+    async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError>;
+
+    /// Extends a held claim to `now + extend_by`; returns the new end.
+    async fn run_heartbeat(&self, run: RunId, extend_by: Duration, now: Timestamp) -> Result<Timestamp, StoreError>;
+
+    /// Wait-for-event: replay a recorded outcome, resolve from the latest
+    /// event of that name, or put the run to sleep. Must serialize with
+    /// [`Store::event_emit`] of the same name so no wake-up is lost.
+    async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError>;
+
+    // --- events -----------------------------------------------------------
+
+    /// Records the event, and for every run sleeping on its name records the
+    /// payload as that step's outcome and makes the run claimable.
+    async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError>;
+
+    // --- checkpoints ------------------------------------------------------
+
+    /// Upserts a checkpoint if `owner_run` holds the claim on a run of the task.
+    async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError>;
+
+    async fn checkpoint_get(&self, task: TaskId, step_name: &str) -> Result<Checkpoint, StoreError>;
+
+    /// All checkpoints of a task, by step name. `NotFound` for an unknown task.
+    async fn checkpoint_list(&self, task: TaskId) -> Result<Vec<Checkpoint>, StoreError>;
+
+    // --- workflow runs ----------------------------------------------------
+
+    async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError>;
+
+    async fn workflow_update(&self, id: WorkflowRunId, patch: WorkflowPatch, now: Timestamp) -> Result<WorkflowRun, StoreError>;
+
+    /// The workflow run and summaries of its tasks (oldest first).
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError>;
+
+    async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError>;
+
+    // --- maintenance (the sweeper; safe to run on many replicas at once) ---
+
+    /// Expires up to `limit` claims that ran out; returns the queues that
+    /// got a new claimable run (one entry per run).
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError>;
+
+    /// Wakes up to `limit` sleeping runs whose time came (durable sleeps
+    /// ending, event waits timing out); returns their queues.
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError>;
+
+    /// Cancels up to `limit` tasks past their start or execution timeout.
+    async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError>;
+
+    /// Deletes up to `limit` finished tasks past their queue's task TTL (with
+    /// runs, checkpoints and wait outcomes) and up to `limit` expired events.
+    async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError>;
+}
