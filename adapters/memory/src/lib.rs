@@ -1,1 +1,5 @@
-//! In-memory Store and Notifier.
+//! In-memory [`durable_ports::Store`] and the in-process notifier.
+
+mod notifier;
+
+pub use notifier::LocalNotifier;
