@@ -72,7 +72,7 @@ pub fn complete(state: &mut TaskState, result: Option<Value>, now: Timestamp) ->
 #[derive(Clone, Debug, PartialEq)]
 pub enum FailOutcome {
     /// A new run was created, claimable at its `available_at`.
-    Retry(Run),
+    Retry(Box<Run>),
     /// `max_attempts` failures: the task failed.
     TaskFailed,
 }
@@ -87,7 +87,7 @@ pub fn fail(state: &mut TaskState, error: &str, now: Timestamp) -> Result<FailOu
     task.last_error = Some(error.to_owned());
     if task.failures < task.spec.max_attempts {
         let delay = retry::backoff(task.spec.retry_strategy.as_ref(), run.attempt);
-        Ok(FailOutcome::Retry(next_run(task, run, clock::add(now, delay), now)))
+        Ok(FailOutcome::Retry(Box::new(next_run(task, run, clock::add(now, delay), now))))
     } else {
         task.status = TaskStatus::Failed;
         task.completed_at = Some(now);
@@ -113,7 +113,7 @@ pub fn expire_claim(state: &mut TaskState, policy: &Policy, now: Timestamp) -> R
         Ok(FailOutcome::TaskFailed)
     } else {
         task.last_error = Some(CLAIM_EXPIRED.to_owned());
-        Ok(FailOutcome::Retry(next_run(task, run, now, now)))
+        Ok(FailOutcome::Retry(Box::new(next_run(task, run, now, now))))
     }
 }
 

@@ -1,5 +1,8 @@
 //! In-memory [`durable_ports::Store`] and the in-process notifier.
 
 mod notifier;
+mod state;
+mod store;
 
 pub use notifier::LocalNotifier;
+pub use store::MemoryStore;

@@ -1,0 +1,507 @@
+//! [`Store`] over [`State`] behind one mutex: every method is atomic because
+//! it runs entirely under the lock, and never awaits while holding it.
+
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::machine::{self, FailOutcome, Policy};
+use durable_domain::queue::event_retention;
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
+use durable_domain::{
+    EventId, NotFound, Queue, QueueName, QueueStats, Rejection, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
+    TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task,
+};
+use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
+use durable_ports::{ItemError, Store, StoreError};
+use serde_json::Value;
+use time::Duration;
+
+use crate::state::State;
+
+/// A complete store in memory, for tests and quick experiments. Nothing
+/// survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied
+        // transition (each one is computed before it is written), so the
+        // data is still consistent.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One page of a newest-first iteration, fetching one extra item to learn
+/// whether another page follows.
+fn page<T: Clone, C>(items: impl Iterator<Item = T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
+    let mut items: Vec<T> = items.take(limit as usize + 1).collect();
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = if more { items.last().map(&cursor_of) } else { None };
+    Page { items, next_cursor }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn queue_create(&self, queue: Queue, max_queues: usize) -> Result<Queue, StoreError> {
+        let mut state = self.state();
+        if state.queues.contains_key(&queue.name) {
+            return Err(Rejection::QueueExists(queue.name.to_string()).into());
+        }
+        if state.queues.len() >= max_queues {
+            return Err(queue_limit(max_queues).into());
+        }
+        state.queues.insert(queue.name.clone(), queue.clone());
+        Ok(queue)
+    }
+
+    async fn queue_list(&self) -> Result<Vec<Queue>, StoreError> {
+        Ok(self.state().queues.values().cloned().collect())
+    }
+
+    async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.queue(name)?;
+        let tasks: Vec<(TaskId, bool)> = state
+            .tasks
+            .values()
+            .filter(|t| &t.queue == name)
+            .map(|t| (t.id, t.status.is_finished()))
+            .collect();
+        if !force && tasks.iter().any(|(_, finished)| !finished) {
+            return Err(Rejection::QueueNotEmpty(name.to_string()).into());
+        }
+        for (id, _) in tasks {
+            state.delete_task(id);
+        }
+        state.queues.remove(name);
+        Ok(())
+    }
+
+    async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
+        let state = self.state();
+        state.queue(name)?;
+        let mut stats = QueueStats {
+            queue_name: name.clone(),
+            pending_runs: 0,
+            claimed_runs: 0,
+            completed_runs: 0,
+            sleeping_runs: 0,
+            failed_runs: 0,
+            oldest_pending_run_age_seconds: None,
+        };
+        let mut oldest_due: Option<Timestamp> = None;
+        for run in state.runs.values().filter(|r| &r.queue == name) {
+            match run.status {
+                RunStatus::Pending => {
+                    stats.pending_runs += 1;
+                    if run.available_at <= now {
+                        oldest_due = Some(oldest_due.map_or(run.available_at, |o| o.min(run.available_at)));
+                    }
+                }
+                RunStatus::Claimed => stats.claimed_runs += 1,
+                RunStatus::Completed => stats.completed_runs += 1,
+                RunStatus::Sleeping => stats.sleeping_runs += 1,
+                RunStatus::Failed => stats.failed_runs += 1,
+                RunStatus::Canceled => {}
+            }
+        }
+        stats.oldest_pending_run_age_seconds = oldest_due.map(|due| (now - due).as_seconds_f64());
+        Ok(stats)
+    }
+
+    async fn tasks_create(
+        &self,
+        queue: &QueueName,
+        specs: Vec<TaskSpec>,
+        now: Timestamp,
+    ) -> Result<Vec<CreatedTask>, StoreError> {
+        let mut state = self.state();
+        state.queue(queue)?;
+        // Check everything before writing anything: the batch is all or nothing.
+        for spec in &specs {
+            if let Some(wf) = spec.workflow_run_id
+                && !state.workflows.contains_key(&wf)
+            {
+                return Err(NotFound::WorkflowRun(wf).into());
+            }
+        }
+        let mut created = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let key = spec.idempotency_key.clone().map(|k| (queue.clone(), k));
+            if let Some(existing) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
+                let task = state.task(*existing)?;
+                created.push(CreatedTask {
+                    task_id: task.id,
+                    run_id: task.current_run,
+                    workflow_run_id: task.spec.workflow_run_id,
+                    deduplicated: true,
+                });
+                continue;
+            }
+            let new = task::create(queue.clone(), spec, now);
+            created.push(CreatedTask {
+                task_id: new.task.id,
+                run_id: new.run.id,
+                workflow_run_id: new.task.spec.workflow_run_id,
+                deduplicated: false,
+            });
+            if let Some(key) = key {
+                state.idempotency.insert(key, new.task.id);
+            }
+            state.save(new);
+        }
+        Ok(created)
+    }
+
+    async fn task_get(&self, id: TaskId) -> Result<Task, StoreError> {
+        Ok(self.state().task(id)?.clone())
+    }
+
+    async fn task_list(&self, filter: &TaskFilter) -> Result<Page<Task, TaskId>, StoreError> {
+        let state = self.state();
+        let upper = filter.cursor.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        let matching = state
+            .tasks
+            .range((std::ops::Bound::Unbounded, upper))
+            .rev()
+            .map(|(_, t)| t)
+            .filter(|t| filter.queue_name.as_deref().is_none_or(|q| t.queue.as_str() == q))
+            .filter(|t| filter.status.is_none_or(|s| t.status == s))
+            .filter(|t| filter.task_name.as_deref().is_none_or(|n| t.spec.task_name == n))
+            .cloned();
+        Ok(page(matching, filter.limit, |t| t.id))
+    }
+
+    async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let mut current = state.load_task(id)?;
+        machine::cancel(&mut current, None, now)?;
+        state.save(current);
+        Ok(())
+    }
+
+    async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
+        let mut state = self.state();
+        state.queue(queue)?;
+        let due: Vec<RunId> = state
+            .pending
+            .range((queue.clone(), Timestamp::UNIX_EPOCH, RunId::from_uuid(Default::default()))..)
+            .take_while(|(q, at, _)| q == queue && *at <= now)
+            .take(claim.limit as usize)
+            .map(|(_, _, id)| *id)
+            .collect();
+        let mut claimed = Vec::with_capacity(due.len());
+        for run in due {
+            let mut current = state.load(run)?;
+            machine::claim(&mut current, claim, now)?;
+            state.save(current.clone());
+            claimed.push(current);
+        }
+        Ok(claimed)
+    }
+
+    async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
+        let state = self.state();
+        let first = state
+            .pending
+            .range((queue.clone(), Timestamp::UNIX_EPOCH, RunId::from_uuid(Default::default()))..)
+            .next()
+            .filter(|(q, _, _)| q == queue)
+            .map(|(_, at, _)| *at);
+        Ok(first)
+    }
+
+    async fn run_list(&self, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError> {
+        let state = self.state();
+        let upper = filter.cursor.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        let matching = state
+            .runs
+            .range((std::ops::Bound::Unbounded, upper))
+            .rev()
+            .map(|(_, r)| r)
+            .filter(|r| filter.task_id.is_none_or(|t| r.task_id == t))
+            .filter(|r| filter.status.is_none_or(|s| r.status == s))
+            .cloned();
+        Ok(page(matching, filter.limit, |r| r.id))
+    }
+
+    async fn runs_complete(
+        &self,
+        items: Vec<(RunId, Option<Value>)>,
+        now: Timestamp,
+    ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
+        let mut state = self.state();
+        let answers = items
+            .into_iter()
+            .map(|(run, result)| {
+                let mut current = state.load(run).map_err(|_| ItemError::NotFound(NotFound::Run(run)))?;
+                machine::complete(&mut current, result, now)?;
+                state.save(current);
+                Ok(())
+            })
+            .collect();
+        Ok(answers)
+    }
+
+    async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
+        let mut state = self.state();
+        let mut current = state.load(run)?;
+        let outcome = machine::fail(&mut current, error, now)?;
+        let failed = FailedRun {
+            run_id: run,
+            queue: current.task.queue.clone(),
+            attempt: current.run.attempt,
+            next: match &outcome {
+                FailOutcome::Retry(next) => Some((next.id, next.available_at)),
+                FailOutcome::TaskFailed => None,
+            },
+        };
+        state.save(current);
+        if let FailOutcome::Retry(next) = outcome {
+            state.put_run(*next);
+        }
+        Ok(failed)
+    }
+
+    async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
+        let mut state = self.state();
+        let mut current = state.load(run)?;
+        let claimable_now = machine::schedule(&mut current, run_at, now)?;
+        let scheduled = ScheduledRun { queue: current.task.queue.clone(), scheduled_at: run_at, claimable_now };
+        state.save(current);
+        Ok(scheduled)
+    }
+
+    async fn run_heartbeat(&self, run: RunId, extend_by: Duration, now: Timestamp) -> Result<Timestamp, StoreError> {
+        let mut state = self.state();
+        let mut current = state.load(run)?;
+        let end = machine::heartbeat(&mut current, extend_by, now)?;
+        state.save(current);
+        Ok(end)
+    }
+
+    async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
+        let mut state = self.state();
+        let mut current = state.load(wait.run_id)?;
+        state.task(wait.task_id)?;
+        let key = (wait.task_id, wait.step_name.clone());
+        let memo = state.outcomes.get(&key).cloned();
+        let latest = state.events.iter().rev().find(|e| e.name == wait.event_name).cloned();
+        let effect = machine::wait_for_event(&mut current, wait, memo.as_ref(), latest.as_ref(), now)?;
+        if let Some(outcome) = effect.record {
+            state.outcomes.insert(key, outcome);
+        }
+        state.save(current);
+        Ok(effect.response)
+    }
+
+    async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
+        let mut state = self.state();
+        let event = Event { id: EventId::new(), name: name.to_owned(), payload, created_at: now };
+        state.events.push(event.clone());
+        let sleepers: Vec<RunId> = state
+            .runs
+            .values()
+            .filter(|r| r.status == RunStatus::Sleeping && r.wait.as_ref().is_some_and(|w| w.event_name == name))
+            .map(|r| r.id)
+            .collect();
+        let mut woken = Vec::with_capacity(sleepers.len());
+        for run in sleepers {
+            let mut current = state.load(run)?;
+            if let Some((step, outcome)) = machine::deliver(&mut current, &event, now) {
+                state.outcomes.insert((current.task.id, step), outcome);
+                woken.push(current.task.queue.clone());
+                state.save(current);
+            }
+        }
+        Ok(Emitted { event, woken })
+    }
+
+    async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
+        let mut state = self.state();
+        state.task(write.task_id)?;
+        let mut owner = state
+            .load(write.owner_run)
+            .map_err(|_| Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
+        if owner.run.task_id != write.task_id {
+            return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
+        }
+        machine::ensure_claim_held(&owner, now)?;
+        if let Some(extend_by) = write.extend_claim_by {
+            machine::heartbeat(&mut owner, extend_by, now)?;
+            state.save(owner);
+        }
+        let checkpoint = Checkpoint {
+            task_id: write.task_id,
+            step_name: write.step_name.clone(),
+            state: write.state,
+            owner_run: write.owner_run,
+            updated_at: now,
+        };
+        state.checkpoints.insert((write.task_id, write.step_name), checkpoint.clone());
+        Ok(checkpoint)
+    }
+
+    async fn checkpoint_get(&self, task: TaskId, step_name: &str) -> Result<Checkpoint, StoreError> {
+        let state = self.state();
+        state.task(task)?;
+        state
+            .checkpoints
+            .get(&(task, step_name.to_owned()))
+            .cloned()
+            .ok_or_else(|| NotFound::Checkpoint { task_id: task, step_name: step_name.to_owned() }.into())
+    }
+
+    async fn checkpoint_list(&self, task: TaskId) -> Result<Vec<Checkpoint>, StoreError> {
+        let state = self.state();
+        state.task(task)?;
+        Ok(state.checkpoints.range((task, String::new())..).take_while(|((t, _), _)| *t == task).map(|(_, c)| c.clone()).collect())
+    }
+
+    async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
+        self.state().workflows.insert(run.id, run.clone());
+        Ok(run)
+    }
+
+    async fn workflow_update(&self, id: WorkflowRunId, patch: WorkflowPatch, now: Timestamp) -> Result<WorkflowRun, StoreError> {
+        let mut state = self.state();
+        let run = state.workflows.get_mut(&id).ok_or(NotFound::WorkflowRun(id))?;
+        run.apply(patch, now);
+        Ok(run.clone())
+    }
+
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+        let state = self.state();
+        let run = state.workflows.get(&id).ok_or(NotFound::WorkflowRun(id))?.clone();
+        let tasks = state.tasks.values().filter(|t| t.spec.workflow_run_id == Some(id)).cloned().collect();
+        Ok((run, tasks))
+    }
+
+    async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
+        let state = self.state();
+        let upper = filter.cursor.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        let matching = state
+            .workflows
+            .range((std::ops::Bound::Unbounded, upper))
+            .rev()
+            .map(|(_, w)| w)
+            .filter(|w| filter.status.is_none_or(|s| w.status == s))
+            .filter(|w| filter.workflow_name.as_deref().is_none_or(|n| w.workflow_name == n))
+            .cloned();
+        Ok(page(matching, filter.limit, |w| w.id))
+    }
+
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+        let mut state = self.state();
+        let expired: Vec<RunId> = state
+            .runs
+            .values()
+            .filter(|r| r.status == RunStatus::Claimed && r.claim_expires_at.is_some_and(|end| end <= now))
+            .take(limit as usize)
+            .map(|r| r.id)
+            .collect();
+        let mut requeued = Vec::new();
+        for run in expired {
+            let mut current = state.load(run)?;
+            let outcome = machine::expire_claim(&mut current, policy, now)?;
+            state.save(current);
+            if let FailOutcome::Retry(next) = outcome {
+                requeued.push(next.queue.clone());
+                state.put_run(*next);
+            }
+        }
+        Ok(requeued)
+    }
+
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+        let mut state = self.state();
+        let due: Vec<RunId> = state
+            .runs
+            .values()
+            .filter(|r| r.status == RunStatus::Sleeping && r.available_at <= now)
+            .take(limit as usize)
+            .map(|r| r.id)
+            .collect();
+        let mut woken = Vec::with_capacity(due.len());
+        for run in due {
+            let mut current = state.load(run)?;
+            if let Some(timeout) = machine::wake_due(&mut current, now) {
+                if let Some((step, outcome)) = timeout {
+                    state.outcomes.insert((current.task.id, step), outcome);
+                }
+                woken.push(current.task.queue.clone());
+                state.save(current);
+            }
+        }
+        Ok(woken)
+    }
+
+    async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let overdue: Vec<(TaskId, &'static str)> = state
+            .tasks
+            .values()
+            .filter_map(|t| machine::overdue(t, now).map(|reason| (t.id, reason)))
+            .take(limit as usize)
+            .collect();
+        let mut canceled = 0;
+        for (id, reason) in overdue {
+            let mut current = state.load_task(id)?;
+            machine::cancel(&mut current, Some(reason), now)?;
+            state.save(current);
+            canceled += 1;
+        }
+        Ok(canceled)
+    }
+
+    async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
+        let mut state = self.state();
+        let expired: Vec<TaskId> = state
+            .tasks
+            .values()
+            .filter(|t| {
+                let ttl = state.queues.get(&t.queue).and_then(|q| q.cleanup.task_ttl());
+                machine::retention_due(t, ttl, now)
+            })
+            .take(limit as usize)
+            .map(|t| t.id)
+            .collect();
+        for id in &expired {
+            state.delete_task(*id);
+        }
+        let mut events = 0;
+        if let Some(ttl) = event_retention(state.queues.values().map(|q| &q.cleanup)) {
+            let before = state.events.len();
+            let mut budget = limit as usize;
+            state.events.retain(|e| {
+                let keep = budget == 0 || clock::add(e.created_at, ttl) > now;
+                if !keep {
+                    budget -= 1;
+                }
+                keep
+            });
+            events = (before - state.events.len()) as u64;
+        }
+        Ok(Cleanup { tasks: expired.len() as u64, events })
+    }
+}
+
+fn queue_limit(max_queues: usize) -> ValidationError {
+    ValidationError::new("name", format!("the server's limit of {max_queues} queues is reached"))
+}
+
+

@@ -1,0 +1,51 @@
+//! Claims with long polling.
+//!
+//! The loop subscribes *before* trying, so a task created between an empty
+//! claim and the wait still ends the wait. It also wakes at the queue's next
+//! due time (no notification fires when a deferred run becomes due) and at
+//! least every `poll_fallback`, because a notification is only a hint.
+
+use std::time::Duration;
+
+use durable_domain::command::Claim;
+use durable_domain::{QueueName, TaskState};
+use durable_ports::ServiceError;
+use tokio::time::Instant;
+
+use crate::engine::Engine;
+
+/// Never spin: when due runs exist but were all taken by racing claimers,
+/// look again after this pause.
+const MIN_RECHECK: Duration = Duration::from_millis(10);
+
+impl Engine {
+    pub(crate) async fn claim_runs(&self, queue: &QueueName, claim: &Claim) -> Result<Vec<TaskState>, ServiceError> {
+        let Some(long_poll) = claim.long_poll else {
+            return Ok(self.store.runs_claim(queue, claim, self.now()).await?);
+        };
+        let deadline = Instant::now() + long_poll.unsigned_abs();
+        let mut shutdown = self.shutdown.subscribe();
+        loop {
+            let mut hint = self.notifier.subscribe(queue);
+            let now = self.now();
+            let claimed = self.store.runs_claim(queue, claim, now).await?;
+            if !claimed.is_empty() || *shutdown.borrow_and_update() {
+                return Ok(claimed);
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Ok(claimed);
+            }
+            let mut pause = remaining.min(self.config.poll_fallback);
+            if let Some(due) = self.store.next_due(queue).await? {
+                let until_due = (due - now).max(time::Duration::ZERO).unsigned_abs();
+                pause = pause.min(until_due.max(MIN_RECHECK));
+            }
+            tokio::select! {
+                () = hint.notified() => {}
+                () = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => return Ok(Vec::new()),
+            }
+        }
+    }
+}
