@@ -1,0 +1,10 @@
+//! The endpoints, as methods on [`Client`](crate::Client), one module per resource.
+
+mod checkpoints;
+mod events;
+mod health;
+mod pages;
+mod queues;
+mod runs;
+mod tasks;
+mod workflows;
