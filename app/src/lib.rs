@@ -5,6 +5,7 @@
 mod claim;
 mod config;
 mod engine;
+pub mod server;
 pub mod sweeper;
 
 pub use config::EngineConfig;

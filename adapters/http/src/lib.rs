@@ -1,1 +1,83 @@
-//! Placeholder: filled in by its issue.
+//! The HTTP adapter of durable: an axum router over the [`Service`] port.
+//!
+//! The adapter owns its wire types ([`types`]), turns every failure into the
+//! API's `{"error", "code"}` body in one place ([`error`]), and serves the
+//! OpenAPI document and Swagger UI generated from the same code.
+
+mod decode;
+mod docs;
+pub mod error;
+mod extract;
+mod observe;
+pub mod openapi;
+mod routes;
+pub mod types;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use durable_ports::Service;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use openapi::openapi;
+
+/// Settings of the HTTP layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// The largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit: usize,
+}
+
+impl HttpConfig {
+    pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// The whole HTTP surface: `/api/v1`, the probes, `/openapi.json` and `/docs`.
+pub fn router(service: Arc<dyn Service>, config: HttpConfig) -> Router {
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(
+            observe::REQUEST_ID,
+            observe::MakeUuidV7,
+        ))
+        .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
+        .layer(axum::middleware::from_fn(observe::log_request))
+        .layer(CatchPanicLayer::custom(observe::panic_response));
+    Router::new()
+        .nest("/api/v1", routes::api())
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/readyz", get(routes::ops::readyz))
+        .merge(docs::routes())
+        // Must come after every route: it only reaches routes added before it.
+        .method_not_allowed_fallback(routes::ops::method_not_allowed)
+        .fallback(routes::ops::no_route)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .with_state(service)
+        .layer(middleware)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets requests
+/// in flight finish (a long-polling claim included) before returning.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,84 @@
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+
+use super::SharedService;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, PathParams, Query, present};
+use crate::types::queues::{
+    CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse,
+};
+
+pub fn routes() -> Router<SharedService> {
+    Router::new()
+        .route("/queues", get(list_queues).post(create_queue))
+        .route("/queues/{queue_name}", delete(delete_queue))
+        .route("/queues/{queue_name}/stats", get(queue_stats))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/queues", tag = "queues",
+    responses((status = 200, body = QueueList)),
+)]
+pub async fn list_queues(
+    State(service): State<SharedService>,
+) -> Result<Json<QueueList>, ApiError> {
+    let queues = service.list_queues().await?;
+    Ok(Json(QueueList {
+        queues: queues.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/queues", tag = "queues",
+    request_body = CreateQueueRequest,
+    responses(
+        (status = 201, body = QueueResponse),
+        (status = 409, description = "The queue exists", body = ErrorBody),
+    ),
+)]
+pub async fn create_queue(
+    State(service): State<SharedService>,
+    Json(request): Json<CreateQueueRequest>,
+) -> Result<(StatusCode, Json<QueueResponse>), ApiError> {
+    let queue = service.create_queue(request.into()).await?;
+    Ok((StatusCode::CREATED, Json(queue.into())))
+}
+
+#[utoipa::path(
+    delete, path = "/api/v1/queues/{queue_name}", tag = "queues",
+    params(("queue_name" = String, Path), DeleteQueueQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The queue holds unfinished tasks", body = ErrorBody),
+    ),
+)]
+pub async fn delete_queue(
+    State(service): State<SharedService>,
+    params: PathParams,
+    Query(query): Query<DeleteQueueQuery>,
+) -> Result<StatusCode, ApiError> {
+    let name = params.string("queue_name")?;
+    let force = match present(query.force).as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(ApiError::validation("force must be true or false")),
+    };
+    service.delete_queue(name, force).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/queues/{queue_name}/stats", tag = "queues",
+    params(("queue_name" = String, Path)),
+    responses((status = 200, body = QueueStatsResponse), (status = 404, body = ErrorBody)),
+)]
+pub async fn queue_stats(
+    State(service): State<SharedService>,
+    params: PathParams,
+) -> Result<Json<QueueStatsResponse>, ApiError> {
+    let stats = service.queue_stats(params.string("queue_name")?).await?;
+    Ok(Json(stats.into()))
+}

@@ -1,0 +1,155 @@
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use durable_domain::command::TaskFilter;
+use durable_domain::{TaskId, TaskStatus as DomainTaskStatus};
+
+use super::SharedService;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, PathParams, Query, page_limit, present, query_id, status};
+use crate::types::status::TaskStatus;
+use crate::types::tasks::{
+    BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse,
+    CreateTaskRequest, CreatedTaskResponse, TaskDetail, TaskList, TaskQuery,
+};
+
+pub fn routes() -> Router<SharedService> {
+    Router::new()
+        .route("/queues/{queue_name}/tasks", post(create_task))
+        .route("/queues/{queue_name}/tasks/batch", post(create_tasks))
+        .route("/queues/{queue_name}/tasks/claim", post(claim))
+        .route("/tasks", get(list_tasks))
+        .route("/tasks/{task_id}", get(get_task))
+        .route("/tasks/{task_id}/cancel", post(cancel_task))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/queues/{queue_name}/tasks", tag = "tasks",
+    params(("queue_name" = String, Path)),
+    request_body = CreateTaskRequest,
+    responses(
+        (status = 201, description = "Created", body = CreatedTaskResponse),
+        (status = 200, description = "(ext) Deduplicated by idempotency_key", body = CreatedTaskResponse),
+        (status = 404, description = "Unknown queue or workflow run", body = ErrorBody),
+    ),
+)]
+pub async fn create_task(
+    State(service): State<SharedService>,
+    params: PathParams,
+    Json(request): Json<CreateTaskRequest>,
+) -> Result<(StatusCode, Json<CreatedTaskResponse>), ApiError> {
+    let created = service
+        .create_task(params.string("queue_name")?, request.into())
+        .await?;
+    let status = if created.deduplicated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(created.into())))
+}
+
+/// (ext) Creates 1–1000 tasks in one transaction, answered in request order.
+#[utoipa::path(
+    post, path = "/api/v1/queues/{queue_name}/tasks/batch", tag = "tasks",
+    params(("queue_name" = String, Path)),
+    request_body = BatchCreateRequest,
+    responses((status = 201, body = BatchCreateResponse), (status = 404, body = ErrorBody)),
+)]
+pub async fn create_tasks(
+    State(service): State<SharedService>,
+    params: PathParams,
+    Json(request): Json<BatchCreateRequest>,
+) -> Result<(StatusCode, Json<BatchCreateResponse>), ApiError> {
+    let tasks = request.tasks.into_iter().map(Into::into).collect();
+    let created = service
+        .create_tasks(params.string("queue_name")?, tasks)
+        .await?;
+    let tasks = created.into_iter().map(Into::into).collect();
+    Ok((StatusCode::CREATED, Json(BatchCreateResponse { tasks })))
+}
+
+/// Hands out due pending runs, oldest due first; may long-poll.
+#[utoipa::path(
+    post, path = "/api/v1/queues/{queue_name}/tasks/claim", tag = "tasks",
+    params(("queue_name" = String, Path)),
+    request_body = ClaimRequestBody,
+    responses((status = 200, body = ClaimResponse), (status = 404, body = ErrorBody)),
+)]
+pub async fn claim(
+    State(service): State<SharedService>,
+    params: PathParams,
+    Json(request): Json<ClaimRequestBody>,
+) -> Result<Json<ClaimResponse>, ApiError> {
+    let claimed = service
+        .claim(params.string("queue_name")?, request.into())
+        .await?;
+    Ok(Json(ClaimResponse {
+        tasks: claimed.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Newest first.
+#[utoipa::path(
+    get, path = "/api/v1/tasks", tag = "tasks",
+    params(TaskQuery),
+    responses((status = 200, body = TaskList)),
+)]
+pub async fn list_tasks(
+    State(service): State<SharedService>,
+    Query(query): Query<TaskQuery>,
+) -> Result<Json<TaskList>, ApiError> {
+    let filter = TaskFilter {
+        queue_name: present(query.queue_name),
+        status: status(
+            query.status,
+            DomainTaskStatus::parse,
+            DomainTaskStatus::ALL.map(DomainTaskStatus::as_str),
+        )?,
+        task_name: present(query.task_name),
+        cursor: query_id("cursor", query.cursor)?,
+        limit: page_limit(query.limit)?,
+    };
+    let page = service.list_tasks(filter).await?;
+    Ok(Json(TaskList {
+        tasks: page.items.iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor.map(|id| id.to_string()),
+    }))
+}
+
+/// (ext) The whole task.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{task_id}", tag = "tasks",
+    params(("task_id" = uuid::Uuid, Path)),
+    responses((status = 200, body = TaskDetail), (status = 404, body = ErrorBody)),
+)]
+pub async fn get_task(
+    State(service): State<SharedService>,
+    params: PathParams,
+) -> Result<Json<TaskDetail>, ApiError> {
+    let task = service.get_task(params.id("task_id")?).await?;
+    Ok(Json(task.into()))
+}
+
+/// (ext) Cancels an unfinished task and its live run.
+#[utoipa::path(
+    post, path = "/api/v1/tasks/{task_id}/cancel", tag = "tasks",
+    params(("task_id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, body = CanceledTask),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The task already finished", body = ErrorBody),
+    ),
+)]
+pub async fn cancel_task(
+    State(service): State<SharedService>,
+    params: PathParams,
+) -> Result<Json<CanceledTask>, ApiError> {
+    let id: TaskId = params.id("task_id")?;
+    service.cancel_task(id).await?;
+    Ok(Json(CanceledTask {
+        task_id: id.as_uuid(),
+        status: TaskStatus::Canceled,
+    }))
+}

@@ -1,0 +1,110 @@
+use durable_domain::command::NewQueue;
+use durable_domain::{CleanupPolicy, Queue, QueueStats};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+use super::wire;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateQueueRequest {
+    /// 1–64 characters of letters, digits, `_`, `-`, `.`.
+    #[schema(example = "emails")]
+    pub name: String,
+    #[serde(default)]
+    pub cleanup: Option<CleanupRequest>,
+}
+
+/// Retention in seconds; 0 disables that cleanup. Defaults to 3 days.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CleanupRequest {
+    #[serde(default, deserialize_with = "wire::opt_whole_seconds")]
+    #[schema(value_type = Option<f64>, minimum = 0)]
+    pub task_ttl_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "wire::opt_whole_seconds")]
+    #[schema(value_type = Option<f64>, minimum = 0)]
+    pub event_ttl_seconds: Option<u64>,
+}
+
+impl From<CreateQueueRequest> for NewQueue {
+    fn from(request: CreateQueueRequest) -> Self {
+        let cleanup = request.cleanup.unwrap_or_default();
+        Self {
+            name: request.name,
+            task_ttl_seconds: cleanup.task_ttl_seconds,
+            event_ttl_seconds: cleanup.event_ttl_seconds,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueResponse {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub cleanup: Cleanup,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cleanup {
+    pub task_ttl_seconds: u64,
+    pub event_ttl_seconds: u64,
+}
+
+impl From<CleanupPolicy> for Cleanup {
+    fn from(policy: CleanupPolicy) -> Self {
+        Self {
+            task_ttl_seconds: policy.task_ttl_seconds,
+            event_ttl_seconds: policy.event_ttl_seconds,
+        }
+    }
+}
+
+impl From<Queue> for QueueResponse {
+    fn from(queue: Queue) -> Self {
+        Self {
+            name: queue.name.to_string(),
+            created_at: queue.created_at,
+            cleanup: queue.cleanup.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueList {
+    pub queues: Vec<QueueResponse>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueStatsResponse {
+    pub queue_name: String,
+    pub pending_runs: u64,
+    pub claimed_runs: u64,
+    pub completed_runs: u64,
+    /// Seconds since the oldest claimable pending run became due; `null` when none.
+    pub oldest_pending_run_age_seconds: Option<f64>,
+    pub sleeping_runs: u64,
+    pub failed_runs: u64,
+}
+
+impl From<QueueStats> for QueueStatsResponse {
+    fn from(stats: QueueStats) -> Self {
+        Self {
+            queue_name: stats.queue_name.to_string(),
+            pending_runs: stats.pending_runs,
+            claimed_runs: stats.claimed_runs,
+            completed_runs: stats.completed_runs,
+            oldest_pending_run_age_seconds: stats.oldest_pending_run_age_seconds,
+            sleeping_runs: stats.sleeping_runs,
+            failed_runs: stats.failed_runs,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQueueQuery {
+    /// Delete the queue with everything in it, even unfinished tasks.
+    #[param(value_type = Option<bool>)]
+    pub force: Option<String>,
+}

@@ -1,0 +1,306 @@
+use std::collections::BTreeMap;
+
+use durable_domain::command::{ClaimRequest, NewTask};
+use durable_domain::retry::RetryStrategy;
+use durable_domain::{Task, TaskState, WorkflowRunId};
+use durable_ports::service::CreatedTask;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::AnyJson;
+use super::status::{RetryKind, TaskStatus};
+use super::wire;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateTaskRequest {
+    #[schema(example = "send-email")]
+    pub task_name: String,
+    #[serde(default)]
+    #[schema(value_type = AnyJson)]
+    pub params: Value,
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub retry_strategy: Option<RetryStrategyBody>,
+    /// How many runs may fail (as reported by a worker) before the task fails. Default 1.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub max_attempts: Option<i64>,
+    /// Seconds; cancel the task if no run was claimed this long after creation. 0 = none.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub start_timeout: Option<f64>,
+    /// Seconds; cancel the task if not completed this long after creation. 0 = none.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub execution_timeout: Option<f64>,
+    #[serde(default, deserialize_with = "wire::opt_uuid")]
+    pub workflow_run_id: Option<Uuid>,
+    /// (ext) An existing task with this key in the queue is returned instead.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+    /// (ext) When the first run becomes claimable.
+    #[serde(default, deserialize_with = "wire::opt_time")]
+    pub run_at: Option<OffsetDateTime>,
+}
+
+impl From<CreateTaskRequest> for NewTask {
+    fn from(request: CreateTaskRequest) -> Self {
+        Self {
+            task_name: request.task_name,
+            params: request.params,
+            headers: request.headers.unwrap_or_default(),
+            retry_strategy: request.retry_strategy.map(Into::into),
+            max_attempts: request.max_attempts,
+            start_timeout: request.start_timeout,
+            execution_timeout: request.execution_timeout,
+            workflow_run_id: request.workflow_run_id.map(WorkflowRunId::from_uuid),
+            idempotency_key: request.idempotency_key,
+            run_at: request.run_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RetryStrategyBody {
+    pub kind: RetryKind,
+    /// Seconds, >= 0.
+    pub base_seconds: f64,
+    /// Growth per attempt for `exponential`, >= 1 (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// Upper bound of any single delay, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seconds: Option<f64>,
+}
+
+impl From<RetryStrategyBody> for RetryStrategy {
+    fn from(body: RetryStrategyBody) -> Self {
+        Self {
+            kind: body.kind.into(),
+            base_seconds: body.base_seconds,
+            factor: body.factor,
+            max_seconds: body.max_seconds,
+        }
+    }
+}
+
+impl From<RetryStrategy> for RetryStrategyBody {
+    fn from(strategy: RetryStrategy) -> Self {
+        Self {
+            kind: strategy.kind.into(),
+            base_seconds: strategy.base_seconds,
+            factor: strategy.factor,
+            max_seconds: strategy.max_seconds,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchCreateRequest {
+    /// 1–1000 tasks, created all or nothing.
+    pub tasks: Vec<CreateTaskRequest>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedTaskResponse {
+    pub task_id: Uuid,
+    pub run_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow_run_id: Option<Uuid>,
+    /// (ext) True when an existing task with the same idempotency key came back.
+    pub deduplicated: bool,
+}
+
+impl From<CreatedTask> for CreatedTaskResponse {
+    fn from(created: CreatedTask) -> Self {
+        Self {
+            task_id: created.task_id.as_uuid(),
+            run_id: created.run_id.as_uuid(),
+            workflow_run_id: created.workflow_run_id.map(|id| id.as_uuid()),
+            deduplicated: created.deduplicated,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchCreateResponse {
+    pub tasks: Vec<CreatedTaskResponse>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClaimRequestBody {
+    /// 1–1000.
+    pub limit: i64,
+    /// Seconds the claim lasts, >= 1.
+    pub claim_timeout: f64,
+    /// Seconds to wait for a due run when none is, 1–60.
+    #[serde(default)]
+    pub long_poll_seconds: Option<f64>,
+    /// (ext) Recorded on the claimed runs.
+    #[serde(default)]
+    pub worker_id: Option<String>,
+}
+
+impl From<ClaimRequestBody> for ClaimRequest {
+    fn from(body: ClaimRequestBody) -> Self {
+        Self {
+            limit: body.limit,
+            claim_timeout: body.claim_timeout,
+            long_poll_seconds: body.long_poll_seconds,
+            worker_id: body.worker_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimedTask {
+    pub run_id: Uuid,
+    pub task_id: Uuid,
+    pub attempt: u32,
+    pub task_name: String,
+    #[schema(value_type = AnyJson)]
+    pub params: Value,
+    pub headers: BTreeMap<String, String>,
+    pub retry_strategy: Option<RetryStrategyBody>,
+    pub max_attempts: u32,
+    /// (ext)
+    pub queue_name: String,
+    /// (ext)
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub claim_expires_at: Option<OffsetDateTime>,
+    /// (ext)
+    pub workflow_run_id: Option<Uuid>,
+}
+
+impl From<TaskState> for ClaimedTask {
+    fn from(TaskState { task, run }: TaskState) -> Self {
+        Self {
+            run_id: run.id.as_uuid(),
+            task_id: task.id.as_uuid(),
+            attempt: run.attempt,
+            task_name: task.spec.task_name,
+            params: task.spec.params,
+            headers: task.spec.headers,
+            retry_strategy: task.spec.retry_strategy.map(Into::into),
+            max_attempts: task.spec.max_attempts,
+            queue_name: task.queue.to_string(),
+            claim_expires_at: run.claim_expires_at,
+            workflow_run_id: task.spec.workflow_run_id.map(|id| id.as_uuid()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClaimResponse {
+    pub tasks: Vec<ClaimedTask>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskSummary {
+    pub id: Uuid,
+    pub task_name: String,
+    pub status: TaskStatus,
+    pub queue_name: String,
+    pub max_attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+impl From<&Task> for TaskSummary {
+    fn from(task: &Task) -> Self {
+        Self {
+            id: task.id.as_uuid(),
+            task_name: task.spec.task_name.clone(),
+            status: task.status.into(),
+            queue_name: task.queue.to_string(),
+            max_attempts: task.spec.max_attempts,
+            created_at: task.created_at,
+            completed_at: task.completed_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskList {
+    pub tasks: Vec<TaskSummary>,
+    /// Pass as `cursor` to get the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The whole task: its summary fields and everything it was created with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskDetail {
+    #[serde(flatten)]
+    pub summary: TaskSummary,
+    #[schema(value_type = AnyJson)]
+    pub params: Value,
+    pub headers: BTreeMap<String, String>,
+    pub retry_strategy: Option<RetryStrategyBody>,
+    /// Runs created so far.
+    pub attempts: u32,
+    #[schema(value_type = Option<AnyJson>)]
+    pub result: Option<Value>,
+    pub last_error: Option<String>,
+    pub workflow_run_id: Option<Uuid>,
+    /// Seconds; `null` when none.
+    pub start_timeout: Option<f64>,
+    /// Seconds; `null` when none.
+    pub execution_timeout: Option<f64>,
+    /// (ext) The newest run of the task.
+    pub current_run_id: Uuid,
+    /// (ext)
+    pub idempotency_key: Option<String>,
+}
+
+impl From<Task> for TaskDetail {
+    fn from(task: Task) -> Self {
+        let summary = TaskSummary::from(&task);
+        let spec = task.spec;
+        Self {
+            summary,
+            params: spec.params,
+            headers: spec.headers,
+            retry_strategy: spec.retry_strategy.map(Into::into),
+            attempts: task.attempts,
+            result: task.result,
+            last_error: task.last_error,
+            workflow_run_id: spec.workflow_run_id.map(|id| id.as_uuid()),
+            start_timeout: spec.start_timeout.map(|d| d.as_seconds_f64()),
+            execution_timeout: spec.execution_timeout.map(|d| d.as_seconds_f64()),
+            current_run_id: task.current_run.as_uuid(),
+            idempotency_key: spec.idempotency_key,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CanceledTask {
+    pub task_id: Uuid,
+    /// Always `canceled`.
+    pub status: TaskStatus,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    pub queue_name: Option<String>,
+    #[param(value_type = Option<TaskStatus>)]
+    pub status: Option<String>,
+    pub task_name: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(value_type = Option<Uuid>)]
+    pub cursor: Option<String>,
+    /// 1–1000, default 50.
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+}

@@ -1,0 +1,167 @@
+//! Field deserializers whose `expecting` text reads well in an error message
+//! (`"owner_run must be a valid UUID"`), since serde's defaults do not.
+
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, Unexpected, Visitor};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+struct UuidVisitor;
+
+impl Visitor<'_> for UuidVisitor {
+    type Value = Uuid;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a valid UUID")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Uuid, E> {
+        Uuid::parse_str(value).map_err(|_| E::invalid_value(Unexpected::Str(value), &self))
+    }
+}
+
+pub fn uuid<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Uuid, D::Error> {
+    deserializer.deserialize_str(UuidVisitor)
+}
+
+pub fn opt_uuid<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Uuid>, D::Error> {
+    deserializer.deserialize_option(OptionOf(UuidVisitor))
+}
+
+struct TimeVisitor;
+
+impl Visitor<'_> for TimeVisitor {
+    type Value = OffsetDateTime;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an RFC 3339 time")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<OffsetDateTime, E> {
+        OffsetDateTime::parse(value, &Rfc3339)
+            .map(|t| t.to_offset(time::UtcOffset::UTC))
+            .map_err(|_| E::invalid_value(Unexpected::Str(value), &self))
+    }
+}
+
+pub fn time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+    deserializer.deserialize_str(TimeVisitor)
+}
+
+pub fn opt_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<OffsetDateTime>, D::Error> {
+    deserializer.deserialize_option(OptionOf(TimeVisitor))
+}
+
+/// Whole seconds (TTLs); a float is accepted and its fraction dropped,
+/// since every seconds field of the API takes both.
+struct WholeSecondsVisitor;
+
+impl Visitor<'_> for WholeSecondsVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number of seconds >= 0")
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<u64, E> {
+        Ok(value)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<u64, E> {
+        u64::try_from(value).map_err(|_| E::invalid_value(Unexpected::Signed(value), &self))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<u64, E> {
+        if value.is_finite() && value >= 0.0 {
+            // `as` saturates at u64::MAX, which is "keep forever" in practice.
+            Ok(value as u64)
+        } else {
+            Err(E::invalid_value(Unexpected::Float(value), &self))
+        }
+    }
+}
+
+pub fn opt_whole_seconds<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    deserializer.deserialize_option(OptionOf(WholeSecondsVisitor))
+}
+
+/// `null` → `None`, anything else through the inner visitor.
+struct OptionOf<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for OptionOf<V> {
+    type Value = Option<V::Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self.0).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::decode::decode;
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[serde(deserialize_with = "uuid")]
+        id: Uuid,
+        #[serde(default, deserialize_with = "opt_time")]
+        at: Option<OffsetDateTime>,
+        #[serde(default, deserialize_with = "opt_whole_seconds")]
+        ttl: Option<u64>,
+    }
+
+    const ID: &str = "0192b9d4-5e3a-7f00-8000-000000000001";
+
+    #[test]
+    fn parses_ids_times_and_seconds() {
+        let body = format!(r#"{{"id": "{ID}", "at": "2026-01-02T03:04:05+01:00", "ttl": 3600.0}}"#);
+        let body: Body = decode(body.as_bytes()).unwrap();
+        assert_eq!(body.id.to_string(), ID);
+        assert_eq!(body.at.unwrap().offset(), time::UtcOffset::UTC);
+        assert_eq!(body.at.unwrap().hour(), 2);
+        assert_eq!(body.ttl, Some(3600));
+        let body: Body = decode(format!(r#"{{"id": "{ID}", "at": null}}"#).as_bytes()).unwrap();
+        assert_eq!((body.at, body.ttl), (None, None));
+    }
+
+    #[test]
+    fn rejections_name_the_field() {
+        let message = |body: &str| decode::<Body>(body.as_bytes()).unwrap_err().message;
+        assert_eq!(message(r#"{"id": "x"}"#), "id must be a valid UUID");
+        assert_eq!(message(r#"{"id": 5}"#), "id must be a valid UUID");
+        assert_eq!(
+            message(&format!(r#"{{"id": "{ID}", "at": "yesterday"}}"#)),
+            "at must be an RFC 3339 time"
+        );
+        assert_eq!(
+            message(&format!(r#"{{"id": "{ID}", "ttl": -1}}"#)),
+            "ttl must be a number of seconds >= 0"
+        );
+        assert_eq!(
+            message(&format!(r#"{{"id": "{ID}", "ttl": "1"}}"#)),
+            "ttl must be a number of seconds >= 0"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+use durable_domain::command::NewQueue;
+use durable_domain::{CleanupPolicy, Queue, QueueStats, Rejection};
+use durable_ports::{MockService, ServiceError};
+use serde_json::json;
+
+use crate::fixtures::{NOW, NOW_TEXT, queue_name};
+use crate::harness::{app, delete, get, post, untouched};
+
+fn queue(name: &str) -> Queue {
+    Queue {
+        name: queue_name(name),
+        created_at: NOW,
+        cleanup: CleanupPolicy {
+            task_ttl_seconds: 60,
+            event_ttl_seconds: 0,
+        },
+    }
+}
+
+#[tokio::test]
+async fn list_queues() {
+    let mut service = MockService::new();
+    service
+        .expect_list_queues()
+        .returning(|| Ok(vec![queue("emails"), queue("reports")]));
+    let body = get(app(service), "/api/v1/queues").await.ok(200);
+    assert_eq!(
+        body["queues"][0],
+        json!({"name": "emails", "created_at": NOW_TEXT, "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 0}})
+    );
+    assert_eq!(body["queues"][1]["name"], "reports");
+}
+
+#[tokio::test]
+async fn create_queue_passes_name_and_ttls() {
+    let mut service = MockService::new();
+    service
+        .expect_create_queue()
+        .withf(|q| {
+            *q == NewQueue {
+                name: "emails".into(),
+                task_ttl_seconds: Some(60),
+                event_ttl_seconds: Some(3600),
+            }
+        })
+        .returning(|_| Ok(queue("emails")));
+    let body =
+        json!({"name": "emails", "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 3600.0}});
+    let body = post(app(service), "/api/v1/queues", body).await.ok(201);
+    assert_eq!(body["name"], "emails");
+    assert_eq!(body["created_at"], NOW_TEXT);
+    assert_eq!(body["cleanup"]["task_ttl_seconds"], 60);
+}
+
+#[tokio::test]
+async fn create_queue_without_cleanup_leaves_defaults_to_the_engine() {
+    let mut service = MockService::new();
+    service
+        .expect_create_queue()
+        .withf(|q| q.task_ttl_seconds.is_none() && q.event_ttl_seconds.is_none())
+        .returning(|_| Ok(queue("emails")));
+    post(app(service), "/api/v1/queues", json!({"name": "emails"}))
+        .await
+        .ok(201);
+}
+
+#[tokio::test]
+async fn create_queue_rejections() {
+    let reply = post(untouched(), "/api/v1/queues", json!({})).await;
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "name is required");
+    let body = json!({"name": "q", "cleanup": {"task_ttl_seconds": -5}});
+    let reply = post(untouched(), "/api/v1/queues", body).await;
+    assert_eq!(
+        reply.error(400, "VALIDATION_ERROR"),
+        "cleanup.task_ttl_seconds must be a number of seconds >= 0"
+    );
+
+    let mut service = MockService::new();
+    service
+        .expect_create_queue()
+        .returning(|q| Err(Rejection::QueueExists(q.name).into()));
+    let reply = post(app(service), "/api/v1/queues", json!({"name": "emails"})).await;
+    assert_eq!(
+        reply.error(409, "CONFLICT"),
+        "queue \"emails\" already exists"
+    );
+}
+
+#[tokio::test]
+async fn delete_queue_answers_204_and_passes_force() {
+    for (uri, force) in [
+        ("/api/v1/queues/emails", false),
+        ("/api/v1/queues/emails?force=true", true),
+        ("/api/v1/queues/emails?force=false", false),
+    ] {
+        let mut service = MockService::new();
+        service
+            .expect_delete_queue()
+            .withf(move |name, f| name == "emails" && *f == force)
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let reply = delete(app(service), uri).await;
+        assert_eq!(reply.status.as_u16(), 204, "{uri}");
+        assert!(reply.bytes.is_empty());
+    }
+    let reply = delete(untouched(), "/api/v1/queues/emails?force=yes").await;
+    assert_eq!(
+        reply.error(400, "VALIDATION_ERROR"),
+        "force must be true or false"
+    );
+}
+
+#[tokio::test]
+async fn delete_queue_conflict_and_not_found() {
+    let mut service = MockService::new();
+    service
+        .expect_delete_queue()
+        .returning(|name, _| Err(Rejection::QueueNotEmpty(name).into()));
+    delete(app(service), "/api/v1/queues/emails")
+        .await
+        .error(409, "CONFLICT");
+
+    let mut service = MockService::new();
+    service.expect_delete_queue().returning(|name, _| {
+        Err(ServiceError::NotFound(durable_domain::NotFound::Queue(
+            name,
+        )))
+    });
+    let reply = delete(app(service), "/api/v1/queues/nope").await;
+    assert_eq!(reply.error(404, "NOT_FOUND"), "queue \"nope\" not found");
+}
+
+#[tokio::test]
+async fn queue_stats() {
+    let mut service = MockService::new();
+    service
+        .expect_queue_stats()
+        .withf(|name| name == "emails")
+        .returning(|_| {
+            Ok(QueueStats {
+                queue_name: queue_name("emails"),
+                pending_runs: 4,
+                claimed_runs: 3,
+                completed_runs: 2,
+                sleeping_runs: 1,
+                failed_runs: 0,
+                oldest_pending_run_age_seconds: None,
+            })
+        });
+    let body = get(app(service), "/api/v1/queues/emails/stats")
+        .await
+        .ok(200);
+    assert_eq!(
+        body,
+        json!({
+            "queue_name": "emails", "pending_runs": 4, "claimed_runs": 3, "completed_runs": 2,
+            "oldest_pending_run_age_seconds": null, "sleeping_runs": 1, "failed_runs": 0,
+        })
+    );
+}

@@ -1,0 +1,15 @@
+//! Structured logs: one JSON object per line by default, level from `RUST_LOG`.
+
+use tracing_subscriber::EnvFilter;
+
+use super::settings::LogFormat;
+
+/// Installs the global subscriber; later calls (e.g. from tests) are no-ops.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}

@@ -1,0 +1,70 @@
+//! Command line and environment configuration of `durable-server`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Where state lives: `postgres://…`, `sqlite://path` or `memory:`.
+    #[arg(long, env = "DATABASE_URL", default_value = "memory:", global = true)]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(long, env = "DURABLE_LISTEN", default_value = "0.0.0.0:8080", global = true)]
+    pub listen: SocketAddr,
+
+    /// Maximum connections in the database pool.
+    #[arg(long, env = "DURABLE_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: u32,
+
+    /// How often the sweeper expires claims, wakes sleepers, enforces
+    /// timeouts and deletes old data (milliseconds).
+    #[arg(long, env = "DURABLE_SWEEP_INTERVAL_MS", default_value_t = 500, global = true)]
+    pub sweep_interval_ms: u64,
+
+    /// Queues the server accepts.
+    #[arg(long, env = "DURABLE_MAX_QUEUES", default_value_t = 128, global = true)]
+    pub max_queues: usize,
+
+    /// Claim expiries in a row after which a task fails.
+    #[arg(long, env = "DURABLE_MAX_CONSECUTIVE_EXPIRIES", default_value_t = 10, global = true)]
+    pub max_consecutive_expiries: u32,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "DURABLE_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    pub body_limit: usize,
+
+    /// Log format; the level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "DURABLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Default for Settings {
+    /// The memory store on a free loopback port: what tests want.
+    fn default() -> Self {
+        Self {
+            database_url: "memory:".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            pool_size: 16,
+            sweep_interval_ms: 500,
+            max_queues: 128,
+            max_consecutive_expiries: 10,
+            body_limit: 1024 * 1024,
+            log_format: LogFormat::Json,
+        }
+    }
+}
+
+impl Settings {
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_millis(self.sweep_interval_ms.max(10))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
