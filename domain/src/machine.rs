@@ -254,8 +254,12 @@ pub fn overdue(task: &Task, now: Timestamp) -> Option<&'static str> {
     }
 }
 
-/// The earliest instant at which [`overdue`] can become true, for indexing.
+/// The earliest instant at which [`overdue`] can become true, for indexing:
+/// `None` once the task is finished.
 pub fn deadline(task: &Task) -> Option<Timestamp> {
+    if task.status.is_finished() {
+        return None;
+    }
     let start = task.spec.start_timeout.filter(|_| task.first_claimed_at.is_none());
     [start, task.spec.execution_timeout]
         .into_iter()

@@ -65,7 +65,9 @@ impl RetryStrategy {
             RetryKind::Fixed => self.base_seconds,
             RetryKind::Exponential => {
                 let exponent = attempt.saturating_sub(1).min(i32::MAX as u32) as i32;
-                self.base_seconds * self.factor.unwrap_or(2.0).powi(exponent)
+                let growth = self.factor.unwrap_or(2.0).powi(exponent);
+                // Once the growth overflows to infinity, 0 × ∞ is NaN: a zero base stays zero.
+                if self.base_seconds == 0.0 { 0.0 } else { self.base_seconds * growth }
             }
         };
         let capped = match self.max_seconds {

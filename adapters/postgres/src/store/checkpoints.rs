@@ -1,0 +1,117 @@
+//! Checkpoints: per `(task, step)` state, written only by the claim holder.
+
+use durable_domain::command::CheckpointWrite;
+use durable_domain::event::Checkpoint;
+use durable_domain::{NotFound, Rejection, TaskId, TaskState, Timestamp, machine};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::tx::in_transaction;
+use super::write;
+use crate::errors::Result;
+use crate::rows::{self, checkpoint_columns, run_columns, task_columns};
+
+pub(crate) async fn put(
+    pool: &PgPool,
+    write: CheckpointWrite,
+    now: Timestamp,
+) -> Result<Checkpoint> {
+    in_transaction(pool, async |tx| {
+    // Task first, then the run: the lock order every writer follows.
+    let task = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1 FOR UPDATE"))
+        .bind(write.task_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(NotFound::Task(write.task_id))?;
+    let owner_task: Option<Uuid> = sqlx::query_scalar("SELECT task_id FROM runs WHERE id = $1")
+        .bind(write.owner_run.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+    match owner_task {
+        None => return Err(Rejection::NotClaimed { run: write.owner_run, status: "unknown" }.into()),
+        Some(owner) if owner != write.task_id.as_uuid() => {
+            return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
+        }
+        Some(_) => {}
+    }
+    let run = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1 FOR UPDATE"))
+        .bind(write.owner_run.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut owner = TaskState { task: rows::task(&task)?, run: rows::run(&run)? };
+    machine::ensure_claim_held(&owner, now)?;
+    if let Some(extend_by) = write.extend_claim_by {
+        machine::heartbeat(&mut owner, extend_by, now)?;
+        write::update_runs(tx, &[&owner.run]).await?;
+    }
+    let row = sqlx::query(concat!(
+        "INSERT INTO checkpoints (task_id, step_name, state, owner_run, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (task_id, step_name) DO UPDATE \
+             SET state = excluded.state, owner_run = excluded.owner_run, updated_at = excluded.updated_at \
+         RETURNING ",
+        checkpoint_columns!()
+    ))
+    .bind(write.task_id.as_uuid())
+    .bind(&write.step_name)
+    .bind(&write.state)
+    .bind(write.owner_run.as_uuid())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    rows::checkpoint(&row)
+    })
+    .await
+}
+
+pub(crate) async fn get(pool: &PgPool, task: TaskId, step_name: &str) -> Result<Checkpoint> {
+    let mut conn = pool.acquire().await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        checkpoint_columns!(),
+        " FROM checkpoints WHERE task_id = $1 AND step_name = $2"
+    ))
+    .bind(task.as_uuid())
+    .bind(step_name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => rows::checkpoint(&row),
+        None => {
+            task_exists(&mut conn, task).await?;
+            Err(NotFound::Checkpoint {
+                task_id: task,
+                step_name: step_name.to_owned(),
+            }
+            .into())
+        }
+    }
+}
+
+pub(crate) async fn list(pool: &PgPool, task: TaskId) -> Result<Vec<Checkpoint>> {
+    let mut conn = pool.acquire().await?;
+    // "C" collation: byte order of step names, as every store sorts them.
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        checkpoint_columns!(),
+        " FROM checkpoints WHERE task_id = $1 ORDER BY step_name COLLATE \"C\""
+    ))
+    .bind(task.as_uuid())
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        task_exists(&mut conn, task).await?;
+    }
+    rows.iter().map(rows::checkpoint).collect()
+}
+
+async fn task_exists(conn: &mut PgConnection, id: TaskId) -> Result<()> {
+    let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1")
+        .bind(id.as_uuid())
+        .fetch_optional(conn)
+        .await?;
+    if found.is_some() {
+        Ok(())
+    } else {
+        Err(NotFound::Task(id).into())
+    }
+}

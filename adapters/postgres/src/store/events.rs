@@ -1,0 +1,140 @@
+//! Events: wait-for-event and emit, serialized per event name.
+
+use durable_domain::command::Wait;
+use durable_domain::event::{Event, WaitOutcome, WaitResponse};
+use durable_domain::{EventId, NotFound, RunId, TaskId, Timestamp, machine};
+use durable_ports::store::Emitted;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool, Row};
+use uuid::Uuid;
+
+use super::tx::in_transaction;
+use super::{load, locks, write};
+use crate::errors::Result;
+use crate::rows::{self, event_columns};
+
+pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<WaitResponse> {
+    in_transaction(pool, async |tx| {
+        locks::event_name(tx, &wait.event_name).await?;
+        let mut state = load::lock_run(tx, wait.run_id)
+            .await?
+            .ok_or(NotFound::Run(wait.run_id))?;
+        if state.task.id != wait.task_id {
+            task_exists(tx, wait.task_id).await?;
+        }
+        let memo = outcome(tx, wait.task_id, &wait.step_name).await?;
+        let latest = latest_event(tx, &wait.event_name).await?;
+        let effect =
+            machine::wait_for_event(&mut state, wait, memo.as_ref(), latest.as_ref(), now)?;
+        if let Some(outcome) = effect.record {
+            write::record_outcomes(tx, &[(wait.task_id, wait.step_name.clone(), outcome)], now)
+                .await?;
+        }
+        if effect.response == WaitResponse::Sleeping {
+            write::save(tx, &state).await?;
+        }
+        Ok(effect.response)
+    })
+    .await
+}
+
+pub(crate) async fn emit(
+    pool: &PgPool,
+    name: &str,
+    payload: Value,
+    now: Timestamp,
+) -> Result<Emitted> {
+    let event = Event {
+        id: EventId::new(),
+        name: name.to_owned(),
+        payload,
+        created_at: now,
+    };
+    in_transaction(pool, async |tx| {
+        locks::event_name(tx, name).await?;
+        sqlx::query("INSERT INTO events (id, name, payload, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(event.id.as_uuid())
+            .bind(&event.name)
+            .bind(&event.payload)
+            .bind(event.created_at)
+            .execute(&mut *tx)
+            .await?;
+
+        let sleepers: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE status = 'sleeping' AND wait_event_name = $1 ORDER BY id",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        let locked = load::lock_runs(tx, &sleepers).await?;
+        let mut outcomes = Vec::new();
+        let mut woken = Vec::new();
+        for run in sleepers.into_iter().map(RunId::from_uuid) {
+            let Some(mut state) = locked.state(run) else {
+                continue;
+            };
+            // The domain re-checks under the lock: a run woken meanwhile (by the
+            // sweeper, say) is left alone.
+            if let Some((step, outcome)) = machine::deliver(&mut state, &event, now) {
+                outcomes.push((state.task.id, step, outcome));
+                woken.push(state);
+            }
+        }
+        write::record_outcomes(tx, &outcomes, now).await?;
+        let tasks: Vec<_> = woken.iter().map(|s| &s.task).collect();
+        let runs: Vec<_> = woken.iter().map(|s| &s.run).collect();
+        write::update_tasks(tx, &tasks).await?;
+        write::update_runs(tx, &runs).await?;
+        let queues: Vec<_> = woken.iter().map(|s| s.task.queue.clone()).collect();
+        write::notify(tx, &queues).await?;
+        Ok(Emitted {
+            event,
+            woken: queues,
+        })
+    })
+    .await
+}
+
+async fn task_exists(conn: &mut PgConnection, id: TaskId) -> Result<()> {
+    let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1")
+        .bind(id.as_uuid())
+        .fetch_optional(conn)
+        .await?;
+    if found.is_some() {
+        Ok(())
+    } else {
+        Err(NotFound::Task(id).into())
+    }
+}
+
+/// The recorded outcome of a `(task, step)` wait, if any.
+async fn outcome(conn: &mut PgConnection, task: TaskId, step: &str) -> Result<Option<WaitOutcome>> {
+    let row = sqlx::query(
+        "SELECT outcome, payload FROM wait_outcomes WHERE task_id = $1 AND step_name = $2",
+    )
+    .bind(task.as_uuid())
+    .bind(step)
+    .fetch_optional(conn)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(Some(rows::wait_outcome(
+            row.try_get("outcome")?,
+            row.try_get("payload")?,
+        )?)),
+    }
+}
+
+/// The latest event of a name: latest by the time it was emitted at, then
+/// by id (v7 ids order emits within the same microsecond of one process).
+async fn latest_event(conn: &mut PgConnection, name: &str) -> Result<Option<Event>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE name = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(name)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(rows::event).transpose()
+}

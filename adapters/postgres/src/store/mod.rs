@@ -1,0 +1,268 @@
+//! [`PgStore`]: the [`Store`] port over a PostgreSQL connection pool.
+//!
+//! Every method is one transaction (or one statement) that locks what it
+//! changes, loads it into the domain's types, lets `durable_domain::machine`
+//! decide and writes the result back. The submodules hold the SQL, one per
+//! area of the port.
+
+mod checkpoints;
+mod events;
+mod load;
+mod locks;
+mod maintenance;
+mod queues;
+mod runs;
+mod tasks;
+mod tx;
+mod workflows;
+mod write;
+
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use durable_domain::command::{
+    CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
+};
+use durable_domain::event::{Checkpoint, WaitResponse};
+use durable_domain::machine::Policy;
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
+use durable_domain::{
+    Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp,
+    WorkflowRunId,
+};
+use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
+use durable_ports::{ItemError, Store, StoreError};
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use time::Duration;
+
+use crate::errors::map_sql;
+
+/// How long a call waits for a pooled connection before it answers
+/// `Unavailable`. Short, so an outage turns into quick 503s rather than
+/// requests piling up.
+pub const DEFAULT_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// The PostgreSQL store. Cheap to clone: clones share the pool.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects a pool of at most `max_connections` to `url`
+    /// (`postgres://user:password@host:port/database`). Fails with
+    /// `Unavailable` when the server cannot be reached.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(map_sql)?;
+        Ok(Self { pool })
+    }
+
+    /// A store over a pool configured by the caller.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_sql)?;
+        Ok(())
+    }
+
+    async fn queue_create(&self, queue: Queue, max_queues: usize) -> Result<Queue, StoreError> {
+        Ok(queues::create(&self.pool, queue, max_queues).await?)
+    }
+
+    async fn queue_list(&self) -> Result<Vec<Queue>, StoreError> {
+        Ok(queues::list(&self.pool).await?)
+    }
+
+    async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
+        Ok(queues::delete(&self.pool, name, force).await?)
+    }
+
+    async fn queue_stats(
+        &self,
+        name: &QueueName,
+        now: Timestamp,
+    ) -> Result<QueueStats, StoreError> {
+        Ok(queues::stats(&self.pool, name, now).await?)
+    }
+
+    async fn tasks_create(
+        &self,
+        queue: &QueueName,
+        specs: Vec<TaskSpec>,
+        now: Timestamp,
+    ) -> Result<Vec<CreatedTask>, StoreError> {
+        Ok(tasks::create(&self.pool, queue, specs, now).await?)
+    }
+
+    async fn task_get(&self, id: TaskId) -> Result<Task, StoreError> {
+        Ok(tasks::get(&self.pool, id).await?)
+    }
+
+    async fn task_list(&self, filter: &TaskFilter) -> Result<Page<Task, TaskId>, StoreError> {
+        Ok(tasks::list(&self.pool, filter).await?)
+    }
+
+    async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
+        Ok(tasks::cancel(&self.pool, id, now).await?)
+    }
+
+    async fn runs_claim(
+        &self,
+        queue: &QueueName,
+        claim: &Claim,
+        now: Timestamp,
+    ) -> Result<Vec<TaskState>, StoreError> {
+        Ok(runs::claim(&self.pool, queue, claim, now).await?)
+    }
+
+    async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
+        Ok(runs::next_due(&self.pool, queue).await?)
+    }
+
+    async fn run_list(&self, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError> {
+        Ok(runs::list(&self.pool, filter).await?)
+    }
+
+    async fn runs_complete(
+        &self,
+        items: Vec<(RunId, Option<Value>)>,
+        now: Timestamp,
+    ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
+        Ok(runs::complete(&self.pool, items, now).await?)
+    }
+
+    async fn run_fail(
+        &self,
+        run: RunId,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<FailedRun, StoreError> {
+        Ok(runs::fail(&self.pool, run, error, now).await?)
+    }
+
+    async fn run_schedule(
+        &self,
+        run: RunId,
+        run_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<ScheduledRun, StoreError> {
+        Ok(runs::schedule(&self.pool, run, run_at, now).await?)
+    }
+
+    async fn run_heartbeat(
+        &self,
+        run: RunId,
+        extend_by: Duration,
+        now: Timestamp,
+    ) -> Result<Timestamp, StoreError> {
+        Ok(runs::heartbeat(&self.pool, run, extend_by, now).await?)
+    }
+
+    async fn run_wait_for_event(
+        &self,
+        wait: &Wait,
+        now: Timestamp,
+    ) -> Result<WaitResponse, StoreError> {
+        Ok(events::wait(&self.pool, wait, now).await?)
+    }
+
+    async fn event_emit(
+        &self,
+        name: &str,
+        payload: Value,
+        now: Timestamp,
+    ) -> Result<Emitted, StoreError> {
+        Ok(events::emit(&self.pool, name, payload, now).await?)
+    }
+
+    async fn checkpoint_put(
+        &self,
+        write: CheckpointWrite,
+        now: Timestamp,
+    ) -> Result<Checkpoint, StoreError> {
+        Ok(checkpoints::put(&self.pool, write, now).await?)
+    }
+
+    async fn checkpoint_get(
+        &self,
+        task: TaskId,
+        step_name: &str,
+    ) -> Result<Checkpoint, StoreError> {
+        Ok(checkpoints::get(&self.pool, task, step_name).await?)
+    }
+
+    async fn checkpoint_list(&self, task: TaskId) -> Result<Vec<Checkpoint>, StoreError> {
+        Ok(checkpoints::list(&self.pool, task).await?)
+    }
+
+    async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
+        Ok(workflows::create(&self.pool, run).await?)
+    }
+
+    async fn workflow_update(
+        &self,
+        id: WorkflowRunId,
+        patch: WorkflowPatch,
+        now: Timestamp,
+    ) -> Result<WorkflowRun, StoreError> {
+        Ok(workflows::update(&self.pool, id, patch, now).await?)
+    }
+
+    async fn workflow_get(
+        &self,
+        id: WorkflowRunId,
+    ) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+        Ok(workflows::get(&self.pool, id).await?)
+    }
+
+    async fn workflow_list(
+        &self,
+        filter: &WorkflowFilter,
+    ) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
+        Ok(workflows::list(&self.pool, filter).await?)
+    }
+
+    async fn claims_expire(
+        &self,
+        policy: &Policy,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<QueueName>, StoreError> {
+        Ok(maintenance::expire_claims(&self.pool, policy, now, limit).await?)
+    }
+
+    async fn sleepers_wake(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<QueueName>, StoreError> {
+        Ok(maintenance::wake_sleepers(&self.pool, now, limit).await?)
+    }
+
+    async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        Ok(maintenance::enforce_timeouts(&self.pool, now, limit).await?)
+    }
+
+    async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
+        Ok(maintenance::cleanup(&self.pool, now, limit).await?)
+    }
+}

@@ -1,0 +1,163 @@
+//! Queues: create (under the queue limit), list, delete, statistics.
+
+use durable_domain::{
+    NotFound, Queue, QueueName, QueueStats, Rejection, Timestamp, ValidationError,
+};
+use sqlx::{PgConnection, PgPool, Row};
+
+use super::locks;
+use super::tx::in_transaction;
+use crate::errors::{Error, Result, UNIQUE_VIOLATION, sqlstate};
+use crate::rows::{self, queue_columns};
+
+pub(crate) async fn create(pool: &PgPool, queue: Queue, max_queues: usize) -> Result<Queue> {
+    in_transaction(pool, async |tx| {
+    // Serializes creators, so two replicas cannot both take the last slot
+    // under the limit.
+    locks::queue_registry(tx).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1)")
+        .bind(queue.name.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    if exists {
+        return Err(Rejection::QueueExists(queue.name.to_string()).into());
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM queues").fetch_one(&mut *tx).await?;
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max_queues {
+        return Err(queue_limit(max_queues).into());
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO queues (name, created_at, task_ttl_seconds, event_ttl_seconds) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(queue.name.as_str())
+    .bind(queue.created_at)
+    .bind(rows::ttl_column(queue.cleanup.task_ttl_seconds))
+    .bind(rows::ttl_column(queue.cleanup.event_ttl_seconds))
+    .execute(&mut *tx)
+    .await;
+    match inserted {
+        Err(err) if sqlstate(&err) == Some(UNIQUE_VIOLATION) => {
+            return Err(Rejection::QueueExists(queue.name.to_string()).into());
+        }
+        other => other?,
+    };
+    Ok(queue)
+    })
+    .await
+}
+
+pub(crate) async fn list(pool: &PgPool) -> Result<Vec<Queue>> {
+    // "C" collation: byte order, the same order every other store uses.
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        queue_columns!(),
+        " FROM queues ORDER BY name COLLATE \"C\""
+    ))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::queue).collect()
+}
+
+/// Every queue, inside a transaction (retention reads the policies).
+pub(crate) async fn all(conn: &mut PgConnection) -> Result<Vec<Queue>> {
+    let rows = sqlx::query(concat!("SELECT ", queue_columns!(), " FROM queues"))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(rows::queue).collect()
+}
+
+pub(crate) async fn delete(pool: &PgPool, name: &QueueName, force: bool) -> Result<()> {
+    in_transaction(pool, async |tx| {
+        // The row lock waits for in-flight creates (they hold a key-share lock
+        // on the queue) and keeps new ones out until we are done.
+        let found = sqlx::query("SELECT 1 FROM queues WHERE name = $1 FOR UPDATE")
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if found.is_none() {
+            return Err(NotFound::Queue(name.to_string()).into());
+        }
+        if !force {
+            let busy: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND status = 'pending')",
+            )
+            .bind(name.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            if busy {
+                return Err(Rejection::QueueNotEmpty(name.to_string()).into());
+            }
+        }
+        // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM tasks WHERE queue = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM queues WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+pub(crate) async fn stats(pool: &PgPool, name: &QueueName, now: Timestamp) -> Result<QueueStats> {
+    ensure_exists(pool, name).await?;
+    // Counts come from the (queue, status) index; the oldest due run from
+    // the claim index. A snapshot per statement is fine for statistics.
+    let counts =
+        sqlx::query("SELECT status, count(*) AS n FROM runs WHERE queue = $1 GROUP BY status")
+            .bind(name.as_str())
+            .fetch_all(pool)
+            .await?;
+    let oldest_due: Option<Timestamp> = sqlx::query_scalar(
+        "SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending' AND available_at <= $2",
+    )
+    .bind(name.as_str())
+    .bind(now)
+    .fetch_one(pool)
+    .await?;
+    let mut stats = QueueStats {
+        queue_name: name.clone(),
+        pending_runs: 0,
+        claimed_runs: 0,
+        completed_runs: 0,
+        sleeping_runs: 0,
+        failed_runs: 0,
+        oldest_pending_run_age_seconds: oldest_due.map(|due| (now - due).as_seconds_f64()),
+    };
+    for row in &counts {
+        let status: String = row.try_get("status")?;
+        let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+        match status.as_str() {
+            "pending" => stats.pending_runs = n,
+            "claimed" => stats.claimed_runs = n,
+            "completed" => stats.completed_runs = n,
+            "sleeping" => stats.sleeping_runs = n,
+            "failed" => stats.failed_runs = n,
+            _ => {}
+        }
+    }
+    Ok(stats)
+}
+
+/// `NotFound` unless the queue exists.
+pub(crate) async fn ensure_exists(pool: &PgPool, name: &QueueName) -> Result<()> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1)")
+        .bind(name.as_str())
+        .fetch_one(pool)
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::from(NotFound::Queue(name.to_string())))
+    }
+}
+
+fn queue_limit(max_queues: usize) -> ValidationError {
+    ValidationError::new(
+        "name",
+        format!("the server's limit of {max_queues} queues is reached"),
+    )
+}

@@ -1,0 +1,315 @@
+//! Tasks: create (with idempotency keys), get, list, cancel.
+
+use std::collections::{HashMap, HashSet};
+
+use durable_domain::command::{Page, TaskFilter};
+use durable_domain::task;
+use durable_domain::{
+    NotFound, QueueName, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
+    machine,
+};
+use durable_ports::StoreError;
+use durable_ports::store::CreatedTask;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::runs::{claimable, page};
+use super::tx::in_transaction;
+use super::{load, write};
+use crate::errors::{Error, Result};
+use crate::rows::{self, task_columns};
+
+pub(crate) async fn create(
+    pool: &PgPool,
+    queue: &QueueName,
+    specs: Vec<TaskSpec>,
+    now: Timestamp,
+) -> Result<Vec<CreatedTask>> {
+    in_transaction(pool, async |tx| {
+        // Key-share locks, as foreign keys take them: the queue and workflow
+        // runs cannot be deleted before we commit, and we learn which exist.
+        let queue_found = sqlx::query("SELECT 1 FROM queues WHERE name = $1 FOR KEY SHARE")
+            .bind(queue.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if queue_found.is_none() {
+            return Err(NotFound::Queue(queue.to_string()).into());
+        }
+        ensure_workflows(tx, &specs).await?;
+
+        let keys: Vec<&str> = specs
+            .iter()
+            .filter_map(|s| s.idempotency_key.as_deref())
+            .collect();
+        let mut known = existing_keys(tx, queue, &keys).await?;
+        let mut answers = Vec::with_capacity(specs.len());
+        let mut new = Vec::new();
+        for spec in specs {
+            if let Some(existing) = spec.idempotency_key.as_ref().and_then(|k| known.get(k)) {
+                answers.push(CreatedTask {
+                    deduplicated: true,
+                    ..existing.clone()
+                });
+                continue;
+            }
+            let state = task::create(queue.clone(), spec, now);
+            let created = CreatedTask {
+                task_id: state.task.id,
+                run_id: state.run.id,
+                workflow_run_id: state.task.spec.workflow_run_id,
+                deduplicated: false,
+            };
+            // A later item with the same key gets this task back.
+            if let Some(key) = &state.task.spec.idempotency_key {
+                known.insert(key.clone(), created.clone());
+            }
+            answers.push(created);
+            new.push(state);
+        }
+
+        let inserted: HashSet<Uuid> = insert_tasks(tx, &new).await?.into_iter().collect();
+        if inserted.len() < new.len() {
+            // A concurrent create committed one of our keys between our look-up
+            // and our insert: answer with its task, and create no run for ours.
+            let lost: HashMap<Uuid, String> = new
+                .iter()
+                .filter(|s| !inserted.contains(&s.task.id.as_uuid()))
+                .filter_map(|s| Some((s.task.id.as_uuid(), s.task.spec.idempotency_key.clone()?)))
+                .collect();
+            let keys: Vec<&str> = lost.values().map(String::as_str).collect();
+            let winners = existing_keys(tx, queue, &keys).await?;
+            for answer in &mut answers {
+                if let Some(key) = lost.get(&answer.task_id.as_uuid()) {
+                    let winner = winners.get(key).ok_or_else(|| {
+                        Error::Store(StoreError::Other(format!(
+                            "idempotency key {key:?} conflicted but no task holds it"
+                        )))
+                    })?;
+                    *answer = CreatedTask {
+                        deduplicated: true,
+                        ..winner.clone()
+                    };
+                }
+            }
+            new.retain(|s| inserted.contains(&s.task.id.as_uuid()));
+        }
+        let runs: Vec<_> = new.iter().map(|s| &s.run).collect();
+        write::insert_runs(tx, &runs).await?;
+        if runs.iter().any(|r| claimable(r, now)) {
+            write::notify(tx, [queue]).await?;
+        }
+        Ok(answers)
+    })
+    .await
+}
+
+async fn ensure_workflows(conn: &mut PgConnection, specs: &[TaskSpec]) -> Result<()> {
+    let mut wanted: Vec<Uuid> = specs
+        .iter()
+        .filter_map(|s| s.workflow_run_id)
+        .map(|w| w.as_uuid())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let found: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM workflow_runs WHERE id = ANY($1) FOR KEY SHARE")
+            .bind(&wanted)
+            .fetch_all(&mut *conn)
+            .await?;
+    // Report the first missing one in request order, as callers expect.
+    match specs
+        .iter()
+        .filter_map(|s| s.workflow_run_id)
+        .find(|w| !found.contains(&w.as_uuid()))
+    {
+        Some(missing) => Err(NotFound::WorkflowRun(missing).into()),
+        None => Ok(()),
+    }
+}
+
+/// The tasks that already hold these idempotency keys in the queue.
+async fn existing_keys(
+    conn: &mut PgConnection,
+    queue: &QueueName,
+    keys: &[&str],
+) -> Result<HashMap<String, CreatedTask>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query(
+        "SELECT idempotency_key, id, current_run, workflow_run_id FROM tasks \
+         WHERE queue = $1 AND idempotency_key = ANY($2)",
+    )
+    .bind(queue.as_str())
+    .bind(keys)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let created = CreatedTask {
+                task_id: TaskId::from_uuid(row.try_get("id")?),
+                run_id: RunId::from_uuid(row.try_get("current_run")?),
+                workflow_run_id: row
+                    .try_get::<Option<Uuid>, _>("workflow_run_id")?
+                    .map(WorkflowRunId::from_uuid),
+                deduplicated: true,
+            };
+            Ok((row.try_get("idempotency_key")?, created))
+        })
+        .collect()
+}
+
+/// Inserts tasks, skipping any whose idempotency key a concurrent create
+/// took; returns the ids actually inserted.
+async fn insert_tasks(conn: &mut PgConnection, new: &[TaskState]) -> Result<Vec<Uuid>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut c = NewTaskColumns::default();
+    for state in new {
+        c.push(&state.task);
+    }
+    let inserted = sqlx::query_scalar(
+        "INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
+             retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
+             idempotency_key, run_at, status, attempts, failures, consecutive_expiries, current_run, created_at, \
+             deadline) \
+         SELECT u.id, u.queue, u.task_name, u.params, u.headers, u.retry_kind, u.retry_base_seconds, \
+             u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
+             u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
+             u.deadline \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], \
+             $7::float8[], $8::float8[], $9::float8[], $10::bigint[], $11::bigint[], $12::bigint[], $13::uuid[], \
+             $14::text[], $15::timestamptz[], $16::uuid[], $17::timestamptz[], $18::timestamptz[]) \
+             AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
+                  retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
+                  idempotency_key, run_at, current_run, created_at, deadline) \
+         ON CONFLICT ON CONSTRAINT tasks_idempotency DO NOTHING \
+         RETURNING id",
+    )
+    .bind(c.id)
+    .bind(c.queue)
+    .bind(c.task_name)
+    .bind(c.params)
+    .bind(c.headers)
+    .bind(c.retry_kind)
+    .bind(c.retry_base_seconds)
+    .bind(c.retry_factor)
+    .bind(c.retry_max_seconds)
+    .bind(c.max_attempts)
+    .bind(c.start_timeout_us)
+    .bind(c.execution_timeout_us)
+    .bind(c.workflow_run_id)
+    .bind(c.idempotency_key)
+    .bind(c.run_at)
+    .bind(c.current_run)
+    .bind(c.created_at)
+    .bind(c.deadline)
+    .fetch_all(conn)
+    .await?;
+    Ok(inserted)
+}
+
+#[derive(Default)]
+struct NewTaskColumns {
+    id: Vec<Uuid>,
+    queue: Vec<String>,
+    task_name: Vec<String>,
+    params: Vec<Value>,
+    headers: Vec<Value>,
+    retry_kind: Vec<Option<&'static str>>,
+    retry_base_seconds: Vec<Option<f64>>,
+    retry_factor: Vec<Option<f64>>,
+    retry_max_seconds: Vec<Option<f64>>,
+    max_attempts: Vec<i64>,
+    start_timeout_us: Vec<Option<i64>>,
+    execution_timeout_us: Vec<Option<i64>>,
+    workflow_run_id: Vec<Option<Uuid>>,
+    idempotency_key: Vec<Option<String>>,
+    run_at: Vec<Option<Timestamp>>,
+    current_run: Vec<Uuid>,
+    created_at: Vec<Timestamp>,
+    deadline: Vec<Option<Timestamp>>,
+}
+
+impl NewTaskColumns {
+    fn push(&mut self, task: &Task) {
+        let spec = &task.spec;
+        let retry = spec.retry_strategy.as_ref();
+        self.id.push(task.id.as_uuid());
+        self.queue.push(task.queue.as_str().to_owned());
+        self.task_name.push(spec.task_name.clone());
+        self.params.push(spec.params.clone());
+        self.headers.push(rows::string_map(&spec.headers));
+        self.retry_kind.push(retry.map(|r| r.kind.as_str()));
+        self.retry_base_seconds.push(retry.map(|r| r.base_seconds));
+        self.retry_factor.push(retry.and_then(|r| r.factor));
+        self.retry_max_seconds
+            .push(retry.and_then(|r| r.max_seconds));
+        self.max_attempts.push(rows::bigint(spec.max_attempts));
+        self.start_timeout_us
+            .push(spec.start_timeout.map(rows::micros));
+        self.execution_timeout_us
+            .push(spec.execution_timeout.map(rows::micros));
+        self.workflow_run_id
+            .push(spec.workflow_run_id.map(|w| w.as_uuid()));
+        self.idempotency_key.push(spec.idempotency_key.clone());
+        self.run_at.push(spec.run_at);
+        self.current_run.push(task.current_run.as_uuid());
+        self.created_at.push(task.created_at);
+        self.deadline.push(write::deadline(task));
+    }
+}
+
+pub(crate) async fn get(pool: &PgPool, id: TaskId) -> Result<Task> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks t WHERE t.id = $1"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(pool)
+    .await?
+    .ok_or(NotFound::Task(id))?;
+    rows::task(&row)
+}
+
+pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task, TaskId>> {
+    let mut query = QueryBuilder::<Postgres>::new(concat!(
+        "SELECT ",
+        task_columns!(),
+        " FROM tasks t WHERE true"
+    ));
+    if let Some(queue) = &filter.queue_name {
+        query.push(" AND t.queue = ").push_bind(queue.as_str());
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND t.status = ").push_bind(status.as_str());
+    }
+    if let Some(name) = &filter.task_name {
+        query.push(" AND t.task_name = ").push_bind(name.as_str());
+    }
+    if let Some(cursor) = filter.cursor {
+        query.push(" AND t.id < ").push_bind(cursor.as_uuid());
+    }
+    query
+        .push(" ORDER BY t.id DESC LIMIT ")
+        .push_bind(i64::from(filter.limit) + 1);
+    let rows = query.build().fetch_all(pool).await?;
+    let tasks = rows.iter().map(rows::task).collect::<Result<Vec<_>>>()?;
+    Ok(page(tasks, filter.limit, |t| t.id))
+}
+
+pub(crate) async fn cancel(pool: &PgPool, id: TaskId, now: Timestamp) -> Result<()> {
+    in_transaction(pool, async |tx| {
+        let mut state = load::lock_task(tx, id).await?.ok_or(NotFound::Task(id))?;
+        machine::cancel(&mut state, None, now)?;
+        write::save(tx, &state).await?;
+        Ok(())
+    })
+    .await
+}

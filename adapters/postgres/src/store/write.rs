@@ -1,0 +1,263 @@
+//! Writing domain state back. Every statement takes arrays and `unnest`s
+//! them, so one round trip writes one row or a thousand alike.
+
+use durable_domain::event::WaitOutcome;
+use durable_domain::machine;
+use durable_domain::{QueueName, Run, Task, TaskId, TaskState, Timestamp};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::NOTIFY_CHANNEL;
+use crate::errors::Result;
+use crate::rows;
+
+/// Writes a task and its run as the domain left them.
+pub(crate) async fn save(conn: &mut PgConnection, state: &TaskState) -> Result<()> {
+    update_tasks(conn, &[&state.task]).await?;
+    update_runs(conn, &[&state.run]).await
+}
+
+/// Writes the mutable columns of tasks (the spec never changes).
+pub(crate) async fn update_tasks(conn: &mut PgConnection, tasks: &[&Task]) -> Result<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let mut c = TaskColumns::default();
+    for task in tasks {
+        c.push(task);
+    }
+    sqlx::query(
+        "UPDATE tasks t SET status = u.status, attempts = u.attempts, failures = u.failures, \
+             consecutive_expiries = u.consecutive_expiries, current_run = u.current_run, result = u.result, \
+             last_error = u.last_error, first_claimed_at = u.first_claimed_at, completed_at = u.completed_at, \
+             deadline = u.deadline \
+         FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::uuid[], $7::jsonb[], \
+                     $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[]) \
+             AS u(id, status, attempts, failures, consecutive_expiries, current_run, result, last_error, \
+                  first_claimed_at, completed_at, deadline) \
+         WHERE t.id = u.id",
+    )
+    .bind(c.id)
+    .bind(c.status)
+    .bind(c.attempts)
+    .bind(c.failures)
+    .bind(c.consecutive_expiries)
+    .bind(c.current_run)
+    .bind(c.result)
+    .bind(c.last_error)
+    .bind(c.first_claimed_at)
+    .bind(c.completed_at)
+    .bind(c.deadline)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes the mutable columns of runs.
+pub(crate) async fn update_runs(conn: &mut PgConnection, runs: &[&Run]) -> Result<()> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let c = RunColumns::of(runs);
+    sqlx::query(
+        "UPDATE runs r SET status = u.status, available_at = u.available_at, claimed_at = u.claimed_at, \
+             claim_expires_at = u.claim_expires_at, worker_id = u.worker_id, wait_event_name = u.wait_event_name, \
+             wait_step_name = u.wait_step_name, result = u.result, error = u.error, completed_at = u.completed_at \
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], \
+                     $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::timestamptz[]) \
+             AS u(id, status, available_at, claimed_at, claim_expires_at, worker_id, wait_event_name, \
+                  wait_step_name, result, error, completed_at) \
+         WHERE r.id = u.id",
+    )
+    .bind(c.id)
+    .bind(c.status)
+    .bind(c.available_at)
+    .bind(c.claimed_at)
+    .bind(c.claim_expires_at)
+    .bind(c.worker_id)
+    .bind(c.wait_event_name)
+    .bind(c.wait_step_name)
+    .bind(c.result)
+    .bind(c.error)
+    .bind(c.completed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_runs(conn: &mut PgConnection, runs: &[&Run]) -> Result<()> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let c = RunColumns::of(runs);
+    sqlx::query(
+        "INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, \
+             worker_id, wait_event_name, wait_step_name, result, error, created_at, completed_at) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], \
+             $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], \
+             $14::timestamptz[], $15::timestamptz[])",
+    )
+    .bind(c.id)
+    .bind(c.task_id)
+    .bind(c.queue)
+    .bind(c.attempt)
+    .bind(c.status)
+    .bind(c.available_at)
+    .bind(c.claimed_at)
+    .bind(c.claim_expires_at)
+    .bind(c.worker_id)
+    .bind(c.wait_event_name)
+    .bind(c.wait_step_name)
+    .bind(c.result)
+    .bind(c.error)
+    .bind(c.created_at)
+    .bind(c.completed_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records `(task, step)` wait outcomes. An outcome, once recorded, is never
+/// replaced: replays must stay deterministic.
+pub(crate) async fn record_outcomes(
+    conn: &mut PgConnection,
+    outcomes: &[(TaskId, String, WaitOutcome)],
+    now: Timestamp,
+) -> Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let mut task_id = Vec::with_capacity(outcomes.len());
+    let mut step_name = Vec::with_capacity(outcomes.len());
+    let mut outcome = Vec::with_capacity(outcomes.len());
+    let mut payload: Vec<Option<Value>> = Vec::with_capacity(outcomes.len());
+    for (task, step, recorded) in outcomes {
+        let (kind, value) = rows::wait_outcome_columns(recorded);
+        task_id.push(task.as_uuid());
+        step_name.push(step.as_str());
+        outcome.push(kind);
+        payload.push(value.cloned());
+    }
+    sqlx::query(
+        "INSERT INTO wait_outcomes (task_id, step_name, outcome, payload, recorded_at) \
+         SELECT u.task_id, u.step_name, u.outcome, u.payload, $5 \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS u(task_id, step_name, outcome, payload) \
+         ON CONFLICT (task_id, step_name) DO NOTHING",
+    )
+    .bind(task_id)
+    .bind(step_name)
+    .bind(outcome)
+    .bind(payload)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `NOTIFY durable_runs, '<queue>'` once per distinct queue. Sent inside the
+/// caller's transaction, so PostgreSQL delivers it only if the transaction
+/// commits, and only after the write is visible to every other session.
+pub(crate) async fn notify<'a>(
+    conn: &mut PgConnection,
+    queues: impl IntoIterator<Item = &'a QueueName>,
+) -> Result<()> {
+    let mut names: Vec<&str> = queues.into_iter().map(QueueName::as_str).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q")
+        .bind(NOTIFY_CHANNEL)
+        .bind(names)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct TaskColumns {
+    id: Vec<Uuid>,
+    status: Vec<&'static str>,
+    attempts: Vec<i64>,
+    failures: Vec<i64>,
+    consecutive_expiries: Vec<i64>,
+    current_run: Vec<Uuid>,
+    result: Vec<Option<Value>>,
+    last_error: Vec<Option<String>>,
+    first_claimed_at: Vec<Option<Timestamp>>,
+    completed_at: Vec<Option<Timestamp>>,
+    deadline: Vec<Option<Timestamp>>,
+}
+
+impl TaskColumns {
+    fn push(&mut self, task: &Task) {
+        self.id.push(task.id.as_uuid());
+        self.status.push(task.status.as_str());
+        self.attempts.push(rows::bigint(task.attempts));
+        self.failures.push(rows::bigint(task.failures));
+        self.consecutive_expiries
+            .push(rows::bigint(task.consecutive_expiries));
+        self.current_run.push(task.current_run.as_uuid());
+        self.result.push(task.result.clone());
+        self.last_error.push(task.last_error.clone());
+        self.first_claimed_at.push(task.first_claimed_at);
+        self.completed_at.push(task.completed_at);
+        self.deadline.push(deadline(task));
+    }
+}
+
+/// The `deadline` column: when the timeout sweeper must look at the task.
+pub(crate) fn deadline(task: &Task) -> Option<Timestamp> {
+    if task.status.is_finished() {
+        None
+    } else {
+        machine::deadline(task)
+    }
+}
+
+#[derive(Default)]
+struct RunColumns {
+    id: Vec<Uuid>,
+    task_id: Vec<Uuid>,
+    queue: Vec<String>,
+    attempt: Vec<i64>,
+    status: Vec<&'static str>,
+    available_at: Vec<Timestamp>,
+    claimed_at: Vec<Option<Timestamp>>,
+    claim_expires_at: Vec<Option<Timestamp>>,
+    worker_id: Vec<Option<String>>,
+    wait_event_name: Vec<Option<String>>,
+    wait_step_name: Vec<Option<String>>,
+    result: Vec<Option<Value>>,
+    error: Vec<Option<String>>,
+    created_at: Vec<Timestamp>,
+    completed_at: Vec<Option<Timestamp>>,
+}
+
+impl RunColumns {
+    fn of(runs: &[&Run]) -> Self {
+        let mut c = Self::default();
+        for run in runs {
+            c.id.push(run.id.as_uuid());
+            c.task_id.push(run.task_id.as_uuid());
+            c.queue.push(run.queue.as_str().to_owned());
+            c.attempt.push(rows::bigint(run.attempt));
+            c.status.push(run.status.as_str());
+            c.available_at.push(run.available_at);
+            c.claimed_at.push(run.claimed_at);
+            c.claim_expires_at.push(run.claim_expires_at);
+            c.worker_id.push(run.worker_id.clone());
+            c.wait_event_name
+                .push(run.wait.as_ref().map(|w| w.event_name.clone()));
+            c.wait_step_name
+                .push(run.wait.as_ref().map(|w| w.step_name.clone()));
+            c.result.push(run.result.clone());
+            c.error.push(run.error.clone());
+            c.created_at.push(run.created_at);
+            c.completed_at.push(run.completed_at);
+        }
+        c
+    }
+}

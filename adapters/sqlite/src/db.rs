@@ -1,0 +1,116 @@
+//! Connections: one writer and a few readers over the same WAL database.
+//!
+//! SQLite admits one writer at a time. Funnelling every write through a
+//! single connection makes writers queue in the pool (fairly, without
+//! spinning on `SQLITE_BUSY`), and `BEGIN IMMEDIATE` takes the write lock when
+//! the transaction starts, so a transaction never reads under a shared lock
+//! and then fails to upgrade it. The write lock is therefore the row lock:
+//! what a transaction loaded cannot change before it writes. Readers use
+//! their own pool; in WAL mode they see the last commit and never block the
+//! writer.
+
+use std::path::Path;
+use std::time::Duration;
+
+use durable_ports::StoreError;
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::errors;
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How long a statement waits for a lock held by someone else (only a
+/// checkpoint or an outside tool can hold one) before failing as unavailable.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a write waits for the writer connection. Writes queue here under
+/// load; past this the caller gets `Unavailable` and may retry.
+const WRITER_WAIT: Duration = Duration::from_secs(30);
+const READERS: u32 = 4;
+
+#[derive(Debug)]
+pub(crate) struct Db {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+pub(crate) type Tx = Transaction<'static, Sqlite>;
+
+impl Db {
+    /// Opens (creating when missing) the database at `path` and brings its
+    /// schema up to date.
+    pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            // FULL: a commit is on disk (WAL fsynced) before the caller hears
+            // "ok", so an acknowledged task survives a power cut, not only a
+            // process crash. NORMAL would be faster but may lose the last
+            // commits on power loss, which a durable queue must not.
+            .synchronous(SqliteSynchronous::Full);
+        let writer = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .optimize_on_close(true, 400);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(WRITER_WAIT)
+            // Keep the one connection (and its prepared statements) forever.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .connect_with(writer)
+            .await
+            .map_err(errors::db)?;
+        MIGRATOR.run(&write).await.map_err(migrate)?;
+        // query_only: a bug that sends a write to a reader fails loudly
+        // instead of racing the writer.
+        let reader = base.pragma("query_only", "ON");
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .connect_with(reader)
+            .await
+            .map_err(errors::db)?;
+        Ok(Self { write, read })
+    }
+
+    /// A write transaction holding the database's write lock from its start.
+    /// Dropping it without commit rolls it back.
+    pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
+        self.write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(errors::db)
+    }
+
+    /// A read transaction: a consistent snapshot across several statements.
+    pub(crate) async fn begin_read(&self) -> Result<Tx, StoreError> {
+        self.read.begin().await.map_err(errors::db)
+    }
+
+    /// The reader pool, for single-statement reads.
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    pub(crate) async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+fn migrate(err: MigrateError) -> StoreError {
+    match err {
+        MigrateError::Execute(e) => errors::db(e),
+        other => StoreError::Other(format!("cannot migrate the SQLite database: {other}")),
+    }
+}

@@ -1,0 +1,24 @@
+//! Embedded SQLite [`durable_ports::Store`]: durable with zero set-up, the
+//! server's default backend.
+//!
+//! One process owns the database file (an advisory lock on `<file>.lock`
+//! refuses a second one), so every write goes through a single connection in
+//! `BEGIN IMMEDIATE` transactions and readers use a small pool beside it (WAL
+//! lets them read while the writer writes). Since only this process writes,
+//! in-process notifications are complete: the notifier is
+//! [`durable_memory::LocalNotifier`], see [`notifier`].
+
+mod db;
+mod errors;
+mod lock;
+mod rows;
+mod store;
+
+pub use durable_memory::LocalNotifier;
+pub use store::SqliteStore;
+
+/// The notifier to pair with a [`SqliteStore`]: only this process writes the
+/// database, so an in-process fan-out hears every change.
+pub fn notifier() -> LocalNotifier {
+    LocalNotifier::new()
+}

@@ -1,0 +1,67 @@
+//! The `queues` table.
+
+use durable_domain::{CleanupPolicy, NotFound, Queue, QueueName, ValidationError};
+use durable_ports::StoreError;
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Cols, micros};
+use crate::errors;
+
+pub(crate) const COLUMNS: &str = "name, created_at, task_ttl_seconds, event_ttl_seconds";
+
+pub(crate) fn decode(row: &SqliteRow) -> Result<Queue, StoreError> {
+    let c = Cols(row);
+    Ok(Queue {
+        name: c.named("name", |raw| QueueName::parse("queue", raw).ok())?,
+        created_at: c.time("created_at")?,
+        cleanup: CleanupPolicy {
+            task_ttl_seconds: c.u64("task_ttl_seconds")?,
+            event_ttl_seconds: c.u64("event_ttl_seconds")?,
+        },
+    })
+}
+
+pub(crate) async fn insert(conn: &mut SqliteConnection, queue: &Queue) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO queues (name, created_at, task_ttl_seconds, event_ttl_seconds) VALUES (?, ?, ?, ?)")
+        .bind(queue.name.as_str())
+        .bind(micros(queue.created_at))
+        .bind(ttl("task_ttl_seconds", queue.cleanup.task_ttl_seconds)?)
+        .bind(ttl("event_ttl_seconds", queue.cleanup.event_ttl_seconds)?)
+        .execute(conn)
+        .await
+        .map_err(errors::db)?;
+    Ok(())
+}
+
+/// SQLite integers are signed: a TTL past `i64::MAX` seconds cannot be kept.
+fn ttl(field: &str, seconds: u64) -> Result<i64, StoreError> {
+    i64::try_from(seconds).map_err(|_| {
+        ValidationError::invalid(field, format!("must be at most {}", i64::MAX)).into()
+    })
+}
+
+/// The queue, or `NotFound`.
+pub(crate) async fn get(
+    conn: &mut SqliteConnection,
+    name: &QueueName,
+) -> Result<Queue, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM queues WHERE name = ?"))
+        .bind(name.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(errors::db)?;
+    match row {
+        Some(row) => decode(&row),
+        None => Err(NotFound::Queue(name.to_string()).into()),
+    }
+}
+
+/// Every queue, by name.
+pub(crate) async fn all(conn: &mut SqliteConnection) -> Result<Vec<Queue>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM queues ORDER BY name"))
+        .fetch_all(conn)
+        .await
+        .map_err(errors::db)?;
+    rows.iter().map(decode).collect()
+}

@@ -1,0 +1,109 @@
+//! The `runs` table.
+
+use durable_domain::task::EventWait;
+use durable_domain::{QueueName, Run, RunStatus};
+use durable_ports::StoreError;
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Cols, micros, opt_json, opt_micros};
+use crate::errors::{self, corrupt};
+
+/// The columns [`decode`] reads, from the table aliased `r`.
+pub(crate) const COLUMNS: &str = "r.id AS r_id, r.task_id AS r_task_id, r.queue AS r_queue, \
+    r.attempt AS r_attempt, r.status AS r_status, r.available_at AS r_available_at, \
+    r.claimed_at AS r_claimed_at, r.claim_expires_at AS r_claim_expires_at, r.worker_id AS r_worker_id, \
+    r.wait_event AS r_wait_event, r.wait_step AS r_wait_step, r.result AS r_result, r.error AS r_error, \
+    r.created_at AS r_created_at, r.completed_at AS r_completed_at";
+
+pub(crate) fn decode(row: &SqliteRow) -> Result<Run, StoreError> {
+    let c = Cols(row);
+    let wait = match (c.opt_text("r_wait_event")?, c.opt_text("r_wait_step")?) {
+        (Some(event_name), Some(step_name)) => Some(EventWait {
+            event_name,
+            step_name,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(corrupt(
+                "r_wait_event",
+                "an event wait without its step, or the reverse",
+            ));
+        }
+    };
+    Ok(Run {
+        id: c.parse("r_id")?,
+        task_id: c.parse("r_task_id")?,
+        queue: c.named("r_queue", |raw| QueueName::parse("queue", raw).ok())?,
+        attempt: c.u32("r_attempt")?,
+        status: c.named("r_status", RunStatus::parse)?,
+        available_at: c.time("r_available_at")?,
+        claimed_at: c.opt_time("r_claimed_at")?,
+        claim_expires_at: c.opt_time("r_claim_expires_at")?,
+        worker_id: c.opt_text("r_worker_id")?,
+        wait,
+        result: c.opt_json("r_result")?,
+        error: c.opt_text("r_error")?,
+        created_at: c.time("r_created_at")?,
+        completed_at: c.opt_time("r_completed_at")?,
+    })
+}
+
+pub(crate) async fn insert(conn: &mut SqliteConnection, run: &Run) -> Result<(), StoreError> {
+    let wait = run.wait.as_ref();
+    sqlx::query(
+        "INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, \
+         worker_id, wait_event, wait_step, result, error, created_at, completed_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(run.id.to_string())
+    .bind(run.task_id.to_string())
+    .bind(run.queue.as_str())
+    .bind(i64::from(run.attempt))
+    .bind(run.status.as_str())
+    .bind(micros(run.available_at))
+    .bind(opt_micros(run.claimed_at))
+    .bind(opt_micros(run.claim_expires_at))
+    .bind(run.worker_id.as_deref())
+    .bind(wait.map(|w| w.event_name.as_str()))
+    .bind(wait.map(|w| w.step_name.as_str()))
+    .bind(opt_json(run.result.as_ref()))
+    .bind(run.error.as_deref())
+    .bind(micros(run.created_at))
+    .bind(opt_micros(run.completed_at))
+    .execute(conn)
+    .await
+    .map_err(errors::db)?;
+    Ok(())
+}
+
+/// Writes back what a transition may change.
+pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run) -> Result<(), StoreError> {
+    let wait = run.wait.as_ref();
+    let done = sqlx::query(
+        "UPDATE runs SET status = ?, available_at = ?, claimed_at = ?, claim_expires_at = ?, worker_id = ?, \
+         wait_event = ?, wait_step = ?, result = ?, error = ?, completed_at = ? WHERE id = ?",
+    )
+    .bind(run.status.as_str())
+    .bind(micros(run.available_at))
+    .bind(opt_micros(run.claimed_at))
+    .bind(opt_micros(run.claim_expires_at))
+    .bind(run.worker_id.as_deref())
+    .bind(wait.map(|w| w.event_name.as_str()))
+    .bind(wait.map(|w| w.step_name.as_str()))
+    .bind(opt_json(run.result.as_ref()))
+    .bind(run.error.as_deref())
+    .bind(opt_micros(run.completed_at))
+    .bind(run.id.to_string())
+    .execute(conn)
+    .await
+    .map_err(errors::db)?;
+    // See `tasks::update`: the write lock makes a vanished row a bug.
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Other(format!(
+            "run {} vanished during its update",
+            run.id
+        )));
+    }
+    Ok(())
+}

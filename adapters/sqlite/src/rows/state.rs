@@ -1,0 +1,67 @@
+//! [`TaskState`]: a run joined with its task, the unit every transition
+//! takes and gives back.
+
+use durable_domain::{RunId, TaskId, TaskState};
+use durable_ports::StoreError;
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+use super::{runs, tasks};
+use crate::errors;
+
+/// `SELECT <run and task columns> FROM runs r JOIN tasks t … <rest>`: the
+/// text of a query whose rows [`decode`] reads.
+pub(crate) fn select(rest: &str) -> String {
+    format!(
+        "SELECT {}, {} FROM runs r JOIN tasks t ON t.id = r.task_id {rest}",
+        runs::COLUMNS,
+        tasks::COLUMNS
+    )
+}
+
+pub(crate) fn decode(row: &SqliteRow) -> Result<TaskState, StoreError> {
+    Ok(TaskState {
+        task: tasks::decode(row)?,
+        run: runs::decode(row)?,
+    })
+}
+
+/// The addressed run with its task.
+pub(crate) async fn by_run(
+    conn: &mut SqliteConnection,
+    run: RunId,
+) -> Result<Option<TaskState>, StoreError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select("WHERE r.id = ?"));
+    let row = sqlx::query(&SQL)
+        .bind(run.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(errors::db)?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// A task with its current (newest) run.
+pub(crate) async fn by_task(
+    conn: &mut SqliteConnection,
+    task: TaskId,
+) -> Result<Option<TaskState>, StoreError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, {} FROM tasks t JOIN runs r ON r.id = t.current_run WHERE t.id = ?",
+            runs::COLUMNS,
+            tasks::COLUMNS
+        )
+    });
+    let row = sqlx::query(&SQL)
+        .bind(task.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(errors::db)?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// Writes a transition's result back: the task and the run it addressed.
+pub(crate) async fn save(conn: &mut SqliteConnection, state: &TaskState) -> Result<(), StoreError> {
+    tasks::update(&mut *conn, &state.task).await?;
+    runs::update(conn, &state.run).await
+}

@@ -1,0 +1,148 @@
+//! The `tasks` table.
+
+use durable_domain::machine;
+use durable_domain::retry::{RetryKind, RetryStrategy};
+use durable_domain::{Task, TaskSpec, TaskStatus};
+use durable_ports::StoreError;
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Cols, duration_micros, json, micros, opt_json, opt_micros};
+use crate::errors::{self, corrupt};
+
+/// The columns [`decode`] reads, from the table aliased `t`.
+pub(crate) const COLUMNS: &str = "t.id AS t_id, t.queue AS t_queue, t.task_name AS t_task_name, \
+    t.params AS t_params, t.headers AS t_headers, t.retry_kind AS t_retry_kind, \
+    t.retry_base_seconds AS t_retry_base_seconds, t.retry_factor AS t_retry_factor, \
+    t.retry_max_seconds AS t_retry_max_seconds, t.max_attempts AS t_max_attempts, \
+    t.start_timeout_us AS t_start_timeout_us, t.execution_timeout_us AS t_execution_timeout_us, \
+    t.workflow_run_id AS t_workflow_run_id, t.idempotency_key AS t_idempotency_key, t.run_at AS t_run_at, \
+    t.status AS t_status, t.attempts AS t_attempts, t.failures AS t_failures, \
+    t.consecutive_expiries AS t_consecutive_expiries, t.current_run AS t_current_run, \
+    t.result AS t_result, t.last_error AS t_last_error, t.created_at AS t_created_at, \
+    t.first_claimed_at AS t_first_claimed_at, t.completed_at AS t_completed_at";
+
+pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
+    let c = Cols(row);
+    let retry_strategy = match c.opt_text("t_retry_kind")? {
+        None => None,
+        Some(kind) => Some(RetryStrategy {
+            kind: RetryKind::parse(&kind).ok_or_else(|| corrupt("t_retry_kind", &kind))?,
+            base_seconds: c
+                .opt_real("t_retry_base_seconds")?
+                .ok_or_else(|| corrupt("t_retry_base_seconds", "NULL"))?,
+            factor: c.opt_real("t_retry_factor")?,
+            max_seconds: c.opt_real("t_retry_max_seconds")?,
+        }),
+    };
+    let headers =
+        serde_json::from_value(c.json("t_headers")?).map_err(|e| corrupt("t_headers", e))?;
+    Ok(Task {
+        id: c.parse("t_id")?,
+        queue: c.named("t_queue", |raw| {
+            durable_domain::QueueName::parse("queue", raw).ok()
+        })?,
+        spec: TaskSpec {
+            task_name: c.text("t_task_name")?,
+            params: c.json("t_params")?,
+            headers,
+            retry_strategy,
+            max_attempts: c.u32("t_max_attempts")?,
+            start_timeout: c.opt_duration("t_start_timeout_us")?,
+            execution_timeout: c.opt_duration("t_execution_timeout_us")?,
+            workflow_run_id: c.opt_parse("t_workflow_run_id")?,
+            idempotency_key: c.opt_text("t_idempotency_key")?,
+            run_at: c.opt_time("t_run_at")?,
+        },
+        status: c.named("t_status", TaskStatus::parse)?,
+        attempts: c.u32("t_attempts")?,
+        failures: c.u32("t_failures")?,
+        consecutive_expiries: c.u32("t_consecutive_expiries")?,
+        current_run: c.parse("t_current_run")?,
+        result: c.opt_json("t_result")?,
+        last_error: c.opt_text("t_last_error")?,
+        created_at: c.time("t_created_at")?,
+        first_claimed_at: c.opt_time("t_first_claimed_at")?,
+        completed_at: c.opt_time("t_completed_at")?,
+    })
+}
+
+/// The indexed timeout deadline (the partial index also drops finished tasks).
+fn deadline(task: &Task) -> Option<i64> {
+    opt_micros(machine::deadline(task))
+}
+
+pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
+    let spec = &task.spec;
+    let retry = spec.retry_strategy.as_ref();
+    let headers =
+        serde_json::to_string(&spec.headers).map_err(|e| StoreError::Other(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
+         retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, idempotency_key, \
+         run_at, status, attempts, failures, consecutive_expiries, current_run, result, last_error, created_at, \
+         first_claimed_at, completed_at, deadline) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(task.id.to_string())
+    .bind(task.queue.as_str())
+    .bind(&spec.task_name)
+    .bind(json(&spec.params))
+    .bind(headers)
+    .bind(retry.map(|r| r.kind.as_str()))
+    .bind(retry.map(|r| r.base_seconds))
+    .bind(retry.and_then(|r| r.factor))
+    .bind(retry.and_then(|r| r.max_seconds))
+    .bind(i64::from(spec.max_attempts))
+    .bind(spec.start_timeout.map(duration_micros))
+    .bind(spec.execution_timeout.map(duration_micros))
+    .bind(spec.workflow_run_id.map(|id| id.to_string()))
+    .bind(spec.idempotency_key.as_deref())
+    .bind(opt_micros(spec.run_at))
+    .bind(task.status.as_str())
+    .bind(i64::from(task.attempts))
+    .bind(i64::from(task.failures))
+    .bind(i64::from(task.consecutive_expiries))
+    .bind(task.current_run.to_string())
+    .bind(opt_json(task.result.as_ref()))
+    .bind(task.last_error.as_deref())
+    .bind(micros(task.created_at))
+    .bind(opt_micros(task.first_claimed_at))
+    .bind(opt_micros(task.completed_at))
+    .bind(deadline(task))
+    .execute(conn)
+    .await
+    .map_err(errors::db)?;
+    Ok(())
+}
+
+/// Writes back what a transition may change; the spec never changes.
+pub(crate) async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE tasks SET status = ?, attempts = ?, failures = ?, consecutive_expiries = ?, current_run = ?, \
+         result = ?, last_error = ?, first_claimed_at = ?, completed_at = ?, deadline = ? WHERE id = ?",
+    )
+    .bind(task.status.as_str())
+    .bind(i64::from(task.attempts))
+    .bind(i64::from(task.failures))
+    .bind(i64::from(task.consecutive_expiries))
+    .bind(task.current_run.to_string())
+    .bind(opt_json(task.result.as_ref()))
+    .bind(task.last_error.as_deref())
+    .bind(opt_micros(task.first_claimed_at))
+    .bind(opt_micros(task.completed_at))
+    .bind(deadline(task))
+    .bind(task.id.to_string())
+    .execute(conn)
+    .await
+    .map_err(errors::db)?;
+    // The write lock was held since the row was loaded, so it must still be
+    // there; anything else is a bug worth failing the transaction for.
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Other(format!(
+            "task {} vanished during its update",
+            task.id
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Queues: create, list, delete, stats.
+
+use durable_domain::{
+    Queue, QueueName, QueueStats, Rejection, RunStatus, Timestamp, ValidationError,
+};
+use durable_ports::StoreError;
+
+use crate::db::Db;
+use crate::errors;
+use crate::rows::{self, micros};
+
+pub(super) async fn create(db: &Db, queue: Queue, max_queues: usize) -> Result<Queue, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let (taken, count): (i64, i64) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?), (SELECT COUNT(*) FROM queues)",
+    )
+    .bind(queue.name.as_str())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(errors::db)?;
+    if taken != 0 {
+        return Err(Rejection::QueueExists(queue.name.to_string()).into());
+    }
+    if usize::try_from(count).unwrap_or(usize::MAX) >= max_queues {
+        let message = format!("the server's limit of {max_queues} queues is reached");
+        return Err(ValidationError::new("name", message).into());
+    }
+    rows::queues::insert(&mut tx, &queue).await?;
+    tx.commit().await.map_err(errors::db)?;
+    Ok(queue)
+}
+
+pub(super) async fn list(db: &Db) -> Result<Vec<Queue>, StoreError> {
+    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    rows::queues::all(&mut conn).await
+}
+
+pub(super) async fn delete(db: &Db, name: &QueueName, force: bool) -> Result<(), StoreError> {
+    let mut tx = db.begin_write().await?;
+    rows::queues::get(&mut tx, name).await?;
+    if !force {
+        // Unfinished = pending status: its current run is pending, claimed or sleeping.
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = ? AND status = 'pending')",
+        )
+        .bind(name.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(errors::db)?;
+        if busy != 0 {
+            return Err(Rejection::QueueNotEmpty(name.to_string()).into());
+        }
+    }
+    // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
+    sqlx::query("DELETE FROM tasks WHERE queue = ?")
+        .bind(name.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(errors::db)?;
+    sqlx::query("DELETE FROM queues WHERE name = ?")
+        .bind(name.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(errors::db)?;
+    tx.commit().await.map_err(errors::db)
+}
+
+pub(super) async fn stats(
+    db: &Db,
+    name: &QueueName,
+    now: Timestamp,
+) -> Result<QueueStats, StoreError> {
+    // One snapshot, so the counts and the age agree with each other.
+    let mut tx = db.begin_read().await?;
+    rows::queues::get(&mut tx, name).await?;
+    let mut stats = QueueStats {
+        queue_name: name.clone(),
+        pending_runs: 0,
+        claimed_runs: 0,
+        completed_runs: 0,
+        sleeping_runs: 0,
+        failed_runs: 0,
+        oldest_pending_run_age_seconds: None,
+    };
+    let counts =
+        sqlx::query("SELECT status, COUNT(*) AS n FROM runs WHERE queue = ? GROUP BY status")
+            .bind(name.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(errors::db)?;
+    for row in &counts {
+        let cols = rows::Cols(row);
+        let status = cols.named("status", RunStatus::parse)?;
+        let n = cols.u64("n")?;
+        match status {
+            RunStatus::Pending => stats.pending_runs = n,
+            RunStatus::Claimed => stats.claimed_runs = n,
+            RunStatus::Completed => stats.completed_runs = n,
+            RunStatus::Sleeping => stats.sleeping_runs = n,
+            RunStatus::Failed => stats.failed_runs = n,
+            RunStatus::Canceled => {}
+        }
+    }
+    let oldest_due = sqlx::query(
+        "SELECT available_at FROM runs WHERE queue = ? AND status = 'pending' AND available_at <= ? \
+         ORDER BY available_at LIMIT 1",
+    )
+    .bind(name.as_str())
+    .bind(micros(now))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(errors::db)?;
+    if let Some(row) = oldest_due {
+        let due = rows::Cols(&row).time("available_at")?;
+        stats.oldest_pending_run_age_seconds = Some((now - due).as_seconds_f64());
+    }
+    Ok(stats)
+}

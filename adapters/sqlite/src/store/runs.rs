@@ -1,0 +1,184 @@
+//! Runs: claim, complete, fail, schedule, heartbeat, listing.
+
+use std::sync::LazyLock;
+
+use durable_domain::command::{Claim, Page, RunFilter};
+use durable_domain::machine::{self, FailOutcome};
+use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp};
+use durable_ports::store::{FailedRun, ScheduledRun};
+use durable_ports::{ItemError, StoreError};
+use serde_json::Value;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use time::Duration;
+
+use super::page;
+use crate::db::Db;
+use crate::errors;
+use crate::rows::{self, Cols, micros};
+
+/// Due pending runs of a queue in claim order, through the partial index
+/// `runs_due`. The status is a literal so the planner can match the index.
+static DUE: LazyLock<String> = LazyLock::new(|| {
+    rows::state::select(
+        "WHERE r.queue = ? AND r.status = 'pending' AND r.available_at <= ? \
+         ORDER BY r.available_at, r.id LIMIT ?",
+    )
+});
+
+pub(super) async fn claim(
+    db: &Db,
+    queue: &QueueName,
+    claim: &Claim,
+    now: Timestamp,
+) -> Result<Vec<TaskState>, StoreError> {
+    let mut tx = db.begin_write().await?;
+    rows::queues::get(&mut tx, queue).await?;
+    let due = sqlx::query(&DUE)
+        .bind(queue.as_str())
+        .bind(micros(now))
+        .bind(i64::from(claim.limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(errors::db)?;
+    let mut claimed = Vec::with_capacity(due.len());
+    for row in &due {
+        let mut state = rows::state::decode(row)?;
+        machine::claim(&mut state, claim, now)?;
+        rows::state::save(&mut tx, &state).await?;
+        claimed.push(state);
+    }
+    tx.commit().await.map_err(errors::db)?;
+    Ok(claimed)
+}
+
+pub(super) async fn next_due(db: &Db, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
+    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    let row = sqlx::query(
+        "SELECT available_at FROM runs WHERE queue = ? AND status = 'pending' ORDER BY available_at LIMIT 1",
+    )
+    .bind(queue.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    row.map(|row| Cols(&row).time("available_at")).transpose()
+}
+
+pub(super) async fn list(db: &Db, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {} FROM runs r WHERE 1 = 1",
+        rows::runs::COLUMNS
+    ));
+    if let Some(task) = filter.task_id {
+        query.push(" AND r.task_id = ").push_bind(task.to_string());
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND r.status = ").push_bind(status.as_str());
+    }
+    if let Some(cursor) = filter.cursor {
+        query.push(" AND r.id < ").push_bind(cursor.to_string());
+    }
+    query
+        .push(" ORDER BY r.id DESC LIMIT ")
+        .push_bind(i64::from(filter.limit) + 1);
+    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    let rows = query
+        .build()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(errors::db)?;
+    let runs = rows
+        .iter()
+        .map(rows::runs::decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page(runs, filter.limit, |r| r.id))
+}
+
+/// The addressed run with its task, or `NotFound`.
+pub(super) async fn load(conn: &mut SqliteConnection, run: RunId) -> Result<TaskState, StoreError> {
+    rows::state::by_run(conn, run)
+        .await?
+        .ok_or_else(|| NotFound::Run(run).into())
+}
+
+pub(super) async fn complete(
+    db: &Db,
+    items: Vec<(RunId, Option<Value>)>,
+    now: Timestamp,
+) -> Result<Vec<Result<(), ItemError>>, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let mut answers = Vec::with_capacity(items.len());
+    // Each item is fenced on its own; only a storage failure aborts the batch.
+    for (run, result) in items {
+        let Some(mut state) = rows::state::by_run(&mut tx, run).await? else {
+            answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
+            continue;
+        };
+        match machine::complete(&mut state, result, now) {
+            Ok(()) => {
+                rows::state::save(&mut tx, &state).await?;
+                answers.push(Ok(()));
+            }
+            Err(rejection) => answers.push(Err(ItemError::Conflict(rejection))),
+        }
+    }
+    tx.commit().await.map_err(errors::db)?;
+    Ok(answers)
+}
+
+pub(super) async fn fail(
+    db: &Db,
+    run: RunId,
+    error: &str,
+    now: Timestamp,
+) -> Result<FailedRun, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let mut state = load(&mut tx, run).await?;
+    let outcome = machine::fail(&mut state, error, now)?;
+    rows::state::save(&mut tx, &state).await?;
+    let next = match outcome {
+        FailOutcome::Retry(next) => {
+            rows::runs::insert(&mut tx, &next).await?;
+            Some((next.id, next.available_at))
+        }
+        FailOutcome::TaskFailed => None,
+    };
+    tx.commit().await.map_err(errors::db)?;
+    Ok(FailedRun {
+        run_id: run,
+        queue: state.task.queue,
+        attempt: state.run.attempt,
+        next,
+    })
+}
+
+pub(super) async fn schedule(
+    db: &Db,
+    run: RunId,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> Result<ScheduledRun, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let mut state = load(&mut tx, run).await?;
+    let claimable_now = machine::schedule(&mut state, run_at, now)?;
+    rows::state::save(&mut tx, &state).await?;
+    tx.commit().await.map_err(errors::db)?;
+    Ok(ScheduledRun {
+        queue: state.task.queue,
+        scheduled_at: run_at,
+        claimable_now,
+    })
+}
+
+pub(super) async fn heartbeat(
+    db: &Db,
+    run: RunId,
+    extend_by: Duration,
+    now: Timestamp,
+) -> Result<Timestamp, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let mut state = load(&mut tx, run).await?;
+    let end = machine::heartbeat(&mut state, extend_by, now)?;
+    rows::state::save(&mut tx, &state).await?;
+    tx.commit().await.map_err(errors::db)?;
+    Ok(end)
+}

@@ -1,0 +1,159 @@
+//! Tasks: create (with idempotency), get, list, cancel.
+
+use durable_domain::command::{Page, TaskFilter};
+use durable_domain::{NotFound, QueueName, Task, TaskId, TaskSpec, Timestamp, machine, task};
+use durable_ports::StoreError;
+use durable_ports::store::CreatedTask;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::page;
+use crate::db::Db;
+use crate::errors;
+use crate::rows::{self, Cols};
+
+pub(super) async fn create(
+    db: &Db,
+    queue: &QueueName,
+    specs: Vec<TaskSpec>,
+    now: Timestamp,
+) -> Result<Vec<CreatedTask>, StoreError> {
+    let mut tx = db.begin_write().await?;
+    rows::queues::get(&mut tx, queue).await?;
+    for spec in &specs {
+        if let Some(wf) = spec.workflow_run_id
+            && !rows::workflows::exists(&mut tx, wf).await?
+        {
+            return Err(NotFound::WorkflowRun(wf).into());
+        }
+    }
+    let mut created = Vec::with_capacity(specs.len());
+    for spec in specs {
+        if let Some(key) = &spec.idempotency_key
+            && let Some(existing) = by_idempotency_key(&mut tx, queue, key).await?
+        {
+            created.push(existing);
+            continue;
+        }
+        let new = task::create(queue.clone(), spec, now);
+        rows::tasks::insert(&mut tx, &new.task).await?;
+        rows::runs::insert(&mut tx, &new.run).await?;
+        created.push(CreatedTask {
+            task_id: new.task.id,
+            run_id: new.run.id,
+            workflow_run_id: new.task.spec.workflow_run_id,
+            deduplicated: false,
+        });
+    }
+    tx.commit().await.map_err(errors::db)?;
+    Ok(created)
+}
+
+/// The task already holding this key in the queue (inserted earlier in the
+/// same transaction included), as a deduplicated answer.
+async fn by_idempotency_key(
+    conn: &mut SqliteConnection,
+    queue: &QueueName,
+    key: &str,
+) -> Result<Option<CreatedTask>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, current_run, workflow_run_id FROM tasks \
+         WHERE queue = ? AND idempotency_key = ? AND idempotency_key IS NOT NULL",
+    )
+    .bind(queue.as_str())
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+    .map_err(errors::db)?;
+    let Some(row) = row else { return Ok(None) };
+    let c = Cols(&row);
+    Ok(Some(CreatedTask {
+        task_id: c.parse("id")?,
+        run_id: c.parse("current_run")?,
+        workflow_run_id: c.opt_parse("workflow_run_id")?,
+        deduplicated: true,
+    }))
+}
+
+pub(super) async fn get(db: &Db, id: TaskId) -> Result<Task, StoreError> {
+    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    find(&mut conn, id)
+        .await?
+        .ok_or_else(|| NotFound::Task(id).into())
+}
+
+/// The task, if it exists.
+pub(super) async fn find(
+    conn: &mut SqliteConnection,
+    id: TaskId,
+) -> Result<Option<Task>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM tasks t WHERE t.id = ?",
+        rows::tasks::COLUMNS
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await
+    .map_err(errors::db)?;
+    row.as_ref().map(rows::tasks::decode).transpose()
+}
+
+/// `NotFound` unless the task exists.
+pub(super) async fn ensure_exists(
+    conn: &mut SqliteConnection,
+    id: TaskId,
+) -> Result<(), StoreError> {
+    let found: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?)")
+        .bind(id.to_string())
+        .fetch_one(conn)
+        .await
+        .map_err(errors::db)?;
+    if found == 0 {
+        Err(NotFound::Task(id).into())
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, TaskId>, StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {} FROM tasks t WHERE 1 = 1",
+        rows::tasks::COLUMNS
+    ));
+    if let Some(queue) = &filter.queue_name {
+        query.push(" AND t.queue = ").push_bind(queue.clone());
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND t.status = ").push_bind(status.as_str());
+    }
+    if let Some(name) = &filter.task_name {
+        query.push(" AND t.task_name = ").push_bind(name.clone());
+    }
+    if let Some(cursor) = filter.cursor {
+        query.push(" AND t.id < ").push_bind(cursor.to_string());
+    }
+    // Ids are UUID v7 in text form: their order is creation order.
+    query
+        .push(" ORDER BY t.id DESC LIMIT ")
+        .push_bind(i64::from(filter.limit) + 1);
+    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    let rows = query
+        .build()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(errors::db)?;
+    let tasks = rows
+        .iter()
+        .map(rows::tasks::decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page(tasks, filter.limit, |t| t.id))
+}
+
+pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
+    let mut tx = db.begin_write().await?;
+    let mut state = rows::state::by_task(&mut tx, id)
+        .await?
+        .ok_or(NotFound::Task(id))?;
+    machine::cancel(&mut state, None, now)?;
+    rows::state::save(&mut tx, &state).await?;
+    tx.commit().await.map_err(errors::db)
+}

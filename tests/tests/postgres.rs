@@ -1,0 +1,542 @@
+//! The PostgreSQL adapter: the Store conformance suite, plus what only
+//! PostgreSQL has: many claimers on separate connections, NOTIFY reaching
+//! another replica's listener, and surviving a server restart.
+//!
+//! Needs a PostgreSQL server: `DATABASE_URL`, or the local server binaries
+//! (see `durable_tests::pg`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use durable_domain::QueueName;
+use durable_ports::{Notifier, Subscription};
+use durable_postgres::{ListenerTask, PgNotifier};
+use durable_tests::conformance::Backend;
+use durable_tests::pg::{TestDatabase, test_database};
+
+/// The notifier of a conformance case, keeping its listener task and its
+/// database alive for as long as the case holds the backend.
+struct CaseNotifier {
+    notifier: PgNotifier,
+    _listener: ListenerTask,
+    _db: TestDatabase,
+}
+
+#[async_trait]
+impl Notifier for CaseNotifier {
+    fn subscribe(&self, queue: &QueueName) -> Box<dyn Subscription> {
+        self.notifier.subscribe(queue)
+    }
+
+    async fn notify(&self, queues: &[QueueName]) {
+        self.notifier.notify(queues).await;
+    }
+}
+
+/// A fresh database per case, a store on it and a listening notifier.
+async fn backend() -> Backend {
+    let db = test_database().await;
+    let store = db.store(8).await;
+    let (notifier, listener) = PgNotifier::start(db.url())
+        .await
+        .expect("start the notifier");
+    Backend {
+        store: Arc::new(store),
+        notifier: Arc::new(CaseNotifier {
+            notifier,
+            _listener: listener,
+            _db: db,
+        }),
+    }
+}
+
+durable_tests::conformance_suite!(backend);
+
+/// What only PostgreSQL has: real connections racing, NOTIFY between
+/// replicas, a server that goes away.
+mod postgres_only {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration as StdDuration, Instant};
+
+    use durable_domain::command::{Claim, RunFilter};
+    use durable_domain::{Queue, QueueName, RunStatus, TaskSpec, TaskState, TaskStatus, machine};
+    use durable_ports::{Clock, Notifier, Store, StoreError, SystemClock};
+    use durable_postgres::{ListenerConfig, PgNotifier, PgStore, migrate};
+    use durable_tests::pg::{PgCluster, empty_database, test_database};
+    use sqlx::postgres::PgPoolOptions;
+    use time::Duration;
+
+    fn name(raw: &str) -> QueueName {
+        QueueName::parse("queue", raw).unwrap()
+    }
+
+    async fn queue(store: &PgStore, raw: &str) -> QueueName {
+        let queue = Queue {
+            name: name(raw),
+            created_at: SystemClock.now(),
+            cleanup: Default::default(),
+        };
+        store
+            .queue_create(queue, 128)
+            .await
+            .expect("create queue")
+            .name
+    }
+
+    fn spec(task_name: &str) -> TaskSpec {
+        TaskSpec {
+            task_name: task_name.to_owned(),
+            params: serde_json::json!({"n": 1}),
+            headers: Default::default(),
+            retry_strategy: None,
+            max_attempts: 1,
+            start_timeout: None,
+            execution_timeout: None,
+            workflow_run_id: None,
+            idempotency_key: None,
+            run_at: None,
+        }
+    }
+
+    fn claim(limit: u32) -> Claim {
+        Claim {
+            limit,
+            claim_timeout: Duration::minutes(10),
+            long_poll: None,
+            worker_id: Some("w".into()),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn eight_claimers_complete_every_run_exactly_once() {
+        const RUNS: usize = 5_000;
+        const CLAIMERS: usize = 8;
+        let db = test_database().await;
+        let setup = db.store(2).await;
+        let queue = queue(&setup, "crowd").await;
+        for _ in 0..RUNS / 1000 {
+            let specs = (0..1000).map(|_| spec("job")).collect();
+            setup
+                .tasks_create(&queue, specs, SystemClock.now())
+                .await
+                .expect("create");
+        }
+
+        // Each claimer has a pool of its own, as separate replicas would.
+        let handed_out: Arc<Mutex<HashMap<durable_domain::RunId, usize>>> = Arc::default();
+        let mut claimers = Vec::new();
+        for _ in 0..CLAIMERS {
+            let store = db.store(1).await;
+            let queue = queue.clone();
+            let handed_out = handed_out.clone();
+            claimers.push(tokio::spawn(async move {
+                loop {
+                    // Any error (a deadlock above all) fails the test.
+                    let claimed = store
+                        .runs_claim(&queue, &claim(25), SystemClock.now())
+                        .await
+                        .expect("claim");
+                    if claimed.is_empty() {
+                        // Everything was created up front and nothing is
+                        // re-queued, so empty means every run is taken.
+                        return;
+                    }
+                    let ids: Vec<_> = claimed.iter().map(|s| s.run.id).collect();
+                    {
+                        let mut seen = handed_out.lock().unwrap();
+                        for id in &ids {
+                            *seen.entry(*id).or_default() += 1;
+                        }
+                    }
+                    let items = ids
+                        .iter()
+                        .map(|id| (*id, Some(serde_json::json!("done"))))
+                        .collect();
+                    let answers = store
+                        .runs_complete(items, SystemClock.now())
+                        .await
+                        .expect("complete");
+                    assert!(
+                        answers.iter().all(Result::is_ok),
+                        "a claimed run failed to complete: {answers:?}"
+                    );
+                }
+            }));
+        }
+        for claimer in claimers {
+            claimer.await.expect("claimer panicked");
+        }
+
+        let seen = handed_out.lock().unwrap();
+        assert_eq!(seen.len(), RUNS, "every run handed out");
+        assert!(seen.values().all(|n| *n == 1), "a run was handed out twice");
+        let counts: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM runs GROUP BY status ORDER BY status")
+                .fetch_all(setup.pool())
+                .await
+                .unwrap();
+        assert_eq!(counts, vec![("completed".to_owned(), RUNS as i64)]);
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks WHERE status = 'completed'")
+            .fetch_one(setup.pool())
+            .await
+            .unwrap();
+        assert_eq!(done, RUNS as i64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_on_another_replica_wakes_local_waiters() {
+        let db = test_database().await;
+        let (notifier, listener) = PgNotifier::start(db.url()).await.expect("listen");
+        // Another replica: its own pool; nothing calls our notifier locally.
+        let other = db.store(1).await;
+        let queue = queue(&other, "hinted").await;
+
+        let mut latencies = Vec::new();
+        for _ in 0..20 {
+            let mut sub = notifier.subscribe(&queue);
+            other
+                .tasks_create(&queue, vec![spec("job")], SystemClock.now())
+                .await
+                .unwrap();
+            let committed = Instant::now();
+            tokio::time::timeout(StdDuration::from_secs(10), sub.notified())
+                .await
+                .expect("the NOTIFY of another replica's commit woke the waiter");
+            latencies.push(committed.elapsed());
+        }
+        latencies.sort();
+        eprintln!(
+            "commit → wake-up over LISTEN/NOTIFY: min {:?}, median {:?}, max {:?}",
+            latencies[0],
+            latencies[latencies.len() / 2],
+            latencies[latencies.len() - 1]
+        );
+
+        // A run that is not claimable yet sends no hint.
+        let mut sub = notifier.subscribe(&queue);
+        let mut later = spec("later");
+        later.run_at = Some(SystemClock.now() + Duration::hours(1));
+        other
+            .tasks_create(&queue, vec![later], SystemClock.now())
+            .await
+            .unwrap();
+        assert!(
+            tokio::time::timeout(StdDuration::from_millis(300), sub.notified())
+                .await
+                .is_err()
+        );
+        assert_eq!(notifier.reconnects(), 0);
+        listener.shutdown().await;
+    }
+
+    /// A long-polling claimer as the engine runs one: subscribe, claim, wait
+    /// for a hint. The fallback interval is long on purpose, so only a
+    /// notification (or the wake-up after a reconnect) ends the wait early.
+    async fn long_poll(store: PgStore, notifier: PgNotifier, queue: QueueName) -> Vec<TaskState> {
+        loop {
+            let mut sub = notifier.subscribe(&queue);
+            match store
+                .runs_claim(&queue, &claim(10), SystemClock.now())
+                .await
+            {
+                Ok(claimed) if !claimed.is_empty() => return claimed,
+                Ok(_) | Err(StoreError::Unavailable(_)) => {}
+                Err(e) => panic!("long poll: {e}"),
+            }
+            let _ = tokio::time::timeout(StdDuration::from_secs(60), sub.notified()).await;
+        }
+    }
+
+    async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + StdDuration::from_secs(60);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn survives_a_server_restart() {
+        let mut cluster = tokio::task::spawn_blocking(PgCluster::start)
+            .await
+            .unwrap()
+            .expect("private cluster");
+        let url = cluster.url();
+        // A short acquire timeout: during the outage calls fail fast.
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(StdDuration::from_secs(1))
+            .connect(&url)
+            .await
+            .unwrap();
+        migrate(&pool).await.unwrap();
+        let store = PgStore::from_pool(pool);
+        let config = ListenerConfig {
+            backoff_initial: StdDuration::from_millis(50),
+            backoff_max: StdDuration::from_millis(500),
+            connect_timeout: StdDuration::from_secs(1),
+            ..ListenerConfig::default()
+        };
+        let (notifier, listener) = PgNotifier::start_with(url.parse().unwrap(), config)
+            .await
+            .unwrap();
+        let queue = queue(&store, "restart").await;
+
+        // Acknowledged before the stop: three tasks, all claimed, one done.
+        let created = store
+            .tasks_create(
+                &queue,
+                vec![spec("a"), spec("b"), spec("c")],
+                SystemClock.now(),
+            )
+            .await;
+        let created = created.unwrap();
+        let claimed = store
+            .runs_claim(&queue, &claim(10), SystemClock.now())
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 3);
+        let done = claimed[0].run.id;
+        let acked = store
+            .runs_complete(vec![(done, Some(serde_json::json!(42)))], SystemClock.now())
+            .await;
+        assert!(acked.unwrap()[0].is_ok());
+
+        let poller = tokio::spawn(long_poll(store.clone(), notifier.clone(), queue.clone()));
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+
+        let mut cluster = tokio::task::spawn_blocking(move || {
+            cluster.stop().expect("stop");
+            cluster
+        })
+        .await
+        .unwrap();
+        eventually("the listener notices", || !notifier.is_listening()).await;
+        assert!(matches!(
+            store.ping().await,
+            Err(StoreError::Unavailable(_))
+        ));
+        let outage = store
+            .tasks_create(&queue, vec![spec("lost")], SystemClock.now())
+            .await;
+        assert!(
+            matches!(outage, Err(StoreError::Unavailable(_))),
+            "{outage:?}"
+        );
+        let outage = store.runs_claim(&queue, &claim(1), SystemClock.now()).await;
+        assert!(
+            matches!(outage, Err(StoreError::Unavailable(_))),
+            "{outage:?}"
+        );
+
+        let cluster = tokio::task::spawn_blocking(move || {
+            cluster.start_again().expect("start again");
+            cluster
+        })
+        .await
+        .unwrap();
+        eventually("the listener is back", || {
+            notifier.reconnects() >= 1 && notifier.is_listening()
+        })
+        .await;
+
+        // A new task, committed by another replica, wakes a waiter again.
+        let mut sub = notifier.subscribe(&queue);
+        let other = PgStore::connect(&url, 1).await.unwrap();
+        let fresh = other
+            .tasks_create(&queue, vec![spec("fresh")], SystemClock.now())
+            .await
+            .unwrap();
+        tokio::time::timeout(StdDuration::from_secs(10), sub.notified())
+            .await
+            .expect("woken after the restart");
+        let polled = tokio::time::timeout(StdDuration::from_secs(30), poller)
+            .await
+            .expect("the long poll ended")
+            .unwrap();
+        assert_eq!(
+            polled.iter().map(|s| s.task.id).collect::<Vec<_>>(),
+            vec![fresh[0].task_id]
+        );
+
+        // Nothing acknowledged before the stop was lost.
+        let done_task = store.task_get(claimed[0].task.id).await.unwrap();
+        assert_eq!(done_task.status, TaskStatus::Completed);
+        assert_eq!(done_task.result, Some(serde_json::json!(42)));
+        for held in &claimed[1..] {
+            let filter = RunFilter {
+                task_id: Some(held.task.id),
+                limit: 10,
+                ..Default::default()
+            };
+            let runs = store.run_list(&filter).await.unwrap().items;
+            assert_eq!(
+                runs.iter().map(|r| r.status).collect::<Vec<_>>(),
+                vec![RunStatus::Claimed]
+            );
+        }
+        assert_eq!(created.len(), 3);
+        let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            tasks, 4,
+            "the three from before the stop and the fresh one; the outage's create is not there"
+        );
+        listener.shutdown().await;
+        drop(cluster);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replicas_migrating_at_once_do_not_collide() {
+        let db = empty_database().await;
+        let pools: Vec<_> = futures::future::join_all((0..4).map(|_| db.pool(1))).await;
+        let results = futures::future::join_all(pools.iter().map(migrate)).await;
+        for result in results {
+            result.expect("concurrent migrate");
+        }
+        migrate(&pools[0])
+            .await
+            .expect("migrating again changes nothing");
+        let applied: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pools[0])
+                .await
+                .unwrap();
+        assert_eq!(applied, durable_postgres::MIGRATOR.iter().count() as i64);
+    }
+
+    #[tokio::test]
+    async fn the_claim_statement_writes_what_machine_claim_decides() {
+        let db = test_database().await;
+        let store = db.store(2).await;
+        let queue = queue(&store, "parity").await;
+        let mut timed = spec("timed");
+        timed.start_timeout = Some(Duration::seconds(30));
+        let created = store
+            .tasks_create(&queue, vec![timed], SystemClock.now())
+            .await
+            .unwrap();
+        let task = store.task_get(created[0].task_id).await.unwrap();
+        let filter = RunFilter {
+            task_id: Some(task.id),
+            limit: 1,
+            ..Default::default()
+        };
+        let run = store.run_list(&filter).await.unwrap().items.remove(0);
+
+        let now = SystemClock.now();
+        let mut expected = TaskState { task, run };
+        machine::claim(&mut expected, &claim(1), now).unwrap();
+        let got = store.runs_claim(&queue, &claim(1), now).await.unwrap();
+        assert_eq!(got, vec![expected.clone()]);
+        assert_eq!(
+            store.task_get(expected.task.id).await.unwrap(),
+            expected.task,
+            "as stored"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_creates_with_one_idempotency_key_make_one_task() {
+        let db = test_database().await;
+        let setup = db.store(1).await;
+        let queue = queue(&setup, "dedup").await;
+        let mut creates = Vec::new();
+        for _ in 0..8 {
+            let store = db.store(1).await;
+            let queue = queue.clone();
+            creates.push(tokio::spawn(async move {
+                let mut keyed = spec("once");
+                keyed.idempotency_key = Some("order-17".into());
+                store
+                    .tasks_create(&queue, vec![keyed], SystemClock.now())
+                    .await
+                    .unwrap()
+                    .remove(0)
+            }));
+        }
+        let created: Vec<_> = futures::future::join_all(creates)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(created.iter().filter(|c| !c.deduplicated).count(), 1);
+        assert!(
+            created
+                .iter()
+                .all(|c| c.task_id == created[0].task_id && c.run_id == created[0].run_id)
+        );
+        let (tasks, runs): (i64, i64) =
+            sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM runs)")
+                .fetch_one(setup.pool())
+                .await
+                .unwrap();
+        assert_eq!((tasks, runs), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn the_timeout_deadline_moves_on_once_a_task_is_claimed() {
+        let db = test_database().await;
+        let store = db.store(2).await;
+        let queue = queue(&store, "deadline").await;
+        let start = SystemClock.now();
+        let mut timed = spec("timed");
+        timed.start_timeout = Some(Duration::seconds(10));
+        timed.execution_timeout = Some(Duration::seconds(100));
+        let created = store
+            .tasks_create(&queue, vec![timed], start)
+            .await
+            .unwrap();
+        let deadline = async || -> Option<time::OffsetDateTime> {
+            sqlx::query_scalar("SELECT deadline FROM tasks")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        };
+        assert_eq!(deadline().await, Some(start + Duration::seconds(10)));
+        // The claim statement leaves the stored deadline behind (a lower
+        // bound); the sweeper then lets the domain decide and moves it on.
+        store
+            .runs_claim(&queue, &claim(1), start + Duration::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .timeouts_enforce(start + Duration::seconds(11), 10)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(deadline().await, Some(start + Duration::seconds(100)));
+        assert_eq!(
+            store
+                .timeouts_enforce(start + Duration::seconds(100), 10)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store.task_get(created[0].task_id).await.unwrap().status,
+            TaskStatus::Canceled
+        );
+        assert_eq!(deadline().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_is_unavailable_not_a_panic() {
+        let db = test_database().await;
+        let store = db.store(1).await;
+        store.pool().close().await;
+        assert!(matches!(
+            store.ping().await,
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(matches!(
+            store.queue_list().await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+}
