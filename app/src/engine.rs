@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use durable_domain::command::{
-    self, CheckpointWrite, ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest,
-    WorkflowFilter,
+    self, CheckpointWrite, ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
@@ -197,10 +196,8 @@ impl Service for Engine {
 
     async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError> {
         command::non_empty("step_name", &write.step_name)?;
-        let extend_claim_by = write
-            .extend_claim_by
-            .map(|s| command::at_least_one_second("extend_claim_by", s))
-            .transpose()?;
+        let extend_claim_by =
+            write.extend_claim_by.map(|s| command::at_least_one_second("extend_claim_by", s)).transpose()?;
         let write = CheckpointWrite {
             task_id: write.task_id,
             step_name: write.step_name,
@@ -237,7 +234,10 @@ impl Service for Engine {
         Ok(self.store.workflow_get(id).await?)
     }
 
-    async fn list_workflow_runs(&self, filter: WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, ServiceError> {
+    async fn list_workflow_runs(
+        &self,
+        filter: WorkflowFilter,
+    ) -> Result<Page<WorkflowRun, WorkflowRunId>, ServiceError> {
         Ok(self.store.workflow_list(&filter).await?)
     }
 }

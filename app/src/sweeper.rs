@@ -78,4 +78,3 @@ pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> SweeperHandle {
     });
     SweeperHandle { stop, task }
 }
-

@@ -124,9 +124,9 @@ async fn a_retry_due_now_notifies_and_a_later_one_does_not() {
 async fn schedule_and_emit_notify_only_when_runs_became_claimable() {
     let mut store = MockStore::new();
     let mut notifier = MockNotifier::new();
-    store.expect_run_schedule().returning(|_, at, _| {
-        Ok(ScheduledRun { queue: queue("q"), scheduled_at: at, claimable_now: false })
-    });
+    store
+        .expect_run_schedule()
+        .returning(|_, at, _| Ok(ScheduledRun { queue: queue("q"), scheduled_at: at, claimable_now: false }));
     store.expect_event_emit().returning(|name, payload, now| {
         let event = durable_domain::event::Event {
             id: durable_domain::EventId::new(),
@@ -136,11 +136,7 @@ async fn schedule_and_emit_notify_only_when_runs_became_claimable() {
         };
         Ok(Emitted { event, woken: vec![queue("b"), queue("a"), queue("b")] })
     });
-    notifier
-        .expect_notify()
-        .withf(|queues| queues == [queue("a"), queue("b")])
-        .times(1)
-        .returning(|_| ());
+    notifier.expect_notify().withf(|queues| queues == [queue("a"), queue("b")]).times(1).returning(|_| ());
     let engine = engine(store, notifier);
     engine.schedule_run(RunId::new(), time::OffsetDateTime::now_utc()).await.unwrap();
     engine.emit_event("paid".into(), json!({"order": 1})).await.unwrap();
@@ -160,7 +156,8 @@ async fn long_poll_subscribes_before_claiming_and_returns_once_woken() {
     store.expect_next_due().times(1).in_sequence(&mut seq).returning(|_| Ok(None));
     notifier.expect_subscribe().times(1).in_sequence(&mut seq).returning(|_| Box::new(MockSubscription::new()));
     store.expect_runs_claim().times(1).in_sequence(&mut seq).returning(|_, _, _| {
-        let state = durable_domain::task::create(queue("q"), task("x").validate().unwrap(), time::OffsetDateTime::now_utc());
+        let state =
+            durable_domain::task::create(queue("q"), task("x").validate().unwrap(), time::OffsetDateTime::now_utc());
         Ok(vec![state])
     });
     let request = ClaimRequest { limit: 1, claim_timeout: 30.0, long_poll_seconds: Some(10.0), worker_id: None };

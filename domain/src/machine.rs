@@ -191,8 +191,8 @@ pub fn wait_for_event(
 /// Returns the step and outcome to record, or `None` if the run does not wait
 /// for this event.
 pub fn deliver(state: &mut TaskState, event: &Event, now: Timestamp) -> Option<(String, WaitOutcome)> {
-    let waits_for_it = state.run.status == RunStatus::Sleeping
-        && state.run.wait.as_ref().is_some_and(|w| w.event_name == event.name);
+    let waits_for_it =
+        state.run.status == RunStatus::Sleeping && state.run.wait.as_ref().is_some_and(|w| w.event_name == event.name);
     if !waits_for_it {
         return None;
     }
@@ -261,11 +261,7 @@ pub fn deadline(task: &Task) -> Option<Timestamp> {
         return None;
     }
     let start = task.spec.start_timeout.filter(|_| task.first_claimed_at.is_none());
-    [start, task.spec.execution_timeout]
-        .into_iter()
-        .flatten()
-        .map(|d| clock::add(task.created_at, d))
-        .min()
+    [start, task.spec.execution_timeout].into_iter().flatten().map(|d| clock::add(task.created_at, d)).min()
 }
 
 /// Whether a finished task is old enough for retention to delete it.

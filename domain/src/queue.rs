@@ -22,14 +22,9 @@ impl QueueName {
         if raw.is_empty() {
             return Err(ValidationError::required(field));
         }
-        let valid_chars = raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        let valid_chars = raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
         if raw.len() > MAX_NAME_LEN || !valid_chars {
-            return Err(ValidationError::invalid(
-                field,
-                "must be 1-64 characters of letters, digits, '_', '-' or '.'",
-            ));
+            return Err(ValidationError::invalid(field, "must be 1-64 characters of letters, digits, '_', '-' or '.'"));
         }
         Ok(Self(raw.to_owned()))
     }

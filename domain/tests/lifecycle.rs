@@ -8,11 +8,7 @@ use durable_domain::task::TaskState;
 use durable_domain::{Rejection, RunStatus, TaskSpec, TaskStatus};
 
 fn with_timeouts(start_seconds: Option<i64>, execution_seconds: Option<i64>) -> TaskSpec {
-    TaskSpec {
-        start_timeout: start_seconds.map(secs),
-        execution_timeout: execution_seconds.map(secs),
-        ..spec()
-    }
+    TaskSpec { start_timeout: start_seconds.map(secs), execution_timeout: execution_seconds.map(secs), ..spec() }
 }
 
 /// One task in each finished state.
@@ -57,22 +53,11 @@ fn cancel_takes_the_claim_away_from_the_worker() {
     assert_eq!(state.run.claim_expires_at, None);
     assert!(!state.run.claim_held(at(6)));
 
-    let canceled = Rejection::RunFinished {
-        run: state.run.id,
-        status: "canceled",
-    };
-    assert_rejected(&mut state, canceled.clone(), |s| {
-        machine::complete(s, None, at(6))
-    });
-    assert_rejected(&mut state, canceled.clone(), |s| {
-        machine::fail(s, "late", at(6))
-    });
-    assert_rejected(&mut state, canceled.clone(), |s| {
-        machine::heartbeat(s, secs(30), at(6))
-    });
-    assert_rejected(&mut state, canceled, |s| {
-        machine::expire_claim(s, &machine::Policy::default(), at(60))
-    });
+    let canceled = Rejection::RunFinished { run: state.run.id, status: "canceled" };
+    assert_rejected(&mut state, canceled.clone(), |s| machine::complete(s, None, at(6)));
+    assert_rejected(&mut state, canceled.clone(), |s| machine::fail(s, "late", at(6)));
+    assert_rejected(&mut state, canceled.clone(), |s| machine::heartbeat(s, secs(30), at(6)));
+    assert_rejected(&mut state, canceled, |s| machine::expire_claim(s, &machine::Policy::default(), at(60)));
 }
 
 #[test]
@@ -95,13 +80,8 @@ fn cancel_ends_a_sleep_and_an_event_wait() {
 fn cancel_of_a_finished_task_is_rejected() {
     for mut state in finished_tasks() {
         let status = state.task.status.as_str();
-        let expected = Rejection::AlreadyFinished {
-            task: state.task.id,
-            status,
-        };
-        assert_rejected(&mut state, expected, |s| {
-            machine::cancel(s, Some("too late"), at(9))
-        });
+        let expected = Rejection::AlreadyFinished { task: state.task.id, status };
+        assert_rejected(&mut state, expected, |s| machine::cancel(s, Some("too late"), at(9)));
     }
 }
 
@@ -131,37 +111,26 @@ fn start_timeout_stops_applying_once_claimed() {
     assert_eq!(machine::overdue(&state.task, at(3600)), None);
 
     // Even once that run failed and the next one waits unclaimed.
-    let next =
-        retried(machine::expire_claim(&mut state, &machine::Policy::default(), at(40)).unwrap());
+    let next = retried(machine::expire_claim(&mut state, &machine::Policy::default(), at(40)).unwrap());
     let state = addressing(&state, next);
     assert_eq!(machine::overdue(&state.task, at(3600)), None);
 }
 
 #[test]
 fn execution_timeout_applies_across_all_runs() {
-    let mut state = claimed(TaskSpec {
-        retry_strategy: Some(fixed(1.0)),
-        ..with_timeouts(None, Some(300))
-    });
+    let mut state = claimed(TaskSpec { retry_strategy: Some(fixed(1.0)), ..with_timeouts(None, Some(300)) });
     assert_eq!(machine::deadline(&state.task), Some(at(300)));
-    let next =
-        retried(machine::expire_claim(&mut state, &machine::Policy::default(), at(30)).unwrap());
+    let next = retried(machine::expire_claim(&mut state, &machine::Policy::default(), at(30)).unwrap());
     let state = addressing(&state, next);
     assert_eq!(machine::overdue(&state.task, at(299)), None);
-    assert_eq!(
-        machine::overdue(&state.task, at(300)),
-        Some(EXECUTION_TIMEOUT)
-    );
+    assert_eq!(machine::overdue(&state.task, at(300)), Some(EXECUTION_TIMEOUT));
 }
 
 #[test]
 fn the_deadline_is_the_earlier_of_both_timeouts() {
     let state = new_task(with_timeouts(Some(60), Some(30)));
     assert_eq!(machine::deadline(&state.task), Some(at(30)));
-    assert_eq!(
-        machine::overdue(&state.task, at(30)),
-        Some(EXECUTION_TIMEOUT)
-    );
+    assert_eq!(machine::overdue(&state.task, at(30)), Some(EXECUTION_TIMEOUT));
     // Both passed: the start timeout is the reason reported.
     assert_eq!(machine::overdue(&state.task, at(60)), Some(START_TIMEOUT));
 
@@ -173,17 +142,10 @@ fn the_deadline_is_the_earlier_of_both_timeouts() {
 
 #[test]
 fn overdue_is_never_true_before_the_deadline() {
-    for spec in [
-        with_timeouts(Some(60), None),
-        with_timeouts(None, Some(90)),
-        with_timeouts(Some(120), Some(45)),
-    ] {
+    for spec in [with_timeouts(Some(60), None), with_timeouts(None, Some(90)), with_timeouts(Some(120), Some(45))] {
         let state = new_task(spec);
         let deadline = machine::deadline(&state.task).unwrap();
-        assert_eq!(
-            machine::overdue(&state.task, deadline - time::Duration::microseconds(1)),
-            None
-        );
+        assert_eq!(machine::overdue(&state.task, deadline - time::Duration::microseconds(1)), None);
         assert!(machine::overdue(&state.task, deadline).is_some());
     }
 }
@@ -197,11 +159,7 @@ fn finished_tasks_are_never_overdue_and_have_no_deadline() {
     machine::cancel(&mut canceled, Some(START_TIMEOUT), at(1)).unwrap();
     for state in [completed, canceled] {
         assert_eq!(machine::overdue(&state.task, at(3600)), None);
-        assert_eq!(
-            machine::deadline(&state.task),
-            None,
-            "nothing left to time out"
-        );
+        assert_eq!(machine::deadline(&state.task), None, "nothing left to time out");
     }
 }
 
@@ -221,20 +179,9 @@ fn a_timed_out_task_is_canceled_with_the_reason() {
 fn retention_deletes_finished_tasks_once_the_ttl_has_passed() {
     for state in finished_tasks() {
         // Every fixture finished at at(1).
-        assert!(!machine::retention_due(
-            &state.task,
-            Some(secs(100)),
-            at(100)
-        ));
-        assert!(machine::retention_due(
-            &state.task,
-            Some(secs(100)),
-            at(101)
-        ));
-        assert!(
-            !machine::retention_due(&state.task, None, at(1_000_000)),
-            "no ttl keeps it forever"
-        );
+        assert!(!machine::retention_due(&state.task, Some(secs(100)), at(100)));
+        assert!(machine::retention_due(&state.task, Some(secs(100)), at(101)));
+        assert!(!machine::retention_due(&state.task, None, at(1_000_000)), "no ttl keeps it forever");
     }
 }
 
@@ -243,10 +190,6 @@ fn retention_never_deletes_unfinished_tasks() {
     let pending = new_task(spec());
     let held = claimed(spec());
     for state in [pending, held] {
-        assert!(!machine::retention_due(
-            &state.task,
-            Some(secs(1)),
-            at(1_000_000)
-        ));
+        assert!(!machine::retention_due(&state.task, Some(secs(1)), at(1_000_000)));
     }
 }

@@ -89,11 +89,7 @@ impl Command {
             | Self::Schedule { target: t, .. }
             | Self::Wait { target: t, .. }
             | Self::Expire { target: t } => *t = target,
-            Self::Wake
-            | Self::Emit { .. }
-            | Self::Cancel
-            | Self::SweepTimeouts
-            | Self::Advance { .. } => return None,
+            Self::Wake | Self::Emit { .. } | Self::Cancel | Self::SweepTimeouts | Self::Advance { .. } => return None,
         }
         Some(aimed)
     }
@@ -134,11 +130,7 @@ fn retry_strategy() -> impl Strategy<Value = Option<RetryStrategy>> {
     prop_oneof![
         Just(None),
         (0.0..30.0f64).prop_map(|base| Some(fixed(base))),
-        (
-            0.0..10.0f64,
-            proptest::option::of(1.0..4.0f64),
-            proptest::option::of(0.0..120.0f64)
-        )
+        (0.0..10.0f64, proptest::option::of(1.0..4.0f64), proptest::option::of(0.0..120.0f64))
             .prop_map(|(base, factor, max)| Some(exponential(base, factor, max))),
     ]
 }
@@ -151,22 +143,18 @@ fn task_spec() -> impl Strategy<Value = TaskSpec> {
         proptest::option::weighted(0.2, 1i64..=600),
         proptest::option::of(0i64..=60),
     )
-        .prop_map(
-            |(max_attempts, retry_strategy, start, execution, run_at)| TaskSpec {
-                max_attempts,
-                retry_strategy,
-                start_timeout: start.map(secs),
-                execution_timeout: execution.map(secs),
-                run_at: run_at.map(at),
-                ..spec()
-            },
-        )
+        .prop_map(|(max_attempts, retry_strategy, start, execution, run_at)| TaskSpec {
+            max_attempts,
+            retry_strategy,
+            start_timeout: start.map(secs),
+            execution_timeout: execution.map(secs),
+            run_at: run_at.map(at),
+            ..spec()
+        })
 }
 
 fn policy() -> impl Strategy<Value = Policy> {
-    (1u32..=10).prop_map(|max_consecutive_expiries| Policy {
-        max_consecutive_expiries,
-    })
+    (1u32..=10).prop_map(|max_consecutive_expiries| Policy { max_consecutive_expiries })
 }
 
 /// The task and everything a store keeps about it.
@@ -207,10 +195,7 @@ impl World {
     }
 
     fn load(&self, i: usize) -> TaskState {
-        TaskState {
-            task: self.task.clone(),
-            run: self.runs[i].clone(),
-        }
+        TaskState { task: self.task.clone(), run: self.runs[i].clone() }
     }
 
     fn store(&mut self, i: usize, state: TaskState) {
@@ -237,19 +222,12 @@ impl World {
         match op(&mut state, self.now) {
             Ok(value) => {
                 assert!(expect_ok, "{what} on run {i} was accepted: {before:?}");
-                assert_eq!(
-                    i,
-                    self.current(),
-                    "{what} on fenced-off run {i} was accepted"
-                );
+                assert_eq!(i, self.current(), "{what} on fenced-off run {i} was accepted");
                 self.store(i, state);
                 Some(value)
             }
             Err(rejection) => {
-                assert!(
-                    !expect_ok,
-                    "{what} on run {i} was rejected: {rejection:?}\n{before:?}"
-                );
+                assert!(!expect_ok, "{what} on run {i} was rejected: {rejection:?}\n{before:?}");
                 assert_eq!(state, before, "the rejection of {what} changed the state");
                 None
             }
@@ -266,10 +244,7 @@ impl World {
                 assert_eq!(i, self.current(), "a fenced-off run {i} was woken");
                 self.store(i, state);
             }
-            None => assert_eq!(
-                state, before,
-                "an effect that did not apply changed the state"
-            ),
+            None => assert_eq!(state, before, "an effect that did not apply changed the state"),
         }
         effect
     }
@@ -277,11 +252,7 @@ impl World {
     /// A new run created by a retry or an expiry.
     fn push_run(&mut self, previous: usize, run: Run, due: Timestamp) {
         assert_eq!(previous, self.current());
-        assert_eq!(
-            run.attempt,
-            self.runs[previous].attempt + 1,
-            "attempts rise by one"
-        );
+        assert_eq!(run.attempt, self.runs[previous].attempt + 1, "attempts rise by one");
         assert_eq!(run.task_id, self.task.id);
         assert_eq!(run.status, RunStatus::Pending);
         assert_eq!(run.available_at, due);
@@ -291,10 +262,7 @@ impl World {
 
     fn record(&mut self, step: String, outcome: WaitOutcome) {
         let previous = self.outcomes.insert(step.clone(), outcome);
-        assert_eq!(
-            previous, None,
-            "step {step} already had an outcome: replays must not change"
-        );
+        assert_eq!(previous, None, "step {step} already had an outcome: replays must not change");
     }
 
     fn apply(&mut self, command: &Command) {
@@ -305,26 +273,16 @@ impl World {
                 let due = run.status == RunStatus::Pending && run.available_at <= self.now;
                 let expect_ok = due && !self.task.status.is_finished();
                 let claim = claim_for(*timeout);
-                if self
-                    .attempt(i, expect_ok, "claim", |s, now| {
-                        machine::claim(s, &claim, now)
-                    })
-                    .is_some()
-                {
+                if self.attempt(i, expect_ok, "claim", |s, now| machine::claim(s, &claim, now)).is_some() {
                     self.ever_claimed = true;
-                    assert_eq!(
-                        self.runs[i].claim_expires_at,
-                        Some(self.now + secs(*timeout))
-                    );
+                    assert_eq!(self.runs[i].claim_expires_at, Some(self.now + secs(*timeout)));
                 }
             }
             Command::Complete { target } => {
                 let i = self.resolve(target);
                 let result = json!({"run": i});
                 if self
-                    .attempt(i, self.holds_claim(i), "complete", |s, now| {
-                        machine::complete(s, Some(result), now)
-                    })
+                    .attempt(i, self.holds_claim(i), "complete", |s, now| machine::complete(s, Some(result), now))
                     .is_some()
                 {
                     assert_eq!(self.task.status, TaskStatus::Completed);
@@ -334,17 +292,12 @@ impl World {
             Command::Fail { target } => {
                 let i = self.resolve(target);
                 let failures = self.task.failures;
-                match self.attempt(i, self.holds_claim(i), "fail", |s, now| {
-                    machine::fail(s, "boom", now)
-                }) {
+                match self.attempt(i, self.holds_claim(i), "fail", |s, now| machine::fail(s, "boom", now)) {
                     None => {}
                     Some(FailOutcome::Retry(run)) => {
                         assert_eq!(self.task.failures, failures + 1);
                         assert!(self.task.failures < self.task.spec.max_attempts);
-                        let delay = retry::backoff(
-                            self.task.spec.retry_strategy.as_ref(),
-                            self.runs[i].attempt,
-                        );
+                        let delay = retry::backoff(self.task.spec.retry_strategy.as_ref(), self.runs[i].attempt);
                         self.push_run(i, *run, clock::add(self.now, delay));
                     }
                     Some(FailOutcome::TaskFailed) => {
@@ -356,9 +309,8 @@ impl World {
             Command::Heartbeat { target, extend_by } => {
                 let i = self.resolve(target);
                 let extend = secs(*extend_by);
-                let end = self.attempt(i, self.holds_claim(i), "heartbeat", |s, now| {
-                    machine::heartbeat(s, extend, now)
-                });
+                let end =
+                    self.attempt(i, self.holds_claim(i), "heartbeat", |s, now| machine::heartbeat(s, extend, now));
                 if let Some(end) = end {
                     assert_eq!(end, self.now + extend);
                     assert_eq!(self.runs[i].claim_expires_at, Some(end));
@@ -374,32 +326,20 @@ impl World {
                     _ => false,
                 };
                 let attempt = run.attempt;
-                if let Some(claimable) = self.attempt(i, expect_ok, "schedule", |s, now| {
-                    machine::schedule(s, run_at, now)
-                }) {
+                if let Some(claimable) =
+                    self.attempt(i, expect_ok, "schedule", |s, now| machine::schedule(s, run_at, now))
+                {
                     let run = &self.runs[i];
                     assert_eq!(run.attempt, attempt, "same run, same attempt");
-                    assert!(matches!(
-                        run.status,
-                        RunStatus::Pending | RunStatus::Sleeping
-                    ));
+                    assert!(matches!(run.status, RunStatus::Pending | RunStatus::Sleeping));
                     assert_eq!(run.claim_expires_at, None);
-                    assert_eq!(
-                        claimable,
-                        run.status == RunStatus::Pending && run.available_at <= self.now
-                    );
+                    assert_eq!(claimable, run.status == RunStatus::Pending && run.available_at <= self.now);
                     if run_at > self.now {
                         assert!(!claimable, "a run scheduled for later is not claimable now");
                     }
                 }
             }
-            Command::Wait {
-                target,
-                event,
-                step,
-                timeout,
-                wrong_task,
-            } => {
+            Command::Wait { target, event, step, timeout, wrong_task } => {
                 let i = self.resolve(target);
                 let (event_name, step_name) = (EVENT_NAMES[*event], STEP_NAMES[*step]);
                 let mut wait = wait_for(&self.load(i), event_name, step_name, *timeout);
@@ -407,12 +347,7 @@ impl World {
                     wait.task_id = TaskId::new();
                 }
                 let memo = self.outcomes.get(step_name).cloned();
-                let latest = self
-                    .events
-                    .iter()
-                    .rev()
-                    .find(|e| e.name == event_name)
-                    .cloned();
+                let latest = self.events.iter().rev().find(|e| e.name == event_name).cloned();
                 let expect_ok = !*wrong_task && self.holds_claim(i);
                 let effect = self.attempt(i, expect_ok, "wait_for_event", |s, now| {
                     machine::wait_for_event(s, &wait, memo.as_ref(), latest.as_ref(), now)
@@ -420,18 +355,12 @@ impl World {
                 let Some(effect) = effect else { return };
                 match (memo, latest) {
                     (Some(memo), _) => {
-                        assert_eq!(
-                            effect.response,
-                            WaitResponse::Outcome(memo),
-                            "a replay returns the outcome"
-                        );
+                        assert_eq!(effect.response, WaitResponse::Outcome(memo), "a replay returns the outcome");
                         assert_eq!(effect.record, None);
                         assert_eq!(self.runs[i].status, RunStatus::Claimed);
                     }
                     (None, Some(latest)) => {
-                        let outcome = WaitOutcome::Resolved {
-                            payload: latest.payload,
-                        };
+                        let outcome = WaitOutcome::Resolved { payload: latest.payload };
                         assert_eq!(effect.response, WaitResponse::Outcome(outcome.clone()));
                         assert_eq!(effect.record, Some(outcome.clone()));
                         assert_eq!(self.runs[i].status, RunStatus::Claimed);
@@ -448,13 +377,11 @@ impl World {
             Command::Expire { target } => {
                 let i = self.resolve(target);
                 let run = &self.runs[i];
-                let expect_ok = run.status == RunStatus::Claimed
-                    && run.claim_expires_at.is_some_and(|end| end <= self.now);
+                let expect_ok =
+                    run.status == RunStatus::Claimed && run.claim_expires_at.is_some_and(|end| end <= self.now);
                 let failures = self.task.failures;
                 let policy = self.policy;
-                match self.attempt(i, expect_ok, "expire_claim", |s, now| {
-                    machine::expire_claim(s, &policy, now)
-                }) {
+                match self.attempt(i, expect_ok, "expire_claim", |s, now| machine::expire_claim(s, &policy, now)) {
                     None => {}
                     Some(FailOutcome::Retry(run)) => {
                         assert!(self.task.consecutive_expiries < policy.max_consecutive_expiries);
@@ -462,17 +389,11 @@ impl World {
                         self.push_run(i, *run, now);
                     }
                     Some(FailOutcome::TaskFailed) => {
-                        assert_eq!(
-                            self.task.consecutive_expiries,
-                            policy.max_consecutive_expiries
-                        );
+                        assert_eq!(self.task.consecutive_expiries, policy.max_consecutive_expiries);
                         assert_eq!(self.task.status, TaskStatus::Failed);
                     }
                 }
-                assert_eq!(
-                    self.task.failures, failures,
-                    "expiries do not use up max_attempts"
-                );
+                assert_eq!(self.task.failures, failures, "expiries do not use up max_attempts");
             }
             Command::Wake => {
                 for i in 0..self.runs.len() {
@@ -493,18 +414,13 @@ impl World {
                 self.events.push(emitted.clone());
                 for i in 0..self.runs.len() {
                     let run = &self.runs[i];
-                    let waits = run.status == RunStatus::Sleeping
-                        && run.wait.as_ref().is_some_and(|w| w.event_name == name);
+                    let waits =
+                        run.status == RunStatus::Sleeping && run.wait.as_ref().is_some_and(|w| w.event_name == name);
                     let now = self.now;
                     let delivered = self.offer(i, |s| machine::deliver(s, &emitted, now));
                     assert_eq!(delivered.is_some(), waits, "delivery of {name} to run {i}");
                     if let Some((step, outcome)) = delivered {
-                        assert_eq!(
-                            outcome,
-                            WaitOutcome::Resolved {
-                                payload: emitted.payload.clone()
-                            }
-                        );
+                        assert_eq!(outcome, WaitOutcome::Resolved { payload: emitted.payload.clone() });
                         assert_eq!(self.runs[i].status, RunStatus::Pending);
                         self.record(step, outcome);
                     }
@@ -513,21 +429,14 @@ impl World {
             Command::Cancel => {
                 let i = self.current();
                 let expect_ok = !self.task.status.is_finished();
-                if self
-                    .attempt(i, expect_ok, "cancel", |s, now| {
-                        machine::cancel(s, Some("canceled"), now)
-                    })
-                    .is_some()
-                {
+                if self.attempt(i, expect_ok, "cancel", |s, now| machine::cancel(s, Some("canceled"), now)).is_some() {
                     assert_eq!(self.task.status, TaskStatus::Canceled);
                 }
             }
             Command::SweepTimeouts => {
                 if let Some(reason) = machine::overdue(&self.task, self.now) {
                     let i = self.current();
-                    self.attempt(i, true, "cancel", |s, now| {
-                        machine::cancel(s, Some(reason), now)
-                    });
+                    self.attempt(i, true, "cancel", |s, now| machine::cancel(s, Some(reason), now));
                     assert_eq!(self.task.last_error.as_deref(), Some(reason));
                 }
             }
@@ -542,56 +451,22 @@ impl World {
             assert_eq!(run.attempt as usize, i + 1, "run {i} has the wrong attempt");
             assert_eq!(run.task_id, task.id);
             if i != self.current() {
-                assert!(
-                    run.status.is_finished(),
-                    "old run {i} is still {:?}",
-                    run.status
-                );
+                assert!(run.status.is_finished(), "old run {i} is still {:?}", run.status);
             }
-            assert_eq!(
-                run.claim_expires_at.is_some(),
-                run.status == RunStatus::Claimed,
-                "run {i}"
-            );
+            assert_eq!(run.claim_expires_at.is_some(), run.status == RunStatus::Claimed, "run {i}");
             if run.status != RunStatus::Claimed && !run.status.is_finished() {
-                assert_eq!(
-                    (run.claimed_at, &run.worker_id),
-                    (None, &None),
-                    "run {i} kept its claim"
-                );
+                assert_eq!((run.claimed_at, &run.worker_id), (None, &None), "run {i} kept its claim");
             }
             if run.wait.is_some() {
-                assert_eq!(
-                    run.status,
-                    RunStatus::Sleeping,
-                    "run {i} waits without sleeping"
-                );
+                assert_eq!(run.status, RunStatus::Sleeping, "run {i} waits without sleeping");
             }
-            assert_eq!(
-                run.completed_at.is_some(),
-                run.status.is_finished(),
-                "run {i}"
-            );
+            assert_eq!(run.completed_at.is_some(), run.status.is_finished(), "run {i}");
         }
-        assert_eq!(
-            task.attempts as usize,
-            self.runs.len(),
-            "attempts equal the number of runs"
-        );
-        assert_eq!(
-            task.attempts, current.attempt,
-            "attempts equal the newest run's attempt"
-        );
-        assert_eq!(
-            task.current_run, current.id,
-            "current_run is the newest run"
-        );
+        assert_eq!(task.attempts as usize, self.runs.len(), "attempts equal the number of runs");
+        assert_eq!(task.attempts, current.attempt, "attempts equal the newest run's attempt");
+        assert_eq!(task.current_run, current.id, "current_run is the newest run");
 
-        assert_eq!(
-            task.status.is_finished(),
-            current.status.is_finished(),
-            "{task:?}\n{current:?}"
-        );
+        assert_eq!(task.status.is_finished(), current.status.is_finished(), "{task:?}\n{current:?}");
         assert_eq!(task.completed_at.is_some(), task.status.is_finished());
         match task.status {
             TaskStatus::Pending => {}
@@ -628,20 +503,12 @@ impl World {
 /// (`properties.proptest-regressions`) and replayed first from then on.
 fn config(cases: u32) -> ProptestConfig {
     let persistence = FileFailurePersistence::WithSource("proptest-regressions");
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(persistence)),
-        ..ProptestConfig::default()
-    }
+    ProptestConfig { cases, failure_persistence: Some(Box::new(persistence)), ..ProptestConfig::default() }
 }
 
 /// Everything that is not allowed to change any more.
 fn frozen(world: &World) -> (Task, Vec<Run>, BTreeMap<String, WaitOutcome>) {
-    (
-        world.task.clone(),
-        world.runs.clone(),
-        world.outcomes.clone(),
-    )
+    (world.task.clone(), world.runs.clone(), world.outcomes.clone())
 }
 
 proptest! {
@@ -710,14 +577,9 @@ proptest! {
 // ---------------------------------------------------------------- backoff
 
 fn any_exponential() -> impl Strategy<Value = RetryStrategy> {
-    let factor = prop_oneof![
-        Just(None),
-        (1.0..10.0f64).prop_map(Some),
-        (1e10..1e300f64).prop_map(Some),
-    ];
+    let factor = prop_oneof![Just(None), (1.0..10.0f64).prop_map(Some), (1e10..1e300f64).prop_map(Some),];
     let base = prop_oneof![Just(0.0), 0.0..1e6f64];
-    (base, factor, proptest::option::of(0.0..1e7f64))
-        .prop_map(|(base, factor, max)| exponential(base, factor, max))
+    (base, factor, proptest::option::of(0.0..1e7f64)).prop_map(|(base, factor, max)| exponential(base, factor, max))
 }
 
 fn any_attempt() -> impl Strategy<Value = u32> {

@@ -45,10 +45,7 @@ fn a_new_task_has_one_pending_run_due_at_creation() {
 
 #[test]
 fn run_at_defers_the_first_run() {
-    let state = new_task(TaskSpec {
-        run_at: Some(at(60)),
-        ..spec()
-    });
+    let state = new_task(TaskSpec { run_at: Some(at(60)), ..spec() });
     assert_eq!(state.run.available_at, at(60));
     assert_eq!(state.run.created_at, T0);
 }
@@ -69,30 +66,16 @@ fn claim_hands_out_a_due_pending_run() {
 #[test]
 fn claim_keeps_fractional_timeouts() {
     let mut state = new_task(spec());
-    let claim = durable_domain::command::Claim {
-        claim_timeout: Duration::milliseconds(1500),
-        ..claim_for(1)
-    };
+    let claim = durable_domain::command::Claim { claim_timeout: Duration::milliseconds(1500), ..claim_for(1) };
     machine::claim(&mut state, &claim, T0).unwrap();
-    assert_eq!(
-        state.run.claim_expires_at,
-        Some(T0 + Duration::milliseconds(1500))
-    );
+    assert_eq!(state.run.claim_expires_at, Some(T0 + Duration::milliseconds(1500)));
 }
 
 #[test]
 fn claim_waits_for_available_at() {
-    let mut state = new_task(TaskSpec {
-        run_at: Some(at(60)),
-        ..spec()
-    });
-    let pending = Rejection::NotClaimed {
-        run: state.run.id,
-        status: "pending",
-    };
-    assert_rejected(&mut state, pending, |s| {
-        machine::claim(s, &claim_for(30), at(59))
-    });
+    let mut state = new_task(TaskSpec { run_at: Some(at(60)), ..spec() });
+    let pending = Rejection::NotClaimed { run: state.run.id, status: "pending" };
+    assert_rejected(&mut state, pending, |s| machine::claim(s, &claim_for(30), at(59)));
     machine::claim(&mut state, &claim_for(30), at(60)).unwrap();
     assert_eq!(state.run.status, RunStatus::Claimed);
 }
@@ -100,13 +83,8 @@ fn claim_waits_for_available_at() {
 #[test]
 fn a_claimed_run_cannot_be_claimed_again() {
     let mut state = claimed(spec());
-    let expected = Rejection::NotClaimed {
-        run: state.run.id,
-        status: "claimed",
-    };
-    assert_rejected(&mut state, expected, |s| {
-        machine::claim(s, &claim_for(30), at(1))
-    });
+    let expected = Rejection::NotClaimed { run: state.run.id, status: "claimed" };
+    assert_rejected(&mut state, expected, |s| machine::claim(s, &claim_for(30), at(1)));
 }
 
 #[test]
@@ -164,10 +142,7 @@ fn complete_ends_an_expiry_streak() {
 #[test]
 fn with_one_attempt_the_first_failure_fails_the_task() {
     let mut state = claimed(spec());
-    assert_eq!(
-        machine::fail(&mut state, "smtp down", at(3)).unwrap(),
-        FailOutcome::TaskFailed
-    );
+    assert_eq!(machine::fail(&mut state, "smtp down", at(3)).unwrap(), FailOutcome::TaskFailed);
     assert_eq!(state.run.status, RunStatus::Failed);
     assert_eq!(state.run.error.as_deref(), Some("smtp down"));
     assert_eq!(state.run.completed_at, Some(at(3)));
@@ -196,10 +171,7 @@ fn a_failure_with_attempts_left_creates_the_next_run() {
     assert_eq!(next.status, RunStatus::Pending);
     assert_eq!(next.created_at, at(3));
     assert_eq!(next.available_at, at(4), "no strategy: 1 s");
-    assert_eq!(
-        (next.claimed_at, next.claim_expires_at, next.completed_at),
-        (None, None, None)
-    );
+    assert_eq!((next.claimed_at, next.claim_expires_at, next.completed_at), (None, None, None));
     assert_eq!(state.task.attempts, 2);
     assert_eq!(state.task.current_run, next.id);
 }
@@ -215,10 +187,7 @@ fn the_task_fails_once_failures_reach_max_attempts() {
         claim_at(&mut state, now + secs(1));
     }
     assert_eq!(state.run.attempt, 3);
-    assert_eq!(
-        machine::fail(&mut state, "again", now + secs(2)).unwrap(),
-        FailOutcome::TaskFailed
-    );
+    assert_eq!(machine::fail(&mut state, "again", now + secs(2)).unwrap(), FailOutcome::TaskFailed);
     assert_eq!(state.task.status, TaskStatus::Failed);
     assert_eq!(state.task.failures, 3);
     assert_eq!(state.task.attempts, 3);
@@ -227,10 +196,7 @@ fn the_task_fails_once_failures_reach_max_attempts() {
 
 #[test]
 fn fixed_backoff_waits_base_seconds_every_time() {
-    let mut state = claimed(TaskSpec {
-        retry_strategy: Some(fixed(5.0)),
-        ..with_attempts(5)
-    });
+    let mut state = claimed(TaskSpec { retry_strategy: Some(fixed(5.0)), ..with_attempts(5) });
     let mut failed_at = at(1);
     for retry in 1..=3 {
         let next = retried(machine::fail(&mut state, "boom", failed_at).unwrap());
@@ -245,19 +211,12 @@ fn fixed_backoff_waits_base_seconds_every_time() {
 #[test]
 fn exponential_backoff_grows_by_factor_and_stops_at_max_seconds() {
     let strategy = exponential(2.0, Some(3.0), Some(50.0));
-    let mut state = claimed(TaskSpec {
-        retry_strategy: Some(strategy),
-        ..with_attempts(10)
-    });
+    let mut state = claimed(TaskSpec { retry_strategy: Some(strategy), ..with_attempts(10) });
     let mut now = T0;
     for expected in [2, 6, 18, 50, 50] {
         let failed_of = state.run.attempt;
         let next = retried(machine::fail(&mut state, "boom", now).unwrap());
-        assert_eq!(
-            next.available_at - now,
-            secs(expected),
-            "after attempt {failed_of}"
-        );
+        assert_eq!(next.available_at - now, secs(expected), "after attempt {failed_of}");
         now = next.available_at;
         state = addressing(&state, next);
         claim_at(&mut state, now);
@@ -266,10 +225,7 @@ fn exponential_backoff_grows_by_factor_and_stops_at_max_seconds() {
 
 #[test]
 fn exponential_backoff_defaults_to_factor_two_and_keeps_fractions() {
-    let mut state = claimed(TaskSpec {
-        retry_strategy: Some(exponential(0.5, None, None)),
-        ..with_attempts(4)
-    });
+    let mut state = claimed(TaskSpec { retry_strategy: Some(exponential(0.5, None, None)), ..with_attempts(4) });
     let mut now = T0;
     for expected_ms in [500, 1000, 2000] {
         let next = retried(machine::fail(&mut state, "boom", now).unwrap());
@@ -285,10 +241,7 @@ fn backoff_follows_the_attempt_number_not_the_failure_count() {
     // An expiry raises the attempt without counting as a failure: the first
     // worker failure (of attempt 2) backs off as attempt 2.
     let strategy = exponential(10.0, Some(2.0), None);
-    let mut state = claimed(TaskSpec {
-        retry_strategy: Some(strategy),
-        ..with_attempts(3)
-    });
+    let mut state = claimed(TaskSpec { retry_strategy: Some(strategy), ..with_attempts(3) });
     let mut second = expire_after_claim(&mut state, T0);
     claim_at(&mut second, at(30));
     let third = retried(machine::fail(&mut second, "boom", at(31)).unwrap());
@@ -309,17 +262,11 @@ fn a_worker_failure_of_an_expired_claim_is_fenced_off() {
 #[test]
 fn heartbeat_sets_the_claim_end_to_now_plus_n() {
     let mut state = claimed(spec());
-    assert_eq!(
-        machine::heartbeat(&mut state, secs(60), at(20)).unwrap(),
-        at(80)
-    );
+    assert_eq!(machine::heartbeat(&mut state, secs(60), at(20)).unwrap(), at(80));
     assert_eq!(state.run.claim_expires_at, Some(at(80)));
     assert_eq!(state.run.status, RunStatus::Claimed);
     // now + N, even when that is sooner than the current end.
-    assert_eq!(
-        machine::heartbeat(&mut state, secs(5), at(21)).unwrap(),
-        at(26)
-    );
+    assert_eq!(machine::heartbeat(&mut state, secs(5), at(21)).unwrap(), at(26));
     assert_eq!(state.run.claim_expires_at, Some(at(26)));
 }
 
@@ -327,13 +274,8 @@ fn heartbeat_sets_the_claim_end_to_now_plus_n() {
 fn a_heartbeat_keeps_the_claim_from_expiring() {
     let mut state = claimed(spec());
     machine::heartbeat(&mut state, secs(60), at(20)).unwrap();
-    let still_held = Rejection::NotClaimed {
-        run: state.run.id,
-        status: "claimed",
-    };
-    assert_rejected(&mut state, still_held, |s| {
-        machine::expire_claim(s, &Policy::default(), at(30))
-    });
+    let still_held = Rejection::NotClaimed { run: state.run.id, status: "claimed" };
+    assert_rejected(&mut state, still_held, |s| machine::expire_claim(s, &Policy::default(), at(30)));
     machine::complete(&mut state, None, at(79)).unwrap();
 }
 
@@ -341,9 +283,7 @@ fn a_heartbeat_keeps_the_claim_from_expiring() {
 fn a_heartbeat_cannot_revive_an_expired_claim() {
     let mut state = claimed(spec());
     let lost = Rejection::ClaimLost { run: state.run.id };
-    assert_rejected(&mut state, lost, |s| {
-        machine::heartbeat(s, secs(60), at(30))
-    });
+    assert_rejected(&mut state, lost, |s| machine::heartbeat(s, secs(60), at(30)));
 }
 
 // ---------------------------------------------------------------- expire_claim
@@ -371,14 +311,9 @@ fn expiry_fails_the_run_and_queues_the_next_attempt_at_once() {
 #[test]
 fn expiry_happens_exactly_at_the_claim_end_and_not_before() {
     let mut state = claimed(spec());
-    let held = Rejection::NotClaimed {
-        run: state.run.id,
-        status: "claimed",
-    };
+    let held = Rejection::NotClaimed { run: state.run.id, status: "claimed" };
     let just_before = at(30) - Duration::microseconds(1);
-    assert_rejected(&mut state, held, |s| {
-        machine::expire_claim(s, &Policy::default(), just_before)
-    });
+    assert_rejected(&mut state, held, |s| machine::expire_claim(s, &Policy::default(), just_before));
     machine::expire_claim(&mut state, &Policy::default(), at(30)).unwrap();
 }
 
@@ -394,10 +329,7 @@ fn expiries_do_not_use_up_max_attempts() {
     assert_eq!(state.run.attempt, 6);
     assert_eq!(state.task.failures, 0);
     // The single worker failure max_attempts allows still fails the task.
-    assert_eq!(
-        machine::fail(&mut state, "boom", now).unwrap(),
-        FailOutcome::TaskFailed
-    );
+    assert_eq!(machine::fail(&mut state, "boom", now).unwrap(), FailOutcome::TaskFailed);
     assert_eq!(state.task.failures, 1);
 }
 
@@ -425,10 +357,7 @@ fn expire_repeatedly(
 fn ten_expiries_in_a_row_fail_the_task() {
     assert_eq!(DEFAULT_MAX_CONSECUTIVE_EXPIRIES, 10);
     let (outcome, state) = expire_repeatedly(claimed(with_attempts(3)), &Policy::default(), 9, T0);
-    assert!(
-        matches!(outcome, FailOutcome::Retry(_)),
-        "nine expiries retry"
-    );
+    assert!(matches!(outcome, FailOutcome::Retry(_)), "nine expiries retry");
     assert_eq!(state.task.consecutive_expiries, 9);
 
     let (outcome, state) = expire_repeatedly(claimed(with_attempts(3)), &Policy::default(), 10, T0);
@@ -437,23 +366,15 @@ fn ten_expiries_in_a_row_fail_the_task() {
     assert_eq!(state.task.completed_at, Some(at(300)));
     assert_eq!(state.task.attempts, 10);
     assert_eq!(state.task.failures, 0);
-    assert_eq!(
-        state.task.last_error.as_deref(),
-        Some("claim expired 10 times in a row")
-    );
+    assert_eq!(state.task.last_error.as_deref(), Some("claim expired 10 times in a row"));
     assert_eq!(state.run.status, RunStatus::Failed);
     assert_eq!(state.run.error.as_deref(), Some(CLAIM_EXPIRED));
-    assert_eq!(
-        state.task.current_run, state.run.id,
-        "no new run after the last expiry"
-    );
+    assert_eq!(state.task.current_run, state.run.id, "no new run after the last expiry");
 }
 
 #[test]
 fn the_expiry_limit_is_a_policy() {
-    let policy = Policy {
-        max_consecutive_expiries: 3,
-    };
+    let policy = Policy { max_consecutive_expiries: 3 };
     let (outcome, state) = expire_repeatedly(claimed(spec()), &policy, 3, T0);
     assert_eq!(outcome, FailOutcome::TaskFailed);
     assert_eq!(state.task.attempts, 3);
@@ -470,10 +391,7 @@ fn a_worker_failure_resets_the_expiry_streak() {
     claim_at(&mut state, at(272));
 
     let (outcome, state) = expire_repeatedly(state, &policy, 9, at(272));
-    assert!(
-        matches!(outcome, FailOutcome::Retry(_)),
-        "the streak restarted at zero"
-    );
+    assert!(matches!(outcome, FailOutcome::Retry(_)), "the streak restarted at zero");
     assert_eq!(state.task.consecutive_expiries, 9);
     assert_eq!(state.task.status, TaskStatus::Pending);
 }
@@ -485,20 +403,12 @@ fn after_expiry_the_old_worker_is_fenced_off() {
     // The store loads the old run together with the task as it is now.
     old.task = next.task.clone();
     let lost = Rejection::ClaimLost { run: old.run.id };
-    assert_rejected(&mut old, lost.clone(), |s| {
-        machine::complete(s, None, at(31))
-    });
+    assert_rejected(&mut old, lost.clone(), |s| machine::complete(s, None, at(31)));
     assert_rejected(&mut old, lost.clone(), |s| machine::fail(s, "late", at(31)));
-    assert_rejected(&mut old, lost.clone(), |s| {
-        machine::heartbeat(s, secs(30), at(31))
-    });
-    assert_rejected(&mut old, lost.clone(), |s| {
-        machine::schedule(s, at(90), at(31))
-    });
+    assert_rejected(&mut old, lost.clone(), |s| machine::heartbeat(s, secs(30), at(31)));
+    assert_rejected(&mut old, lost.clone(), |s| machine::schedule(s, at(90), at(31)));
     let wait = wait_for(&old, "approved", "approval", 60);
-    assert_rejected(&mut old, lost, |s| {
-        machine::wait_for_event(s, &wait, None, None, at(31))
-    });
+    assert_rejected(&mut old, lost, |s| machine::wait_for_event(s, &wait, None, None, at(31)));
 
     // Meanwhile the new run is claimable and completes normally.
     claim_at(&mut next, at(31));

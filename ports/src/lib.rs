@@ -15,4 +15,6 @@ pub use service::Service;
 pub use store::Store;
 
 #[cfg(feature = "mock")]
-pub use {clock::MockClock, notifier::MockNotifier, notifier::MockSubscription, service::MockService, store::MockStore};
+pub use {
+    clock::MockClock, notifier::MockNotifier, notifier::MockSubscription, service::MockService, store::MockStore,
+};

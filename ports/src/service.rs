@@ -2,7 +2,9 @@
 //! requests into these calls; the engine validates and runs them.
 
 use async_trait::async_trait;
-use durable_domain::command::{ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter};
+use durable_domain::command::{
+    ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
+};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
 use durable_domain::{Queue, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, WorkflowRunId};
@@ -64,5 +66,8 @@ pub trait Service: Send + Sync + 'static {
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError>;
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError>;
     async fn get_workflow_run(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), ServiceError>;
-    async fn list_workflow_runs(&self, filter: WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, ServiceError>;
+    async fn list_workflow_runs(
+        &self,
+        filter: WorkflowFilter,
+    ) -> Result<Page<WorkflowRun, WorkflowRunId>, ServiceError>;
 }

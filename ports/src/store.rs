@@ -6,12 +6,12 @@
 //! adapter agrees with the engine's clock and tests control it.
 
 use async_trait::async_trait;
-use durable_domain::command::{Claim, CheckpointWrite, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::Task;
+use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::machine::Policy;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
 use durable_domain::{Queue, QueueName, QueueStats, Run, RunId, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId};
-use durable_domain::Task;
 use serde_json::Value;
 use time::Duration;
 
@@ -154,7 +154,12 @@ pub trait Store: Send + Sync + 'static {
 
     async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError>;
 
-    async fn workflow_update(&self, id: WorkflowRunId, patch: WorkflowPatch, now: Timestamp) -> Result<WorkflowRun, StoreError>;
+    async fn workflow_update(
+        &self,
+        id: WorkflowRunId,
+        patch: WorkflowPatch,
+        now: Timestamp,
+    ) -> Result<WorkflowRun, StoreError>;
 
     /// The workflow run and summaries of its tasks (oldest first).
     async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError>;

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use durable_domain::event::{Checkpoint, Event, WaitOutcome};
 use durable_domain::workflow::WorkflowRun;
-use durable_domain::{NotFound, Queue, QueueName, Run, RunId, RunStatus, Task, TaskId, TaskState, Timestamp, WorkflowRunId};
+use durable_domain::{
+    NotFound, Queue, QueueName, Run, RunId, RunStatus, Task, TaskId, TaskState, Timestamp, WorkflowRunId,
+};
 use durable_ports::StoreError;
 
 #[derive(Debug, Default)]

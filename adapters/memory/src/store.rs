@@ -75,12 +75,8 @@ impl Store for MemoryStore {
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
         let mut state = self.state();
         state.queue(name)?;
-        let tasks: Vec<(TaskId, bool)> = state
-            .tasks
-            .values()
-            .filter(|t| &t.queue == name)
-            .map(|t| (t.id, t.status.is_finished()))
-            .collect();
+        let tasks: Vec<(TaskId, bool)> =
+            state.tasks.values().filter(|t| &t.queue == name).map(|t| (t.id, t.status.is_finished())).collect();
         if !force && tasks.iter().any(|(_, finished)| !finished) {
             return Err(Rejection::QueueNotEmpty(name.to_string()).into());
         }
@@ -369,7 +365,12 @@ impl Store for MemoryStore {
     async fn checkpoint_list(&self, task: TaskId) -> Result<Vec<Checkpoint>, StoreError> {
         let state = self.state();
         state.task(task)?;
-        Ok(state.checkpoints.range((task, String::new())..).take_while(|((t, _), _)| *t == task).map(|(_, c)| c.clone()).collect())
+        Ok(state
+            .checkpoints
+            .range((task, String::new())..)
+            .take_while(|((t, _), _)| *t == task)
+            .map(|(_, c)| c.clone())
+            .collect())
     }
 
     async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
@@ -377,7 +378,12 @@ impl Store for MemoryStore {
         Ok(run)
     }
 
-    async fn workflow_update(&self, id: WorkflowRunId, patch: WorkflowPatch, now: Timestamp) -> Result<WorkflowRun, StoreError> {
+    async fn workflow_update(
+        &self,
+        id: WorkflowRunId,
+        patch: WorkflowPatch,
+        now: Timestamp,
+    ) -> Result<WorkflowRun, StoreError> {
         let mut state = self.state();
         let run = state.workflows.get_mut(&id).ok_or(NotFound::WorkflowRun(id))?;
         run.apply(patch, now);
@@ -503,5 +509,3 @@ impl Store for MemoryStore {
 fn queue_limit(max_queues: usize) -> ValidationError {
     ValidationError::new("name", format!("the server's limit of {max_queues} queues is reached"))
 }
-
-

@@ -42,18 +42,12 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
         policy: Policy { max_consecutive_expiries: settings.max_consecutive_expiries.max(1) },
         ..EngineConfig::default()
     };
-    let engine = Arc::new(Engine::new(
-        storage.store.clone(),
-        storage.notifier.clone(),
-        Arc::new(SystemClock),
-        config,
-    ));
+    let engine = Arc::new(Engine::new(storage.store.clone(), storage.notifier.clone(), Arc::new(SystemClock), config));
     let sweeper = spawn_sweeper(engine.clone(), settings.sweep_interval());
     let app = durable_http::router(engine.clone(), durable_http::HttpConfig { body_limit: settings.body_limit });
 
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding {}", settings.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, storage = %storage.description, "durable-server listening");
 

@@ -48,32 +48,15 @@ pub fn spec() -> TaskSpec {
 }
 
 pub fn with_attempts(max_attempts: u32) -> TaskSpec {
-    TaskSpec {
-        max_attempts,
-        ..spec()
-    }
+    TaskSpec { max_attempts, ..spec() }
 }
 
 pub fn fixed(base_seconds: f64) -> RetryStrategy {
-    RetryStrategy {
-        kind: RetryKind::Fixed,
-        base_seconds,
-        factor: None,
-        max_seconds: None,
-    }
+    RetryStrategy { kind: RetryKind::Fixed, base_seconds, factor: None, max_seconds: None }
 }
 
-pub fn exponential(
-    base_seconds: f64,
-    factor: Option<f64>,
-    max_seconds: Option<f64>,
-) -> RetryStrategy {
-    RetryStrategy {
-        kind: RetryKind::Exponential,
-        base_seconds,
-        factor,
-        max_seconds,
-    }
+pub fn exponential(base_seconds: f64, factor: Option<f64>, max_seconds: Option<f64>) -> RetryStrategy {
+    RetryStrategy { kind: RetryKind::Exponential, base_seconds, factor, max_seconds }
 }
 
 /// A new task created at `T0`: its first run is pending and due at once.
@@ -82,12 +65,7 @@ pub fn new_task(spec: TaskSpec) -> TaskState {
 }
 
 pub fn claim_for(timeout_seconds: i64) -> Claim {
-    Claim {
-        limit: 1,
-        claim_timeout: secs(timeout_seconds),
-        long_poll: None,
-        worker_id: Some("worker-1".into()),
-    }
+    Claim { limit: 1, claim_timeout: secs(timeout_seconds), long_poll: None, worker_id: Some("worker-1".into()) }
 }
 
 /// A new task whose first run was claimed at `T0` for 30 s.
@@ -98,21 +76,11 @@ pub fn claimed(spec: TaskSpec) -> TaskState {
 }
 
 pub fn event(name: &str, payload: Value, created_at: Timestamp) -> Event {
-    Event {
-        id: EventId::new(),
-        name: name.into(),
-        payload,
-        created_at,
-    }
+    Event { id: EventId::new(), name: name.into(), payload, created_at }
 }
 
 /// A wait-for-event command from the run `state` addresses.
-pub fn wait_for(
-    state: &TaskState,
-    event_name: &str,
-    step_name: &str,
-    timeout_seconds: i64,
-) -> Wait {
+pub fn wait_for(state: &TaskState, event_name: &str, step_name: &str, timeout_seconds: i64) -> Wait {
     Wait {
         run_id: state.run.id,
         task_id: state.task.id,
@@ -125,10 +93,7 @@ pub fn wait_for(
 /// The state a store would load after a transition created `run`: the same
 /// task, now addressing its new current run.
 pub fn addressing(state: &TaskState, run: task::Run) -> TaskState {
-    TaskState {
-        task: state.task.clone(),
-        run,
-    }
+    TaskState { task: state.task.clone(), run }
 }
 
 /// Runs `op` on `state`, expecting exactly `expected` and no change at all.
