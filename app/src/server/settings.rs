@@ -7,8 +7,9 @@ use clap::ValueEnum;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
-    /// Where state lives: `postgres://…`, `sqlite://path` or `memory:`.
-    #[arg(long, env = "DATABASE_URL", default_value = "memory:", global = true)]
+    /// Where state lives: `sqlite://path` (the embedded default, created
+    /// when missing), `postgres://…`, or `memory:` (nothing survives).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://durable.db", global = true)]
     pub database_url: String,
 
     /// Address to listen on.

@@ -1,10 +1,13 @@
 //! Picks and opens the storage backend named by the database URL.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use durable_memory::{LocalNotifier, MemoryStore};
 use durable_ports::{Notifier, Store};
+use durable_postgres::{ListenerTask, PgNotifier, PgStore};
+use durable_sqlite::SqliteStore;
 
 use super::settings::Settings;
 
@@ -18,7 +21,8 @@ pub struct Storage {
 
 enum Closer {
     Nothing,
-    Postgres { pool: sqlx::PgPool, listener: durable_postgres::ListenerTask },
+    Postgres { pool: sqlx::PgPool, listener: ListenerTask },
+    Sqlite(Arc<SqliteStore>),
 }
 
 impl std::fmt::Debug for Storage {
@@ -35,41 +39,61 @@ impl Storage {
                 listener.shutdown().await;
                 pool.close().await;
             }
+            Closer::Sqlite(store) => store.close().await,
         }
     }
 }
 
-enum Kind<'a> {
+/// The backends a database URL can name.
+#[derive(Debug, PartialEq, Eq)]
+enum Backend<'a> {
     Memory,
     Postgres(&'a str),
+    Sqlite(PathBuf),
 }
 
-fn kind(url: &str) -> anyhow::Result<Kind<'_>> {
+fn backend(url: &str) -> anyhow::Result<Backend<'_>> {
     if url == "memory:" || url == "memory" {
-        Ok(Kind::Memory)
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Kind::Postgres(url))
-    } else {
-        bail!("unsupported database URL {url:?}: use postgres://…, or memory:")
+        return Ok(Backend::Memory);
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Backend::Postgres(url));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if path.is_empty() {
+            bail!("the database URL {url:?} names no file: use sqlite://path/to/durable.db");
+        }
+        return Ok(Backend::Sqlite(PathBuf::from(path)));
+    }
+    bail!("unsupported database URL {url:?}: use sqlite://path, postgres://… or memory:")
 }
 
 /// Opens the backend, applying migrations first when it has a schema.
 pub async fn open(settings: &Settings) -> anyhow::Result<Storage> {
-    match kind(&settings.database_url)? {
-        Kind::Memory => Ok(Storage {
+    match backend(&settings.database_url)? {
+        Backend::Memory => Ok(Storage {
             store: Arc::new(MemoryStore::new()),
             notifier: Arc::new(LocalNotifier::new()),
             description: "memory (nothing survives a restart)".into(),
             closer: Closer::Nothing,
         }),
-        Kind::Postgres(url) => {
-            let store = durable_postgres::PgStore::connect(url, settings.pool_size)
-                .await
-                .context("connecting to PostgreSQL")?;
+        Backend::Sqlite(path) => {
+            let store = Arc::new(
+                SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("opening SQLite database {}", path.display()))?,
+            );
+            Ok(Storage {
+                store: store.clone(),
+                notifier: Arc::new(durable_sqlite::notifier()),
+                description: format!("sqlite {}", path.display()),
+                closer: Closer::Sqlite(store),
+            })
+        }
+        Backend::Postgres(url) => {
+            let store = PgStore::connect(url, settings.pool_size).await.context("connecting to PostgreSQL")?;
             durable_postgres::migrate(store.pool()).await.context("applying PostgreSQL migrations")?;
-            let (notifier, listener) =
-                durable_postgres::PgNotifier::start(url).await.context("starting the LISTEN connection")?;
+            let (notifier, listener) = PgNotifier::start(url).await.context("starting the LISTEN connection")?;
             let pool = store.pool().clone();
             Ok(Storage {
                 store: Arc::new(store),
@@ -83,13 +107,36 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Storage> {
 
 /// `durable-server migrate`: applies migrations and returns.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    match kind(&settings.database_url)? {
-        Kind::Memory => bail!("the memory store has no schema to migrate; set --database-url"),
-        Kind::Postgres(url) => {
-            let store = durable_postgres::PgStore::connect(url, 1).await.context("connecting to PostgreSQL")?;
+    match backend(&settings.database_url)? {
+        Backend::Memory => bail!("the memory store has no schema to migrate; set --database-url"),
+        // Opening a SQLite store applies its migrations.
+        Backend::Sqlite(path) => {
+            let store = SqliteStore::open(&path)
+                .await
+                .with_context(|| format!("opening SQLite database {}", path.display()))?;
+            store.close().await;
+            Ok(())
+        }
+        Backend::Postgres(url) => {
+            let store = PgStore::connect(url, 1).await.context("connecting to PostgreSQL")?;
             durable_postgres::migrate(store.pool()).await.context("applying PostgreSQL migrations")?;
             store.pool().close().await;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_backends() {
+        assert_eq!(backend("memory:").unwrap(), Backend::Memory);
+        assert_eq!(backend("sqlite://durable.db").unwrap(), Backend::Sqlite("durable.db".into()));
+        assert_eq!(backend("sqlite:///var/lib/durable.db").unwrap(), Backend::Sqlite("/var/lib/durable.db".into()));
+        assert_eq!(backend("postgres://u@h/db").unwrap(), Backend::Postgres("postgres://u@h/db"));
+        assert!(backend("sqlite://").is_err());
+        assert!(backend("mysql://x").unwrap_err().to_string().contains("unsupported"));
     }
 }
