@@ -92,7 +92,8 @@ async fn a_queue_name_that_cannot_exist_is_not_found() {
 
 #[tokio::test]
 async fn store_errors_map_onto_service_errors() {
-    let cases: Vec<(StoreError, fn(&ServiceError) -> bool)> = vec![
+    type Expect = fn(&ServiceError) -> bool;
+    let cases: Vec<(StoreError, Expect)> = vec![
         (NotFound::Run(RunId::new()).into(), |e| matches!(e, ServiceError::NotFound(_))),
         (Rejection::ClaimLost { run: RunId::new() }.into(), |e| matches!(e, ServiceError::Conflict(_))),
         (StoreError::Unavailable("down".into()), |e| matches!(e, ServiceError::Unavailable(_))),
