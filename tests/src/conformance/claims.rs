@@ -14,56 +14,25 @@ pub async fn claim_hands_out_oldest_due_first(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
     // created in the order a, b, c; due in the order c, b, a
-    let a = ctx
-        .create(
-            &queue,
-            NewTask {
-                run_at: Some(ctx.at(10.0)),
-                ..new_task("a")
-            },
-        )
-        .await;
-    let b = ctx
-        .create(
-            &queue,
-            NewTask {
-                run_at: Some(ctx.at(5.0)),
-                ..new_task("b")
-            },
-        )
-        .await;
+    let a = ctx.create(&queue, NewTask { run_at: Some(ctx.at(10.0)), ..new_task("a") }).await;
+    let b = ctx.create(&queue, NewTask { run_at: Some(ctx.at(5.0)), ..new_task("b") }).await;
     let c = ctx.create(&queue, new_task("c")).await;
     ctx.set(ctx.at(5.0) - JUST);
     let first = ctx.claim(&queue, 10).await;
-    assert_eq!(
-        first.iter().map(|s| s.run.id).collect::<Vec<_>>(),
-        vec![c.run_id],
-        "only c is due"
-    );
+    assert_eq!(first.iter().map(|s| s.run.id).collect::<Vec<_>>(), vec![c.run_id], "only c is due");
     ctx.complete(c.run_id).await;
     ctx.set_at(10.0);
     let one = ctx.claim(&queue, 1).await;
-    assert_eq!(
-        one.iter().map(|s| s.run.id).collect::<Vec<_>>(),
-        vec![b.run_id],
-        "b became due first"
-    );
+    assert_eq!(one.iter().map(|s| s.run.id).collect::<Vec<_>>(), vec![b.run_id], "b became due first");
     let two = ctx.claim(&queue, 1).await;
-    assert_eq!(
-        two.iter().map(|s| s.run.id).collect::<Vec<_>>(),
-        vec![a.run_id]
-    );
+    assert_eq!(two.iter().map(|s| s.run.id).collect::<Vec<_>>(), vec![a.run_id]);
     ctx.claim_none(&queue).await;
 }
 
 pub async fn claim_respects_the_limit(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
-    let created = ctx
-        .engine
-        .create_tasks(queue.clone(), vec![new_task("t"); 5])
-        .await
-        .unwrap();
+    let created = ctx.engine.create_tasks(queue.clone(), vec![new_task("t"); 5]).await.unwrap();
     let first = ctx.claim(&queue, 3).await;
     assert_eq!(first.len(), 3);
     let second = ctx.claim(&queue, 3).await;
@@ -77,12 +46,7 @@ pub async fn claim_respects_the_limit(backend: Backend) {
 pub async fn claim_returns_the_task_and_sets_the_claim(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
-    let strategy = RetryStrategy {
-        kind: RetryKind::Fixed,
-        base_seconds: 3.0,
-        factor: None,
-        max_seconds: None,
-    };
+    let strategy = RetryStrategy { kind: RetryKind::Fixed, base_seconds: 3.0, factor: None, max_seconds: None };
     let created = ctx
         .create(
             &queue,
@@ -96,12 +60,8 @@ pub async fn claim_returns_the_task_and_sets_the_claim(backend: Backend) {
         )
         .await;
     ctx.advance(1.5);
-    let request = ClaimRequest {
-        limit: 5,
-        claim_timeout: 45.0,
-        long_poll_seconds: None,
-        worker_id: Some("w-7".into()),
-    };
+    let request =
+        ClaimRequest { limit: 5, claim_timeout: 45.0, long_poll_seconds: None, worker_id: Some("w-7".into()) };
     let mut claimed = ctx.engine.claim(queue.clone(), request).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let state = claimed.remove(0);
@@ -122,76 +82,32 @@ pub async fn claim_returns_the_task_and_sets_the_claim(backend: Backend) {
     let stored = ctx.run(created.task_id, created.run_id).await;
     assert_eq!(stored.status, RunStatus::Claimed);
     assert_eq!(stored.claim_expires_at, Some(ctx.at(46.5)));
-    assert_eq!(
-        ctx.get(created.task_id).await.first_claimed_at,
-        Some(ctx.now())
-    );
+    assert_eq!(ctx.get(created.task_id).await.first_claimed_at, Some(ctx.now()));
 }
 
 pub async fn claim_validates_input(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
     ctx.task(&queue).await;
-    let ok = ClaimRequest {
-        limit: 1,
-        claim_timeout: 30.0,
-        long_poll_seconds: None,
-        worker_id: None,
-    };
+    let ok = ClaimRequest { limit: 1, claim_timeout: 30.0, long_poll_seconds: None, worker_id: None };
     for bad in [
-        ClaimRequest {
-            limit: 0,
-            ..ok.clone()
-        },
-        ClaimRequest {
-            limit: 1001,
-            ..ok.clone()
-        },
-        ClaimRequest {
-            claim_timeout: 0.5,
-            ..ok.clone()
-        },
-        ClaimRequest {
-            long_poll_seconds: Some(0.0),
-            ..ok.clone()
-        },
-        ClaimRequest {
-            long_poll_seconds: Some(61.0),
-            ..ok.clone()
-        },
+        ClaimRequest { limit: 0, ..ok.clone() },
+        ClaimRequest { limit: 1001, ..ok.clone() },
+        ClaimRequest { claim_timeout: 0.5, ..ok.clone() },
+        ClaimRequest { long_poll_seconds: Some(0.0), ..ok.clone() },
+        ClaimRequest { long_poll_seconds: Some(61.0), ..ok.clone() },
     ] {
-        assert_err!(
-            ctx.engine.claim(queue.clone(), bad).await,
-            ServiceError::Validation(_)
-        );
+        assert_err!(ctx.engine.claim(queue.clone(), bad).await, ServiceError::Validation(_));
     }
-    assert_eq!(
-        ctx.claim(&queue, 10).await.len(),
-        1,
-        "rejected claims took nothing"
-    );
+    assert_eq!(ctx.claim(&queue, 10).await.len(), 1, "rejected claims took nothing");
 }
 
 pub async fn claim_in_unknown_queue_is_not_found(backend: Backend) {
     let ctx = Ctx::new(backend);
-    let request = ClaimRequest {
-        limit: 1,
-        claim_timeout: 30.0,
-        long_poll_seconds: None,
-        worker_id: None,
-    };
-    assert_err!(
-        ctx.engine.claim(unique("q"), request.clone()).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
-    let polling = ClaimRequest {
-        long_poll_seconds: Some(1.0),
-        ..request
-    };
-    assert_err!(
-        ctx.engine.claim(unique("q"), polling).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
+    let request = ClaimRequest { limit: 1, claim_timeout: 30.0, long_poll_seconds: None, worker_id: None };
+    assert_err!(ctx.engine.claim(unique("q"), request.clone()).await, ServiceError::NotFound(NotFound::Queue(_)));
+    let polling = ClaimRequest { long_poll_seconds: Some(1.0), ..request };
+    assert_err!(ctx.engine.claim(unique("q"), polling).await, ServiceError::NotFound(NotFound::Queue(_)));
 }
 
 pub async fn claim_only_takes_runs_of_its_queue(backend: Backend) {

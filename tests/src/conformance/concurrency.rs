@@ -23,12 +23,7 @@ async fn runs_with_status(ctx: &Ctx, status: RunStatus) -> HashSet<RunId> {
     let mut all = HashSet::new();
     let mut cursor = None;
     loop {
-        let filter = RunFilter {
-            task_id: None,
-            status: Some(status),
-            cursor,
-            limit: 1000,
-        };
+        let filter = RunFilter { task_id: None, status: Some(status), cursor, limit: 1000 };
         let page = ctx.engine.list_runs(filter).await.unwrap();
         all.extend(page.items.iter().map(|r| r.id));
         match page.next_cursor {
@@ -43,11 +38,7 @@ pub async fn racing_claimers_hand_out_each_run_once(backend: Backend) {
     let queue = ctx.queue().await;
     let mut created = HashSet::new();
     for _ in 0..RUNS / 1000 {
-        let batch = ctx
-            .engine
-            .create_tasks(queue.clone(), vec![new_task("race"); 1000])
-            .await
-            .unwrap();
+        let batch = ctx.engine.create_tasks(queue.clone(), vec![new_task("race"); 1000]).await.unwrap();
         created.extend(batch.iter().map(|c| c.run_id));
     }
     assert_eq!(created.len(), RUNS);
@@ -92,10 +83,7 @@ pub async fn racing_claimers_hand_out_each_run_once(backend: Backend) {
             let engine = ctx.replica();
             tokio::spawn(async move {
                 for chunk in mine.chunks(100) {
-                    let items = chunk
-                        .iter()
-                        .map(|id| (*id, Some(json!(id.to_string()))))
-                        .collect();
+                    let items = chunk.iter().map(|id| (*id, Some(json!(id.to_string())))).collect();
                     let answers = engine.complete_runs(items).await.expect("complete batch");
                     assert!(answers.iter().all(Result::is_ok), "{answers:?}");
                 }
@@ -108,22 +96,13 @@ pub async fn racing_claimers_hand_out_each_run_once(backend: Backend) {
     let completed = runs_with_status(&ctx, RunStatus::Completed).await;
     assert!(created.is_subset(&completed), "every run completed");
     for status in [RunStatus::Pending, RunStatus::Claimed, RunStatus::Failed] {
-        assert!(
-            runs_with_status(&ctx, status).await.is_disjoint(&created),
-            "a run ended {status:?}"
-        );
+        assert!(runs_with_status(&ctx, status).await.is_disjoint(&created), "a run ended {status:?}");
     }
     let stats = ctx.engine.queue_stats(queue.clone()).await.unwrap();
-    assert_eq!(
-        (stats.completed_runs, stats.pending_runs, stats.claimed_runs),
-        (RUNS as u64, 0, 0)
-    );
+    assert_eq!((stats.completed_runs, stats.pending_runs, stats.claimed_runs), (RUNS as u64, 0, 0));
     let sample: Vec<RunId> = created.iter().take(20).copied().collect();
     for run in sample {
-        assert!(
-            is_conflict(&ctx.engine.complete_run(run, None).await),
-            "completed twice"
-        );
+        assert!(is_conflict(&ctx.engine.complete_run(run, None).await), "completed twice");
     }
     ctx.claim_none(&queue).await;
 }
@@ -160,16 +139,8 @@ pub async fn emit_racing_wait_never_loses_the_wake_up(backend: Backend) {
                 // the emit must have woken it: claimable now, no sweep needed
                 let again = ctx.claim(&queue, 10).await;
                 let ids: Vec<_> = again.iter().map(|s| s.run.id).collect();
-                assert_eq!(
-                    ids,
-                    vec![held.run.id],
-                    "iteration {i}: the wake-up was lost"
-                );
-                let replay = ctx
-                    .engine
-                    .wait_for_event(wait_request(&again[0], &event, "step", 600.0))
-                    .await
-                    .unwrap();
+                assert_eq!(ids, vec![held.run.id], "iteration {i}: the wake-up was lost");
+                let replay = ctx.engine.wait_for_event(wait_request(&again[0], &event, "step", 600.0)).await.unwrap();
                 assert_eq!(replay, expected, "iteration {i}");
                 woken += 1;
             }
@@ -208,26 +179,14 @@ pub async fn racing_completes_have_one_winner(backend: Backend) {
         for caller in callers {
             results.push(caller.await.unwrap());
         }
-        let winners: Vec<usize> = results
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.is_ok())
-            .map(|(c, _)| c)
-            .collect();
+        let winners: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_ok()).map(|(c, _)| c).collect();
         assert_eq!(winners.len(), 1, "iteration {i}: {results:?}");
-        assert!(
-            results.iter().any(is_conflict),
-            "iteration {i}: the loser gets a 409: {results:?}"
-        );
+        assert!(results.iter().any(is_conflict), "iteration {i}: the loser gets a 409: {results:?}");
         let task = ctx.get(held.task.id).await;
         if winners[0] == 1 && i % 3 == 2 {
             assert_eq!(task.status, TaskStatus::Failed, "iteration {i}");
         } else {
-            assert_eq!(
-                (task.status, task.result),
-                (TaskStatus::Completed, Some(json!(winners[0]))),
-                "iteration {i}"
-            );
+            assert_eq!((task.status, task.result), (TaskStatus::Completed, Some(json!(winners[0]))), "iteration {i}");
         }
         assert_eq!(ctx.runs(held.task.id).await.len(), 1, "iteration {i}");
     }
@@ -236,15 +195,8 @@ pub async fn racing_completes_have_one_winner(backend: Backend) {
 pub async fn racing_sweepers_expire_each_claim_once(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
-    let tasks = NewTask {
-        max_attempts: Some(5),
-        ..new_task("crash")
-    };
-    let created = ctx
-        .engine
-        .create_tasks(queue.clone(), vec![tasks; 200])
-        .await
-        .unwrap();
+    let tasks = NewTask { max_attempts: Some(5), ..new_task("crash") };
+    let created = ctx.engine.create_tasks(queue.clone(), vec![tasks; 200]).await.unwrap();
     assert_eq!(ctx.claim_with(&queue, 1000, 5.0).await.len(), 200);
     ctx.advance(5.0);
     let start = Arc::new(Barrier::new(4));
@@ -265,9 +217,7 @@ pub async fn racing_sweepers_expire_each_claim_once(backend: Backend) {
     for c in created.iter().take(20) {
         let runs = ctx.runs(c.task_id).await;
         assert_eq!(
-            runs.iter()
-                .map(|r| (r.attempt, r.status))
-                .collect::<Vec<_>>(),
+            runs.iter().map(|r| (r.attempt, r.status)).collect::<Vec<_>>(),
             vec![(1, RunStatus::Failed), (2, RunStatus::Pending)]
         );
     }

@@ -9,12 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Backend, Ctx, JUST, new_task, unique};
 
-pub(crate) fn wait_request(
-    held: &TaskState,
-    event: &str,
-    step: &str,
-    timeout_seconds: f64,
-) -> WaitRequest {
+pub(crate) fn wait_request(held: &TaskState, event: &str, step: &str, timeout_seconds: f64) -> WaitRequest {
     WaitRequest {
         run_id: held.run.id,
         task_id: held.task.id,
@@ -25,10 +20,7 @@ pub(crate) fn wait_request(
 }
 
 async fn wait(ctx: &Ctx, held: &TaskState, event: &str, step: &str) -> WaitResponse {
-    ctx.engine
-        .wait_for_event(wait_request(held, event, step, 60.0))
-        .await
-        .expect("wait for event")
+    ctx.engine.wait_for_event(wait_request(held, event, step, 60.0)).await.expect("wait for event")
 }
 
 fn resolved(payload: Value) -> WaitResponse {
@@ -40,63 +32,24 @@ pub async fn wait_sleeps_until_an_emit_resolves_it(backend: Backend) {
     let queue = ctx.queue().await;
     let event = unique("ev");
     let held = ctx.started(&queue).await;
-    assert_eq!(
-        wait(&ctx, &held, &event, "step").await,
-        WaitResponse::Sleeping
-    );
+    assert_eq!(wait(&ctx, &held, &event, "step").await, WaitResponse::Sleeping);
     let run = ctx.run(held.task.id, held.run.id).await;
-    assert_eq!(
-        (run.status, run.claim_expires_at),
-        (RunStatus::Sleeping, None),
-        "the claim was given up"
-    );
-    assert_eq!(
-        ctx.engine
-            .queue_stats(queue.clone())
-            .await
-            .unwrap()
-            .sleeping_runs,
-        1
-    );
+    assert_eq!((run.status, run.claim_expires_at), (RunStatus::Sleeping, None), "the claim was given up");
+    assert_eq!(ctx.engine.queue_stats(queue.clone()).await.unwrap().sleeping_runs, 1);
     ctx.claim_none(&queue).await;
     ctx.advance(5.0);
-    ctx.engine
-        .emit_event(event.clone(), json!({"p": 1}))
-        .await
-        .unwrap();
+    ctx.engine.emit_event(event.clone(), json!({"p": 1})).await.unwrap();
     // the emit recorded the outcome: a later event before the re-claimed
     // run asks again does not change it
-    ctx.engine
-        .emit_event(event.clone(), json!({"p": 2}))
-        .await
-        .unwrap();
+    ctx.engine.emit_event(event.clone(), json!({"p": 2})).await.unwrap();
     // claimable at once: no sweep, no clock movement
     let again = ctx.claim_one(&queue).await;
     assert_eq!((again.run.id, again.run.attempt), (held.run.id, 1));
-    assert_eq!(
-        wait(&ctx, &again, &event, "step").await,
-        resolved(json!({"p": 1})),
-        "the waking event's payload"
-    );
-    assert_eq!(
-        wait(&ctx, &again, &event, "step").await,
-        resolved(json!({"p": 1})),
-        "replays are deterministic"
-    );
-    ctx.engine
-        .emit_event(event.clone(), json!({"p": 3}))
-        .await
-        .unwrap();
-    assert_eq!(
-        wait(&ctx, &again, &event, "step").await,
-        resolved(json!({"p": 1})),
-        "a later event changes nothing"
-    );
-    assert_eq!(
-        ctx.run(held.task.id, held.run.id).await.status,
-        RunStatus::Claimed,
-        "a resolved wait keeps the claim"
-    );
+    assert_eq!(wait(&ctx, &again, &event, "step").await, resolved(json!({"p": 1})), "the waking event's payload");
+    assert_eq!(wait(&ctx, &again, &event, "step").await, resolved(json!({"p": 1})), "replays are deterministic");
+    ctx.engine.emit_event(event.clone(), json!({"p": 3})).await.unwrap();
+    assert_eq!(wait(&ctx, &again, &event, "step").await, resolved(json!({"p": 1})), "a later event changes nothing");
+    assert_eq!(ctx.run(held.task.id, held.run.id).await.status, RunStatus::Claimed, "a resolved wait keeps the claim");
     assert_eq!(ctx.runs(held.task.id).await.len(), 1);
     ctx.complete(held.run.id).await;
 }
@@ -105,44 +58,18 @@ pub async fn wait_resolves_from_the_latest_existing_event(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
     let event = unique("ev");
-    ctx.engine
-        .emit_event(event.clone(), json!("first"))
-        .await
-        .unwrap();
+    ctx.engine.emit_event(event.clone(), json!("first")).await.unwrap();
     ctx.advance(1.0);
-    ctx.engine
-        .emit_event(event.clone(), json!("second"))
-        .await
-        .unwrap();
+    ctx.engine.emit_event(event.clone(), json!("second")).await.unwrap();
     let held = ctx.started(&queue).await;
-    assert_eq!(
-        wait(&ctx, &held, &event, "a").await,
-        resolved(json!("second"))
-    );
-    assert_eq!(
-        ctx.run(held.task.id, held.run.id).await.status,
-        RunStatus::Claimed
-    );
+    assert_eq!(wait(&ctx, &held, &event, "a").await, resolved(json!("second")));
+    assert_eq!(ctx.run(held.task.id, held.run.id).await.status, RunStatus::Claimed);
     ctx.advance(1.0);
-    ctx.engine
-        .emit_event(event.clone(), json!("third"))
-        .await
-        .unwrap();
-    assert_eq!(
-        wait(&ctx, &held, &event, "a").await,
-        resolved(json!("second")),
-        "step a keeps its outcome"
-    );
-    assert_eq!(
-        wait(&ctx, &held, &event, "b").await,
-        resolved(json!("third")),
-        "a new step takes the latest"
-    );
+    ctx.engine.emit_event(event.clone(), json!("third")).await.unwrap();
+    assert_eq!(wait(&ctx, &held, &event, "a").await, resolved(json!("second")), "step a keeps its outcome");
+    assert_eq!(wait(&ctx, &held, &event, "b").await, resolved(json!("third")), "a new step takes the latest");
     // another event name does not resolve
-    assert_eq!(
-        wait(&ctx, &held, &unique("other"), "c").await,
-        WaitResponse::Sleeping
-    );
+    assert_eq!(wait(&ctx, &held, &unique("other"), "c").await, WaitResponse::Sleeping);
 }
 
 pub async fn wait_times_out_and_replays_the_timeout(backend: Backend) {
@@ -150,34 +77,20 @@ pub async fn wait_times_out_and_replays_the_timeout(backend: Backend) {
     let queue = ctx.queue().await;
     let event = unique("ev");
     let held = ctx.started(&queue).await;
-    let response = ctx
-        .engine
-        .wait_for_event(wait_request(&held, &event, "step", 10.0))
-        .await
-        .unwrap();
+    let response = ctx.engine.wait_for_event(wait_request(&held, &event, "step", 10.0)).await.unwrap();
     assert_eq!(response, WaitResponse::Sleeping);
     ctx.set(ctx.at(10.0) - JUST);
     ctx.sweep().await;
     ctx.claim_none(&queue).await;
-    assert_eq!(
-        ctx.run(held.task.id, held.run.id).await.status,
-        RunStatus::Sleeping
-    );
+    assert_eq!(ctx.run(held.task.id, held.run.id).await.status, RunStatus::Sleeping);
     ctx.set_at(10.0);
     ctx.sweep().await;
     let again = ctx.claim_one(&queue).await;
     assert_eq!(again.run.id, held.run.id);
     let timeout = WaitResponse::Outcome(WaitOutcome::Timeout);
     assert_eq!(wait(&ctx, &again, &event, "step").await, timeout);
-    ctx.engine
-        .emit_event(event.clone(), json!("too late"))
-        .await
-        .unwrap();
-    assert_eq!(
-        wait(&ctx, &again, &event, "step").await,
-        timeout,
-        "the timeout is the step's outcome for good"
-    );
+    ctx.engine.emit_event(event.clone(), json!("too late")).await.unwrap();
+    assert_eq!(wait(&ctx, &again, &event, "step").await, timeout, "the timeout is the step's outcome for good");
 }
 
 pub async fn outcome_is_shared_by_a_reclaimed_run(backend: Backend) {
@@ -186,14 +99,8 @@ pub async fn outcome_is_shared_by_a_reclaimed_run(backend: Backend) {
     let event = unique("ev");
     // resolved
     let held = ctx.started_with(&queue, new_task("resolved"), 10.0).await;
-    assert_eq!(
-        wait(&ctx, &held, &event, "step").await,
-        WaitResponse::Sleeping
-    );
-    ctx.engine
-        .emit_event(event.clone(), json!("payload"))
-        .await
-        .unwrap();
+    assert_eq!(wait(&ctx, &held, &event, "step").await, WaitResponse::Sleeping);
+    ctx.engine.emit_event(event.clone(), json!("payload")).await.unwrap();
     let woken = ctx.claim_with(&queue, 1, 10.0).await;
     assert_eq!(woken.len(), 1);
     // the worker crashes before asking again; its claim expires
@@ -201,18 +108,12 @@ pub async fn outcome_is_shared_by_a_reclaimed_run(backend: Backend) {
     ctx.sweep().await;
     let retry = ctx.claim_one(&queue).await;
     assert_eq!((retry.task.id, retry.run.attempt), (held.task.id, 2));
-    assert_eq!(
-        wait(&ctx, &retry, &event, "step").await,
-        resolved(json!("payload"))
-    );
+    assert_eq!(wait(&ctx, &retry, &event, "step").await, resolved(json!("payload")));
     ctx.complete(retry.run.id).await;
     // timed out
     let other = unique("ev");
     let held = ctx.started_with(&queue, new_task("timeout"), 10.0).await;
-    ctx.engine
-        .wait_for_event(wait_request(&held, &other, "step", 5.0))
-        .await
-        .unwrap();
+    ctx.engine.wait_for_event(wait_request(&held, &other, "step", 5.0)).await.unwrap();
     ctx.advance(5.0);
     ctx.sweep().await;
     assert_eq!(ctx.claim_with(&queue, 1, 10.0).await.len(), 1);
@@ -220,14 +121,8 @@ pub async fn outcome_is_shared_by_a_reclaimed_run(backend: Backend) {
     ctx.sweep().await;
     let retry = ctx.claim_one(&queue).await;
     assert_eq!((retry.task.id, retry.run.attempt), (held.task.id, 2));
-    ctx.engine
-        .emit_event(other.clone(), json!("late"))
-        .await
-        .unwrap();
-    assert_eq!(
-        wait(&ctx, &retry, &other, "step").await,
-        WaitResponse::Outcome(WaitOutcome::Timeout)
-    );
+    ctx.engine.emit_event(other.clone(), json!("late")).await.unwrap();
+    assert_eq!(wait(&ctx, &retry, &other, "step").await, WaitResponse::Outcome(WaitOutcome::Timeout));
 }
 
 pub async fn emit_wakes_every_waiter_of_that_name_only(backend: Backend) {
@@ -240,21 +135,11 @@ pub async fn emit_wakes_every_waiter_of_that_name_only(backend: Backend) {
     assert_eq!(wait(&ctx, &a, &event, "s").await, WaitResponse::Sleeping);
     assert_eq!(wait(&ctx, &b, &event, "s").await, WaitResponse::Sleeping);
     assert_eq!(wait(&ctx, &c, &other, "s").await, WaitResponse::Sleeping);
-    ctx.engine
-        .emit_event(event.clone(), json!(7))
-        .await
-        .unwrap();
+    ctx.engine.emit_event(event.clone(), json!(7)).await.unwrap();
     let in_a = ctx.claim_one(&qa).await;
     assert_eq!(in_a.run.id, a.run.id, "only the waiter of that name wakes");
-    assert_eq!(
-        ctx.claim_one(&qb).await.run.id,
-        b.run.id,
-        "events are global, not per queue"
-    );
-    assert_eq!(
-        ctx.run(c.task.id, c.run.id).await.status,
-        RunStatus::Sleeping
-    );
+    assert_eq!(ctx.claim_one(&qb).await.run.id, b.run.id, "events are global, not per queue");
+    assert_eq!(ctx.run(c.task.id, c.run.id).await.status, RunStatus::Sleeping);
     assert_eq!(wait(&ctx, &in_a, &event, "s").await, resolved(json!(7)));
 }
 
@@ -262,25 +147,14 @@ pub async fn emit_returns_the_event(backend: Backend) {
     let ctx = Ctx::new(backend);
     let event = unique("ev");
     ctx.advance(3.0);
-    let first = ctx
-        .engine
-        .emit_event(event.clone(), json!({"k": "v"}))
-        .await
-        .unwrap();
+    let first = ctx.engine.emit_event(event.clone(), json!({"k": "v"})).await.unwrap();
     assert_eq!(
         (first.name.as_str(), &first.payload, first.created_at),
         (event.as_str(), &json!({"k": "v"}), ctx.at(3.0))
     );
-    let second = ctx
-        .engine
-        .emit_event(event.clone(), Value::Null)
-        .await
-        .unwrap();
+    let second = ctx.engine.emit_event(event.clone(), Value::Null).await.unwrap();
     assert_ne!(first.id, second.id);
-    assert_err!(
-        ctx.engine.emit_event(String::new(), json!(1)).await,
-        ServiceError::Validation(_)
-    );
+    assert_err!(ctx.engine.emit_event(String::new(), json!(1)).await, ServiceError::Validation(_));
 }
 
 pub async fn wait_validation_and_not_found(backend: Backend) {
@@ -289,24 +163,13 @@ pub async fn wait_validation_and_not_found(backend: Backend) {
     let held = ctx.started(&queue).await;
     let mut unknown = wait_request(&held, "ev", "s", 10.0);
     unknown.run_id = RunId::new();
-    assert_err!(
-        ctx.engine.wait_for_event(unknown).await,
-        ServiceError::NotFound(NotFound::Run(_))
-    );
-    for bad in [
-        wait_request(&held, "ev", "s", 0.5),
-        wait_request(&held, "", "s", 10.0),
-        wait_request(&held, "ev", "", 10.0),
-    ] {
-        assert_err!(
-            ctx.engine.wait_for_event(bad).await,
-            ServiceError::Validation(_)
-        );
+    assert_err!(ctx.engine.wait_for_event(unknown).await, ServiceError::NotFound(NotFound::Run(_)));
+    for bad in
+        [wait_request(&held, "ev", "s", 0.5), wait_request(&held, "", "s", 10.0), wait_request(&held, "ev", "", 10.0)]
+    {
+        assert_err!(ctx.engine.wait_for_event(bad).await, ServiceError::Validation(_));
     }
-    assert_eq!(
-        ctx.run(held.task.id, held.run.id).await.status,
-        RunStatus::Claimed
-    );
+    assert_eq!(ctx.run(held.task.id, held.run.id).await.status, RunStatus::Claimed);
 }
 
 pub async fn wait_requires_the_claim_on_a_run_of_the_task(backend: Backend) {
@@ -318,15 +181,8 @@ pub async fn wait_requires_the_claim_on_a_run_of_the_task(backend: Backend) {
     // run of another task
     let mut crossed = wait_request(&a, &event, "s", 10.0);
     crossed.task_id = b.task.id;
-    assert_err!(
-        ctx.engine.wait_for_event(crossed).await,
-        ServiceError::Conflict(Rejection::RunNotOfTask { .. })
-    );
-    assert_eq!(
-        ctx.run(a.task.id, a.run.id).await.status,
-        RunStatus::Claimed,
-        "nothing changed"
-    );
+    assert_err!(ctx.engine.wait_for_event(crossed).await, ServiceError::Conflict(Rejection::RunNotOfTask { .. }));
+    assert_eq!(ctx.run(a.task.id, a.run.id).await.status, RunStatus::Claimed, "nothing changed");
     // pending run
     let pending = ctx.task(&queue).await;
     let request = durable_domain::command::WaitRequest {
@@ -336,32 +192,16 @@ pub async fn wait_requires_the_claim_on_a_run_of_the_task(backend: Backend) {
         step_name: "s".into(),
         timeout_seconds: 10.0,
     };
-    assert_err!(
-        ctx.engine.wait_for_event(request).await,
-        ServiceError::Conflict(Rejection::NotClaimed { .. })
-    );
+    assert_err!(ctx.engine.wait_for_event(request).await, ServiceError::Conflict(Rejection::NotClaimed { .. }));
     // sleeping run (already waiting)
     assert_eq!(wait(&ctx, &a, &event, "s").await, WaitResponse::Sleeping);
-    assert_err!(
-        ctx.engine
-            .wait_for_event(wait_request(&a, &event, "s", 10.0))
-            .await,
-        ServiceError::Conflict(_)
-    );
+    assert_err!(ctx.engine.wait_for_event(wait_request(&a, &event, "s", 10.0)).await, ServiceError::Conflict(_));
     // finished run
     ctx.complete(b.run.id).await;
-    assert_err!(
-        ctx.engine
-            .wait_for_event(wait_request(&b, &event, "s", 10.0))
-            .await,
-        ServiceError::Conflict(_)
-    );
+    assert_err!(ctx.engine.wait_for_event(wait_request(&b, &event, "s", 10.0)).await, ServiceError::Conflict(_));
     // and an emit still finds exactly the one real waiter
     ctx.engine.emit_event(event, json!(1)).await.unwrap();
     let woken = ctx.claim(&queue, 10).await;
     let ids: Vec<_> = woken.iter().map(|s| s.run.id).collect();
-    assert!(
-        ids.contains(&a.run.id) && ids.contains(&pending.run_id) && ids.len() == 2,
-        "{ids:?}"
-    );
+    assert!(ids.contains(&a.run.id) && ids.contains(&pending.run_id) && ids.len() == 2, "{ids:?}");
 }

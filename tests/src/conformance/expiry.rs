@@ -25,25 +25,12 @@ async fn claim_and_expire(ctx: &Ctx, queue: &str) -> TaskState {
 }
 
 fn patient() -> NewTask {
-    let strategy = RetryStrategy {
-        kind: RetryKind::Fixed,
-        base_seconds: 0.0,
-        factor: None,
-        max_seconds: None,
-    };
-    NewTask {
-        max_attempts: Some(100),
-        retry_strategy: Some(strategy),
-        ..new_task("crashy")
-    }
+    let strategy = RetryStrategy { kind: RetryKind::Fixed, base_seconds: 0.0, factor: None, max_seconds: None };
+    NewTask { max_attempts: Some(100), retry_strategy: Some(strategy), ..new_task("crashy") }
 }
 
 async fn expired_runs(ctx: &Ctx, task: TaskId) -> usize {
-    ctx.runs(task)
-        .await
-        .iter()
-        .filter(|r| r.error.as_deref() == Some(CLAIM_EXPIRED))
-        .count()
+    ctx.runs(task).await.iter().filter(|r| r.error.as_deref() == Some(CLAIM_EXPIRED)).count()
 }
 
 pub async fn expired_claim_fails_the_run_and_requeues_at_once(backend: Backend) {
@@ -52,11 +39,7 @@ pub async fn expired_claim_fails_the_run_and_requeues_at_once(backend: Backend) 
     let held = ctx.started_with(&queue, new_task("job"), 10.0).await;
     ctx.set(ctx.at(10.0) - JUST);
     ctx.sweep().await;
-    assert_eq!(
-        ctx.run(held.task.id, held.run.id).await.status,
-        RunStatus::Claimed,
-        "not expired a microsecond early"
-    );
+    assert_eq!(ctx.run(held.task.id, held.run.id).await.status, RunStatus::Claimed, "not expired a microsecond early");
     ctx.set_at(10.0);
     ctx.sweep().await;
     let runs = ctx.runs(held.task.id).await;
@@ -67,10 +50,7 @@ pub async fn expired_claim_fails_the_run_and_requeues_at_once(backend: Backend) 
     assert_eq!(runs[0].completed_at, Some(ctx.now()));
     assert_eq!((runs[1].attempt, runs[1].status), (2, RunStatus::Pending));
     let task = ctx.get(held.task.id).await;
-    assert_eq!(
-        (task.status, task.attempts, task.current_run),
-        (TaskStatus::Pending, 2, runs[1].id)
-    );
+    assert_eq!((task.status, task.attempts, task.current_run), (TaskStatus::Pending, 2, runs[1].id));
     assert_eq!(task.last_error.as_deref(), Some(CLAIM_EXPIRED));
     // claimable at once, without moving the clock
     let again = ctx.claim_one(&queue).await;
@@ -81,44 +61,20 @@ pub async fn expired_claim_fails_the_run_and_requeues_at_once(backend: Backend) 
 pub async fn expiries_do_not_use_up_attempts(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
-    let strategy = RetryStrategy {
-        kind: RetryKind::Fixed,
-        base_seconds: 0.0,
-        factor: None,
-        max_seconds: None,
-    };
-    let task = ctx
-        .create(
-            &queue,
-            NewTask {
-                max_attempts: Some(2),
-                retry_strategy: Some(strategy),
-                ..new_task("t")
-            },
-        )
-        .await;
+    let strategy = RetryStrategy { kind: RetryKind::Fixed, base_seconds: 0.0, factor: None, max_seconds: None };
+    let task =
+        ctx.create(&queue, NewTask { max_attempts: Some(2), retry_strategy: Some(strategy), ..new_task("t") }).await;
     for _ in 0..5 {
         claim_and_expire(&ctx, &queue).await;
     }
     assert_eq!(ctx.get(task.task_id).await.status, TaskStatus::Pending);
     let held = ctx.claim_one(&queue).await;
     assert_eq!(held.run.attempt, 6);
-    let failed = ctx
-        .engine
-        .fail_run(held.run.id, "first real failure".into())
-        .await
-        .unwrap();
-    assert!(
-        failed.next.is_some(),
-        "five expiries and one failure leave an attempt of two"
-    );
+    let failed = ctx.engine.fail_run(held.run.id, "first real failure".into()).await.unwrap();
+    assert!(failed.next.is_some(), "five expiries and one failure leave an attempt of two");
     claim_and_expire(&ctx, &queue).await;
     let held = ctx.claim_one(&queue).await;
-    let failed = ctx
-        .engine
-        .fail_run(held.run.id, "second real failure".into())
-        .await
-        .unwrap();
+    let failed = ctx.engine.fail_run(held.run.id, "second real failure".into()).await.unwrap();
     assert_eq!(failed.next, None);
     assert_eq!(ctx.get(task.task_id).await.status, TaskStatus::Failed);
 
@@ -140,22 +96,12 @@ pub async fn ten_expiries_in_a_row_fail_the_task(backend: Backend) {
         claim_and_expire(&ctx, &queue).await;
     }
     let current = ctx.get(task.task_id).await;
-    assert_eq!(
-        (current.status, current.attempts),
-        (TaskStatus::Pending, 10)
-    );
+    assert_eq!((current.status, current.attempts), (TaskStatus::Pending, 10));
     claim_and_expire(&ctx, &queue).await;
     let failed = ctx.get(task.task_id).await;
     assert_eq!(failed.status, TaskStatus::Failed);
     assert_eq!(failed.completed_at, Some(ctx.now()));
-    assert!(
-        failed
-            .last_error
-            .as_deref()
-            .is_some_and(|e| e.contains(CLAIM_EXPIRED)),
-        "{:?}",
-        failed.last_error
-    );
+    assert!(failed.last_error.as_deref().is_some_and(|e| e.contains(CLAIM_EXPIRED)), "{:?}", failed.last_error);
     let runs = ctx.runs(task.task_id).await;
     assert_eq!(runs.len(), 10, "no eleventh run");
     assert!(runs.iter().all(|r| r.status == RunStatus::Failed));
@@ -171,30 +117,18 @@ pub async fn other_outcomes_reset_the_expiry_streak(backend: Backend) {
         claim_and_expire(&ctx, &queue).await;
     }
     let held = ctx.claim_one(&queue).await;
-    ctx.engine
-        .fail_run(held.run.id, "worker failure".into())
-        .await
-        .unwrap();
+    ctx.engine.fail_run(held.run.id, "worker failure".into()).await.unwrap();
     for _ in 0..9 {
         claim_and_expire(&ctx, &queue).await;
     }
-    assert_eq!(
-        ctx.get(task.task_id).await.status,
-        TaskStatus::Pending,
-        "the row was broken by a worker failure"
-    );
+    assert_eq!(ctx.get(task.task_id).await.status, TaskStatus::Pending, "the row was broken by a worker failure");
     claim_and_expire(&ctx, &queue).await;
     assert_eq!(ctx.get(task.task_id).await.status, TaskStatus::Failed);
     assert_eq!(ctx.runs(task.task_id).await.len(), 20);
 }
 
 pub async fn expiry_limit_is_configurable(backend: Backend) {
-    let config = EngineConfig {
-        policy: Policy {
-            max_consecutive_expiries: 3,
-        },
-        ..EngineConfig::default()
-    };
+    let config = EngineConfig { policy: Policy { max_consecutive_expiries: 3 }, ..EngineConfig::default() };
     let ctx = Ctx::with_config(backend, config);
     let queue = ctx.queue().await;
     let task = ctx.create(&queue, patient()).await;

@@ -9,39 +9,16 @@ use durable_ports::Service;
 use super::{Backend, Ctx, new_task, unique};
 
 async fn tasks(ctx: &Ctx, filter: TaskFilter) -> Vec<TaskId> {
-    ctx.engine
-        .list_tasks(filter)
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|t: &Task| t.id)
-        .collect()
+    ctx.engine.list_tasks(filter).await.unwrap().items.iter().map(|t: &Task| t.id).collect()
 }
 
 async fn runs(ctx: &Ctx, filter: RunFilter) -> Vec<RunId> {
-    ctx.engine
-        .list_runs(filter)
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|r| r.id)
-        .collect()
+    ctx.engine.list_runs(filter).await.unwrap().items.iter().map(|r| r.id).collect()
 }
 
 fn retrying(attempts: i64) -> NewTask {
-    let strategy = RetryStrategy {
-        kind: RetryKind::Fixed,
-        base_seconds: 0.0,
-        factor: None,
-        max_seconds: None,
-    };
-    NewTask {
-        max_attempts: Some(attempts),
-        retry_strategy: Some(strategy),
-        ..new_task("retrying")
-    }
+    let strategy = RetryStrategy { kind: RetryKind::Fixed, base_seconds: 0.0, factor: None, max_seconds: None };
+    NewTask { max_attempts: Some(attempts), retry_strategy: Some(strategy), ..new_task("retrying") }
 }
 
 pub async fn tasks_newest_first_with_filters(backend: Backend) {
@@ -56,89 +33,43 @@ pub async fn tasks_newest_first_with_filters(backend: Backend) {
     let in_b = ctx.create(&qb, new_task(&alpha)).await.task_id;
     // finish the oldest alpha (completed) and the oldest beta (failed)
     let first = ctx.claim(&qa, 2).await;
-    assert_eq!(
-        first.iter().map(|s| s.task.id).collect::<Vec<_>>(),
-        vec![in_a[0], in_a[1]]
-    );
+    assert_eq!(first.iter().map(|s| s.task.id).collect::<Vec<_>>(), vec![in_a[0], in_a[1]]);
     ctx.complete(first[0].run.id).await;
-    ctx.engine
-        .fail_run(first[1].run.id, "boom".into())
-        .await
-        .unwrap();
+    ctx.engine.fail_run(first[1].run.id, "boom".into()).await.unwrap();
 
-    let by_queue = |queue: &str| TaskFilter {
-        queue_name: Some(queue.to_owned()),
-        limit: 100,
-        ..TaskFilter::default()
-    };
+    let by_queue = |queue: &str| TaskFilter { queue_name: Some(queue.to_owned()), limit: 100, ..TaskFilter::default() };
     let newest_first: Vec<_> = in_a.iter().rev().copied().collect();
     assert_eq!(tasks(&ctx, by_queue(&qa)).await, newest_first);
     let listed = ctx.engine.list_tasks(by_queue(&qa)).await.unwrap();
     assert_eq!(listed.next_cursor, None);
     let completed = listed.items.iter().find(|t| t.id == in_a[0]).unwrap();
-    assert_eq!(
-        (completed.status, completed.queue.as_str()),
-        (TaskStatus::Completed, qa.as_str())
-    );
+    assert_eq!((completed.status, completed.queue.as_str()), (TaskStatus::Completed, qa.as_str()));
     assert!(completed.completed_at.is_some());
 
-    let filter = TaskFilter {
-        status: Some(TaskStatus::Completed),
-        ..by_queue(&qa)
-    };
+    let filter = TaskFilter { status: Some(TaskStatus::Completed), ..by_queue(&qa) };
     assert_eq!(tasks(&ctx, filter).await, vec![in_a[0]]);
-    let filter = TaskFilter {
-        status: Some(TaskStatus::Failed),
-        ..by_queue(&qa)
-    };
+    let filter = TaskFilter { status: Some(TaskStatus::Failed), ..by_queue(&qa) };
     assert_eq!(tasks(&ctx, filter).await, vec![in_a[1]]);
-    let filter = TaskFilter {
-        task_name: Some(alpha.clone()),
-        ..by_queue(&qa)
-    };
+    let filter = TaskFilter { task_name: Some(alpha.clone()), ..by_queue(&qa) };
     assert_eq!(tasks(&ctx, filter).await, vec![in_a[4], in_a[2], in_a[0]]);
-    let filter = TaskFilter {
-        task_name: Some(alpha.clone()),
-        status: Some(TaskStatus::Pending),
-        ..by_queue(&qa)
-    };
+    let filter = TaskFilter { task_name: Some(alpha.clone()), status: Some(TaskStatus::Pending), ..by_queue(&qa) };
     assert_eq!(tasks(&ctx, filter).await, vec![in_a[4], in_a[2]]);
-    let filter = TaskFilter {
-        task_name: Some(alpha.clone()),
-        limit: 100,
-        ..TaskFilter::default()
-    };
-    assert_eq!(
-        tasks(&ctx, filter).await,
-        vec![in_b, in_a[4], in_a[2], in_a[0]],
-        "across queues"
-    );
-    let filter = TaskFilter {
-        status: Some(TaskStatus::Canceled),
-        ..by_queue(&qa)
-    };
+    let filter = TaskFilter { task_name: Some(alpha.clone()), limit: 100, ..TaskFilter::default() };
+    assert_eq!(tasks(&ctx, filter).await, vec![in_b, in_a[4], in_a[2], in_a[0]], "across queues");
+    let filter = TaskFilter { status: Some(TaskStatus::Canceled), ..by_queue(&qa) };
     assert!(tasks(&ctx, filter).await.is_empty());
 }
 
 pub async fn tasks_paginate_without_gaps_or_duplicates(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
-    let created = ctx
-        .engine
-        .create_tasks(queue.clone(), vec![new_task("t"); 7])
-        .await
-        .unwrap();
+    let created = ctx.engine.create_tasks(queue.clone(), vec![new_task("t"); 7]).await.unwrap();
     let expected: Vec<_> = created.iter().rev().map(|c| c.task_id).collect();
     let mut seen = Vec::new();
     let mut cursor = None;
     let mut sizes = Vec::new();
     loop {
-        let filter = TaskFilter {
-            queue_name: Some(queue.clone()),
-            cursor,
-            limit: 3,
-            ..TaskFilter::default()
-        };
+        let filter = TaskFilter { queue_name: Some(queue.clone()), cursor, limit: 3, ..TaskFilter::default() };
         let page = ctx.engine.list_tasks(filter).await.unwrap();
         sizes.push(page.items.len());
         seen.extend(page.items.iter().map(|t| t.id));
@@ -161,31 +92,16 @@ pub async fn runs_by_task_and_status(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
     let first = ctx.started_with(&queue, retrying(5), 30.0).await;
-    ctx.engine
-        .fail_run(first.run.id, "one".into())
-        .await
-        .unwrap();
+    ctx.engine.fail_run(first.run.id, "one".into()).await.unwrap();
     let second = ctx.claim_one(&queue).await;
-    ctx.engine
-        .fail_run(second.run.id, "two".into())
-        .await
-        .unwrap();
+    ctx.engine.fail_run(second.run.id, "two".into()).await.unwrap();
     let third = ctx.claim_one(&queue).await;
     let other = ctx.started(&queue).await;
     let task = first.task.id;
 
-    let by_task = RunFilter {
-        task_id: Some(task),
-        status: None,
-        cursor: None,
-        limit: 100,
-    };
+    let by_task = RunFilter { task_id: Some(task), status: None, cursor: None, limit: 100 };
     let listed = ctx.engine.list_runs(by_task.clone()).await.unwrap();
-    let summary: Vec<_> = listed
-        .items
-        .iter()
-        .map(|r| (r.id, r.attempt, r.status, r.error.clone()))
-        .collect();
+    let summary: Vec<_> = listed.items.iter().map(|r| (r.id, r.attempt, r.status, r.error.clone())).collect();
     assert_eq!(
         summary,
         vec![
@@ -195,27 +111,13 @@ pub async fn runs_by_task_and_status(backend: Backend) {
         ]
     );
     assert!(listed.items.iter().all(|r| r.task_id == task));
-    let failed = RunFilter {
-        status: Some(RunStatus::Failed),
-        ..by_task.clone()
-    };
+    let failed = RunFilter { status: Some(RunStatus::Failed), ..by_task.clone() };
     assert_eq!(runs(&ctx, failed).await, vec![second.run.id, first.run.id]);
-    let claimed = RunFilter {
-        status: Some(RunStatus::Claimed),
-        ..by_task.clone()
-    };
+    let claimed = RunFilter { status: Some(RunStatus::Claimed), ..by_task.clone() };
     assert_eq!(runs(&ctx, claimed).await, vec![third.run.id]);
-    let pending = RunFilter {
-        status: Some(RunStatus::Pending),
-        ..by_task
-    };
+    let pending = RunFilter { status: Some(RunStatus::Pending), ..by_task };
     assert!(runs(&ctx, pending).await.is_empty());
-    let all_claimed = RunFilter {
-        task_id: None,
-        status: Some(RunStatus::Claimed),
-        cursor: None,
-        limit: 1000,
-    };
+    let all_claimed = RunFilter { task_id: None, status: Some(RunStatus::Claimed), cursor: None, limit: 1000 };
     let all_claimed = runs(&ctx, all_claimed).await;
     assert!(all_claimed.contains(&third.run.id) && all_claimed.contains(&other.run.id));
     assert!(!all_claimed.contains(&first.run.id));
@@ -227,10 +129,7 @@ pub async fn runs_paginate_without_gaps_or_duplicates(backend: Backend) {
     let mut held = ctx.started_with(&queue, retrying(7), 30.0).await;
     let mut ids = vec![held.run.id];
     for _ in 0..6 {
-        ctx.engine
-            .fail_run(held.run.id, "again".into())
-            .await
-            .unwrap();
+        ctx.engine.fail_run(held.run.id, "again".into()).await.unwrap();
         held = ctx.claim_one(&queue).await;
         ids.push(held.run.id);
     }
@@ -239,12 +138,7 @@ pub async fn runs_paginate_without_gaps_or_duplicates(backend: Backend) {
     let mut cursor = None;
     let mut sizes = Vec::new();
     loop {
-        let filter = RunFilter {
-            task_id: Some(held.task.id),
-            status: None,
-            cursor,
-            limit: 3,
-        };
+        let filter = RunFilter { task_id: Some(held.task.id), status: None, cursor, limit: 3 };
         let page = ctx.engine.list_runs(filter).await.unwrap();
         sizes.push(page.items.len());
         seen.extend(page.items.iter().map(|r| r.id));

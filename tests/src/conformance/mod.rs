@@ -83,10 +83,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// A create-task request with only a name.
 pub fn new_task(name: &str) -> NewTask {
-    NewTask {
-        task_name: name.to_owned(),
-        ..NewTask::default()
-    }
+    NewTask { task_name: name.to_owned(), ..NewTask::default() }
 }
 
 /// A task, its runs (oldest first) and its checkpoints: what fencing cases
@@ -110,10 +107,7 @@ pub struct Ctx {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx")
-            .field("clock", &self.clock)
-            .field("engine", &self.engine)
-            .finish_non_exhaustive()
+        f.debug_struct("Ctx").field("clock", &self.clock).field("engine", &self.engine).finish_non_exhaustive()
     }
 }
 
@@ -125,31 +119,15 @@ impl Ctx {
     pub fn with_config(backend: Backend, config: EngineConfig) -> Self {
         let clock = ManualClock::starting_now();
         let start = clock.now();
-        let engine = Engine::new(
-            backend.store.clone(),
-            backend.notifier.clone(),
-            Arc::new(clock.clone()),
-            config,
-        );
-        Self {
-            clock,
-            engine: Arc::new(engine),
-            store: backend.store,
-            notifier: backend.notifier,
-            start,
-        }
+        let engine = Engine::new(backend.store.clone(), backend.notifier.clone(), Arc::new(clock.clone()), config);
+        Self { clock, engine: Arc::new(engine), store: backend.store, notifier: backend.notifier, start }
     }
 
     /// Another engine over the same store, notifier and clock: a second
     /// server replica.
     pub fn replica(&self) -> Arc<Engine> {
         let config = self.engine.config().clone();
-        Arc::new(Engine::new(
-            self.store.clone(),
-            self.notifier.clone(),
-            Arc::new(self.clock.clone()),
-            config,
-        ))
+        Arc::new(Engine::new(self.store.clone(), self.notifier.clone(), Arc::new(self.clock.clone()), config))
     }
 
     pub fn now(&self) -> Timestamp {
@@ -184,20 +162,13 @@ impl Ctx {
     /// A queue with a unique name and the given TTLs.
     pub async fn queue_with(&self, task_ttl: Option<u64>, event_ttl: Option<u64>) -> String {
         let name = unique("q");
-        let new = NewQueue {
-            name: name.clone(),
-            task_ttl_seconds: task_ttl,
-            event_ttl_seconds: event_ttl,
-        };
+        let new = NewQueue { name: name.clone(), task_ttl_seconds: task_ttl, event_ttl_seconds: event_ttl };
         self.engine.create_queue(new).await.expect("create queue");
         name
     }
 
     pub async fn create(&self, queue: &str, task: NewTask) -> CreatedTask {
-        self.engine
-            .create_task(queue.to_owned(), task)
-            .await
-            .expect("create task")
+        self.engine.create_task(queue.to_owned(), task).await.expect("create task")
     }
 
     /// A task named "job" with defaults.
@@ -206,16 +177,9 @@ impl Ctx {
     }
 
     pub async fn claim_with(&self, queue: &str, limit: i64, claim_timeout: f64) -> Vec<TaskState> {
-        let request = ClaimRequest {
-            limit,
-            claim_timeout,
-            long_poll_seconds: None,
-            worker_id: Some("worker-1".to_owned()),
-        };
-        self.engine
-            .claim(queue.to_owned(), request)
-            .await
-            .expect("claim")
+        let request =
+            ClaimRequest { limit, claim_timeout, long_poll_seconds: None, worker_id: Some("worker-1".to_owned()) };
+        self.engine.claim(queue.to_owned(), request).await.expect("claim")
     }
 
     pub async fn claim(&self, queue: &str, limit: i64) -> Vec<TaskState> {
@@ -225,32 +189,21 @@ impl Ctx {
     /// Claims exactly one run (panics on none or more).
     pub async fn claim_one(&self, queue: &str) -> TaskState {
         let mut claimed = self.claim(queue, 10).await;
-        assert_eq!(
-            claimed.len(),
-            1,
-            "expected exactly one claimable run, got {claimed:?}"
-        );
+        assert_eq!(claimed.len(), 1, "expected exactly one claimable run, got {claimed:?}");
         claimed.remove(0)
     }
 
     /// Asserts that nothing is claimable (and claims nothing).
     pub async fn claim_none(&self, queue: &str) {
         let claimed = self.claim(queue, 10).await;
-        assert!(
-            claimed.is_empty(),
-            "expected nothing claimable, got {claimed:?}"
-        );
+        assert!(claimed.is_empty(), "expected nothing claimable, got {claimed:?}");
     }
 
     /// Creates a task with `task` and claims its first run with `claim_timeout`.
     pub async fn started_with(&self, queue: &str, task: NewTask, claim_timeout: f64) -> TaskState {
         let created = self.create(queue, task).await;
         let mut claimed = self.claim_with(queue, 10, claim_timeout).await;
-        assert_eq!(
-            claimed.len(),
-            1,
-            "expected the new run to be claimable, got {claimed:?}"
-        );
+        assert_eq!(claimed.len(), 1, "expected the new run to be claimable, got {claimed:?}");
         let state = claimed.remove(0);
         assert_eq!(state.run.id, created.run_id);
         state
@@ -258,8 +211,7 @@ impl Ctx {
 
     /// Creates a default task and claims its first run: a worker holds it.
     pub async fn started(&self, queue: &str) -> TaskState {
-        self.started_with(queue, new_task("job"), CLAIM_TIMEOUT)
-            .await
+        self.started_with(queue, new_task("job"), CLAIM_TIMEOUT).await
     }
 
     pub async fn sweep(&self) {
@@ -272,12 +224,7 @@ impl Ctx {
 
     /// All runs of a task, oldest first.
     pub async fn runs(&self, task: TaskId) -> Vec<Run> {
-        let filter = RunFilter {
-            task_id: Some(task),
-            status: None,
-            cursor: None,
-            limit: 1000,
-        };
+        let filter = RunFilter { task_id: Some(task), status: None, cursor: None, limit: 1000 };
         let page = self.engine.list_runs(filter).await.expect("list runs");
         let mut runs = page.items;
         runs.reverse();
@@ -287,37 +234,25 @@ impl Ctx {
     /// One run of a task.
     pub async fn run(&self, task: TaskId, run: RunId) -> Run {
         let runs = self.runs(task).await;
-        runs.into_iter()
-            .find(|r| r.id == run)
-            .unwrap_or_else(|| panic!("run {run} of task {task} not listed"))
+        runs.into_iter().find(|r| r.id == run).unwrap_or_else(|| panic!("run {run} of task {task} not listed"))
     }
 
     pub async fn snapshot(&self, task: TaskId) -> Snapshot {
         Snapshot {
             task: self.get(task).await,
             runs: self.runs(task).await,
-            checkpoints: self
-                .engine
-                .list_checkpoints(task)
-                .await
-                .expect("list checkpoints"),
+            checkpoints: self.engine.list_checkpoints(task).await.expect("list checkpoints"),
         }
     }
 
     pub async fn complete(&self, run: RunId) {
-        self.engine
-            .complete_run(run, None)
-            .await
-            .expect("complete run");
+        self.engine.complete_run(run, None).await.expect("complete run");
     }
 }
 
 /// Headers from pairs.
 pub fn headers(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
 /// Whether the call was answered with a 409.

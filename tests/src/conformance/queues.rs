@@ -10,56 +10,26 @@ use super::{Backend, Ctx, new_task, unique};
 use durable_app::EngineConfig;
 
 fn named(name: &str) -> NewQueue {
-    NewQueue {
-        name: name.to_owned(),
-        ..NewQueue::default()
-    }
+    NewQueue { name: name.to_owned(), ..NewQueue::default() }
 }
 
 pub async fn name_is_validated(backend: Backend) {
     let ctx = Ctx::new(backend);
     let too_long = "a".repeat(65);
-    for bad in [
-        "",
-        "has space",
-        "a/b",
-        "ümlaut",
-        "tab\there",
-        "semi;colon",
-        too_long.as_str(),
-    ] {
-        assert_err!(
-            ctx.engine.create_queue(named(bad)).await,
-            ServiceError::Validation(_)
-        );
+    for bad in ["", "has space", "a/b", "ümlaut", "tab\there", "semi;colon", too_long.as_str()] {
+        assert_err!(ctx.engine.create_queue(named(bad)).await, ServiceError::Validation(_));
     }
     let longest = format!("{:a<64}", unique("q"));
     assert_eq!(longest.len(), 64);
     let mixed = format!("Az09_-.{}", unique("x"));
     for good in [&longest, &mixed] {
-        let queue = ctx
-            .engine
-            .create_queue(named(good))
-            .await
-            .expect("valid name accepted");
+        let queue = ctx.engine.create_queue(named(good)).await.expect("valid name accepted");
         assert_eq!(queue.name.as_str(), good.as_str());
     }
-    let listed: Vec<String> = ctx
-        .engine
-        .list_queues()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|q| q.name.as_str().to_owned())
-        .collect();
-    assert!(
-        listed.contains(&longest) && listed.contains(&mixed),
-        "{listed:?}"
-    );
-    assert!(
-        !listed.iter().any(|n| n.is_empty() || n.contains(' ')),
-        "{listed:?}"
-    );
+    let listed: Vec<String> =
+        ctx.engine.list_queues().await.unwrap().into_iter().map(|q| q.name.as_str().to_owned()).collect();
+    assert!(listed.contains(&longest) && listed.contains(&mixed), "{listed:?}");
+    assert!(!listed.iter().any(|n| n.is_empty() || n.contains(' ')), "{listed:?}");
 }
 
 pub async fn duplicate_name_conflicts(backend: Backend) {
@@ -67,61 +37,30 @@ pub async fn duplicate_name_conflicts(backend: Backend) {
     let name = unique("q");
     let first = ctx
         .engine
-        .create_queue(NewQueue {
-            name: name.clone(),
-            task_ttl_seconds: Some(10),
-            event_ttl_seconds: Some(20),
-        })
+        .create_queue(NewQueue { name: name.clone(), task_ttl_seconds: Some(10), event_ttl_seconds: Some(20) })
         .await
         .unwrap();
     ctx.advance(5.0);
     let again = ctx
         .engine
-        .create_queue(NewQueue {
-            name: name.clone(),
-            task_ttl_seconds: Some(99),
-            event_ttl_seconds: Some(99),
-        })
+        .create_queue(NewQueue { name: name.clone(), task_ttl_seconds: Some(99), event_ttl_seconds: Some(99) })
         .await;
     assert_err!(again, ServiceError::Conflict(Rejection::QueueExists(_)));
-    let listed: Vec<_> = ctx
-        .engine
-        .list_queues()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|q| q.name == first.name)
-        .collect();
+    let listed: Vec<_> = ctx.engine.list_queues().await.unwrap().into_iter().filter(|q| q.name == first.name).collect();
     assert_eq!(listed, vec![first], "the existing queue is unchanged");
 }
 
 pub async fn queue_limit_is_enforced(backend: Backend) {
-    let probe = Ctx::new(Backend {
-        store: backend.store.clone(),
-        notifier: backend.notifier.clone(),
-    });
+    let probe = Ctx::new(Backend { store: backend.store.clone(), notifier: backend.notifier.clone() });
     let existing = probe.engine.list_queues().await.unwrap().len();
-    let ctx = Ctx::with_config(
-        backend,
-        EngineConfig {
-            max_queues: existing + 2,
-            ..EngineConfig::default()
-        },
-    );
+    let ctx = Ctx::with_config(backend, EngineConfig { max_queues: existing + 2, ..EngineConfig::default() });
     let a = ctx.queue().await;
     ctx.queue().await;
     let over = ctx.engine.create_queue(named(&unique("q"))).await;
     assert_err!(over, ServiceError::Validation(_));
-    assert_eq!(
-        ctx.engine.list_queues().await.unwrap().len(),
-        existing + 2,
-        "nothing created over the limit"
-    );
+    assert_eq!(ctx.engine.list_queues().await.unwrap().len(), existing + 2, "nothing created over the limit");
     ctx.engine.delete_queue(a, false).await.unwrap();
-    ctx.engine
-        .create_queue(named(&unique("q")))
-        .await
-        .expect("room again after a delete");
+    ctx.engine.create_queue(named(&unique("q"))).await.expect("room again after a delete");
 }
 
 pub async fn cleanup_policy_defaults_and_overrides(backend: Backend) {
@@ -134,11 +73,7 @@ pub async fn cleanup_policy_defaults_and_overrides(backend: Backend) {
     assert_eq!(default.created_at, ctx.now());
     let custom = ctx
         .engine
-        .create_queue(NewQueue {
-            name: unique("q"),
-            task_ttl_seconds: Some(0),
-            event_ttl_seconds: Some(60),
-        })
+        .create_queue(NewQueue { name: unique("q"), task_ttl_seconds: Some(0), event_ttl_seconds: Some(60) })
         .await
         .unwrap();
     assert_eq!(custom.cleanup.task_ttl_seconds, 0);
@@ -164,10 +99,7 @@ pub async fn delete_refuses_unfinished_tasks(backend: Backend) {
         ServiceError::Conflict(Rejection::QueueNotEmpty(_))
     );
     // sleeping
-    ctx.engine
-        .schedule_run(held.run.id, ctx.at(60.0))
-        .await
-        .unwrap();
+    ctx.engine.schedule_run(held.run.id, ctx.at(60.0)).await.unwrap();
     assert_err!(
         ctx.engine.delete_queue(queue.clone(), false).await,
         ServiceError::Conflict(Rejection::QueueNotEmpty(_))
@@ -177,42 +109,17 @@ pub async fn delete_refuses_unfinished_tasks(backend: Backend) {
     ctx.sweep().await;
     let again = ctx.claim_one(&queue).await;
     ctx.complete(again.run.id).await;
-    ctx.engine
-        .delete_queue(queue.clone(), false)
-        .await
-        .expect("a queue of finished tasks can be deleted");
-    assert!(
-        !ctx.engine
-            .list_queues()
-            .await
-            .unwrap()
-            .iter()
-            .any(|q| q.name.as_str() == queue)
-    );
-    assert_err!(
-        ctx.engine.queue_stats(queue.clone()).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
-    assert_err!(
-        ctx.engine.create_task(queue.clone(), new_task("x")).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
-    assert_err!(
-        ctx.engine.delete_queue(queue, false).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
+    ctx.engine.delete_queue(queue.clone(), false).await.expect("a queue of finished tasks can be deleted");
+    assert!(!ctx.engine.list_queues().await.unwrap().iter().any(|q| q.name.as_str() == queue));
+    assert_err!(ctx.engine.queue_stats(queue.clone()).await, ServiceError::NotFound(NotFound::Queue(_)));
+    assert_err!(ctx.engine.create_task(queue.clone(), new_task("x")).await, ServiceError::NotFound(NotFound::Queue(_)));
+    assert_err!(ctx.engine.delete_queue(queue, false).await, ServiceError::NotFound(NotFound::Queue(_)));
 }
 
 pub async fn delete_unknown_is_not_found(backend: Backend) {
     let ctx = Ctx::new(backend);
-    assert_err!(
-        ctx.engine.delete_queue(unique("q"), false).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
-    assert_err!(
-        ctx.engine.delete_queue(unique("q"), true).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
+    assert_err!(ctx.engine.delete_queue(unique("q"), false).await, ServiceError::NotFound(NotFound::Queue(_)));
+    assert_err!(ctx.engine.delete_queue(unique("q"), true).await, ServiceError::NotFound(NotFound::Queue(_)));
 }
 
 pub async fn force_delete_removes_everything(backend: Backend) {
@@ -230,40 +137,15 @@ pub async fn force_delete_removes_everything(backend: Backend) {
         })
         .await
         .unwrap();
-    ctx.engine
-        .delete_queue(queue.clone(), true)
-        .await
-        .expect("force delete");
-    assert!(
-        !ctx.engine
-            .list_queues()
-            .await
-            .unwrap()
-            .iter()
-            .any(|q| q.name.as_str() == queue)
-    );
-    assert_err!(
-        ctx.engine.get_task(held.task.id).await,
-        ServiceError::NotFound(_)
-    );
-    assert_err!(
-        ctx.engine.get_task(pending.task_id).await,
-        ServiceError::NotFound(_)
-    );
-    assert_err!(
-        ctx.engine.complete_run(held.run.id, None).await,
-        ServiceError::NotFound(_)
-    );
+    ctx.engine.delete_queue(queue.clone(), true).await.expect("force delete");
+    assert!(!ctx.engine.list_queues().await.unwrap().iter().any(|q| q.name.as_str() == queue));
+    assert_err!(ctx.engine.get_task(held.task.id).await, ServiceError::NotFound(_));
+    assert_err!(ctx.engine.get_task(pending.task_id).await, ServiceError::NotFound(_));
+    assert_err!(ctx.engine.complete_run(held.run.id, None).await, ServiceError::NotFound(_));
     // the name is free again and the new queue starts empty
-    ctx.engine
-        .create_queue(named(&queue))
-        .await
-        .expect("recreate");
+    ctx.engine.create_queue(named(&queue)).await.expect("recreate");
     let stats = ctx.engine.queue_stats(queue.clone()).await.unwrap();
-    assert_eq!(
-        (stats.pending_runs, stats.claimed_runs, stats.completed_runs),
-        (0, 0, 0)
-    );
+    assert_eq!((stats.pending_runs, stats.claimed_runs, stats.completed_runs), (0, 0, 0));
     ctx.claim_none(&queue).await;
 }
 
@@ -274,29 +156,16 @@ pub async fn stats_count_runs_by_state(backend: Backend) {
     ctx.started(&queue).await;
     // sleeping
     let sleeper = ctx.started(&queue).await;
-    ctx.engine
-        .schedule_run(sleeper.run.id, ctx.at(100.0))
-        .await
-        .unwrap();
+    ctx.engine.schedule_run(sleeper.run.id, ctx.at(100.0)).await.unwrap();
     // completed
     let done = ctx.started(&queue).await;
     ctx.complete(done.run.id).await;
     // failed (no attempts left)
     let failed = ctx.started(&queue).await;
-    ctx.engine
-        .fail_run(failed.run.id, "boom".into())
-        .await
-        .unwrap();
+    ctx.engine.fail_run(failed.run.id, "boom".into()).await.unwrap();
     // pending: one due now, one scheduled for later
     ctx.task(&queue).await;
-    ctx.create(
-        &queue,
-        durable_domain::command::NewTask {
-            run_at: Some(ctx.at(100.0)),
-            ..new_task("later")
-        },
-    )
-    .await;
+    ctx.create(&queue, durable_domain::command::NewTask { run_at: Some(ctx.at(100.0)), ..new_task("later") }).await;
     ctx.set_at(7.0);
     let stats = ctx.engine.queue_stats(queue.clone()).await.unwrap();
     assert_eq!(stats.queue_name.as_str(), queue);
@@ -305,9 +174,7 @@ pub async fn stats_count_runs_by_state(backend: Backend) {
     assert_eq!(stats.completed_runs, 1, "{stats:?}");
     assert_eq!(stats.sleeping_runs, 1, "{stats:?}");
     assert_eq!(stats.failed_runs, 1, "{stats:?}");
-    let age = stats
-        .oldest_pending_run_age_seconds
-        .expect("a due run exists");
+    let age = stats.oldest_pending_run_age_seconds.expect("a due run exists");
     assert!((age - 7.0).abs() < 1e-3, "age {age}");
 }
 
@@ -315,39 +182,16 @@ pub async fn stats_age_counts_from_when_the_oldest_run_became_due(backend: Backe
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
     // created first, but due only at +10
-    ctx.create(
-        &queue,
-        durable_domain::command::NewTask {
-            run_at: Some(ctx.at(10.0)),
-            ..new_task("late")
-        },
-    )
-    .await;
+    ctx.create(&queue, durable_domain::command::NewTask { run_at: Some(ctx.at(10.0)), ..new_task("late") }).await;
     ctx.set_at(5.0);
     // created later, due at once (+5)
     ctx.task(&queue).await;
     ctx.set_at(7.0);
-    let age = ctx
-        .engine
-        .queue_stats(queue.clone())
-        .await
-        .unwrap()
-        .oldest_pending_run_age_seconds;
-    assert!(
-        age.is_some_and(|a| (a - 2.0).abs() < 1e-3),
-        "a run scheduled for later does not count: {age:?}"
-    );
+    let age = ctx.engine.queue_stats(queue.clone()).await.unwrap().oldest_pending_run_age_seconds;
+    assert!(age.is_some_and(|a| (a - 2.0).abs() < 1e-3), "a run scheduled for later does not count: {age:?}");
     ctx.set_at(20.0);
-    let age = ctx
-        .engine
-        .queue_stats(queue.clone())
-        .await
-        .unwrap()
-        .oldest_pending_run_age_seconds;
-    assert!(
-        age.is_some_and(|a| (a - 15.0).abs() < 1e-3),
-        "age since the oldest due time: {age:?}"
-    );
+    let age = ctx.engine.queue_stats(queue.clone()).await.unwrap().oldest_pending_run_age_seconds;
+    assert!(age.is_some_and(|a| (a - 15.0).abs() < 1e-3), "age since the oldest due time: {age:?}");
 }
 
 pub async fn stats_age_is_null_when_nothing_is_claimable(backend: Backend) {
@@ -356,38 +200,19 @@ pub async fn stats_age_is_null_when_nothing_is_claimable(backend: Backend) {
     let stats = ctx.engine.queue_stats(queue.clone()).await.unwrap();
     assert_eq!(stats.oldest_pending_run_age_seconds, None, "empty queue");
     assert_eq!(
-        (
-            stats.pending_runs,
-            stats.claimed_runs,
-            stats.completed_runs,
-            stats.sleeping_runs,
-            stats.failed_runs
-        ),
+        (stats.pending_runs, stats.claimed_runs, stats.completed_runs, stats.sleeping_runs, stats.failed_runs),
         (0, 0, 0, 0, 0)
     );
     ctx.started(&queue).await;
-    ctx.create(
-        &queue,
-        durable_domain::command::NewTask {
-            run_at: Some(ctx.at(50.0)),
-            ..new_task("later")
-        },
-    )
-    .await;
+    ctx.create(&queue, durable_domain::command::NewTask { run_at: Some(ctx.at(50.0)), ..new_task("later") }).await;
     ctx.advance(10.0);
     let stats = ctx.engine.queue_stats(queue.clone()).await.unwrap();
     assert_eq!(stats.pending_runs, 1);
     assert_eq!(stats.claimed_runs, 1);
-    assert_eq!(
-        stats.oldest_pending_run_age_seconds, None,
-        "only claimed and not-yet-due runs: {stats:?}"
-    );
+    assert_eq!(stats.oldest_pending_run_age_seconds, None, "only claimed and not-yet-due runs: {stats:?}");
 }
 
 pub async fn stats_of_unknown_queue_is_not_found(backend: Backend) {
     let ctx = Ctx::new(backend);
-    assert_err!(
-        ctx.engine.queue_stats(unique("q")).await,
-        ServiceError::NotFound(NotFound::Queue(_))
-    );
+    assert_err!(ctx.engine.queue_stats(unique("q")).await, ServiceError::NotFound(NotFound::Queue(_)));
 }

@@ -12,10 +12,7 @@ pub async fn complete_records_the_result(backend: Backend) {
     let queue = ctx.queue().await;
     let held = ctx.started(&queue).await;
     ctx.advance(4.0);
-    ctx.engine
-        .complete_run(held.run.id, Some(json!({"ok": true})))
-        .await
-        .unwrap();
+    ctx.engine.complete_run(held.run.id, Some(json!({"ok": true}))).await.unwrap();
     let task = ctx.get(held.task.id).await;
     assert_eq!(task.status, TaskStatus::Completed);
     assert_eq!(task.result, Some(json!({"ok": true})));
@@ -37,10 +34,7 @@ pub async fn complete_requires_a_held_claim(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
     // unknown
-    assert_err!(
-        ctx.engine.complete_run(RunId::new(), None).await,
-        ServiceError::NotFound(NotFound::Run(_))
-    );
+    assert_err!(ctx.engine.complete_run(RunId::new(), None).await, ServiceError::NotFound(NotFound::Run(_)));
     // pending
     let pending = ctx.task(&queue).await;
     assert_err!(
@@ -50,20 +44,11 @@ pub async fn complete_requires_a_held_claim(backend: Backend) {
     assert_eq!(ctx.get(pending.task_id).await.status, TaskStatus::Pending);
     // sleeping
     let held = ctx.claim_one(&queue).await;
-    ctx.engine
-        .schedule_run(held.run.id, ctx.at(100.0))
-        .await
-        .unwrap();
-    assert_err!(
-        ctx.engine.complete_run(held.run.id, None).await,
-        ServiceError::Conflict(Rejection::NotClaimed { .. })
-    );
+    ctx.engine.schedule_run(held.run.id, ctx.at(100.0)).await.unwrap();
+    assert_err!(ctx.engine.complete_run(held.run.id, None).await, ServiceError::Conflict(Rejection::NotClaimed { .. }));
     // already completed: only one completion counts
     let done = ctx.started(&queue).await;
-    ctx.engine
-        .complete_run(done.run.id, Some(json!(1)))
-        .await
-        .unwrap();
+    ctx.engine.complete_run(done.run.id, Some(json!(1))).await.unwrap();
     assert_err!(
         ctx.engine.complete_run(done.run.id, Some(json!(2))).await,
         ServiceError::Conflict(Rejection::RunFinished { .. })
@@ -82,10 +67,7 @@ pub async fn complete_requires_a_held_claim(backend: Backend) {
 pub async fn fail_requires_a_held_claim(backend: Backend) {
     let ctx = Ctx::new(backend);
     let queue = ctx.queue().await;
-    assert_err!(
-        ctx.engine.fail_run(RunId::new(), "x".into()).await,
-        ServiceError::NotFound(NotFound::Run(_))
-    );
+    assert_err!(ctx.engine.fail_run(RunId::new(), "x".into()).await, ServiceError::NotFound(NotFound::Run(_)));
     let pending = ctx.task(&queue).await;
     assert_err!(
         ctx.engine.fail_run(pending.run_id, "x".into()).await,
@@ -130,30 +112,12 @@ pub async fn batch_complete_fences_each_item(backend: Backend) {
         .unwrap();
     assert_eq!(answers.len(), 5, "{answers:?}");
     assert_eq!(answers[0], Ok(()));
-    assert!(
-        matches!(answers[1], Err(ItemError::NotFound(NotFound::Run(_)))),
-        "{answers:?}"
-    );
-    assert!(
-        matches!(
-            answers[2],
-            Err(ItemError::Conflict(Rejection::NotClaimed { .. }))
-        ),
-        "{answers:?}"
-    );
+    assert!(matches!(answers[1], Err(ItemError::NotFound(NotFound::Run(_)))), "{answers:?}");
+    assert!(matches!(answers[2], Err(ItemError::Conflict(Rejection::NotClaimed { .. }))), "{answers:?}");
     assert_eq!(answers[3], Ok(()));
-    assert!(
-        matches!(
-            answers[4],
-            Err(ItemError::Conflict(Rejection::RunFinished { .. }))
-        ),
-        "{answers:?}"
-    );
+    assert!(matches!(answers[4], Err(ItemError::Conflict(Rejection::RunFinished { .. }))), "{answers:?}");
     let task_a = ctx.get(a.task.id).await;
-    assert_eq!(
-        (task_a.status, task_a.result),
-        (TaskStatus::Completed, Some(json!("a")))
-    );
+    assert_eq!((task_a.status, task_a.result), (TaskStatus::Completed, Some(json!("a"))));
     assert_eq!(ctx.get(b.task.id).await.status, TaskStatus::Completed);
     assert_eq!(ctx.get(pending.task_id).await.status, TaskStatus::Pending);
 }

@@ -37,10 +37,7 @@ pub async fn workflow_create_get_and_patch(backend: Backend) {
         .unwrap();
     assert_eq!(created.workflow_name, name);
     assert_eq!(created.status, WorkflowStatus::Pending);
-    assert_eq!(
-        (created.created_at, created.updated_at),
-        (ctx.at(1.0), ctx.at(1.0))
-    );
+    assert_eq!((created.created_at, created.updated_at), (ctx.at(1.0), ctx.at(1.0)));
     assert_eq!(created.workflow_version.as_deref(), Some("v2"));
     assert_eq!(created.inputs, Some(json!({"order": 42})));
     assert_eq!(created.created_by.as_deref(), Some("alice"));
@@ -55,18 +52,11 @@ pub async fn workflow_create_get_and_patch(backend: Backend) {
         started_at: Some(ctx.at(4.0)),
         ..WorkflowPatch::default()
     };
-    let running = ctx
-        .engine
-        .update_workflow_run(created.id, patch)
-        .await
-        .unwrap();
+    let running = ctx.engine.update_workflow_run(created.id, patch).await.unwrap();
     assert_eq!(running.status, WorkflowStatus::Running);
     assert_eq!(running.started_at, Some(ctx.at(4.0)));
     assert_eq!(running.updated_at, ctx.at(5.0));
-    assert_eq!(
-        running.inputs, created.inputs,
-        "fields not in the patch are kept"
-    );
+    assert_eq!(running.inputs, created.inputs, "fields not in the patch are kept");
     ctx.set_at(9.0);
     let patch = WorkflowPatch {
         status: Some(WorkflowStatus::Completed),
@@ -74,11 +64,7 @@ pub async fn workflow_create_get_and_patch(backend: Backend) {
         completed_at: Some(ctx.at(9.0)),
         ..WorkflowPatch::default()
     };
-    let done = ctx
-        .engine
-        .update_workflow_run(created.id, patch)
-        .await
-        .unwrap();
+    let done = ctx.engine.update_workflow_run(created.id, patch).await.unwrap();
     let expected = WorkflowRun {
         status: WorkflowStatus::Completed,
         result: Some(json!("ok")),
@@ -88,74 +74,35 @@ pub async fn workflow_create_get_and_patch(backend: Backend) {
         ..created.clone()
     };
     assert_eq!(done, expected);
-    assert_eq!(
-        ctx.engine.get_workflow_run(created.id).await.unwrap().0,
-        expected
-    );
+    assert_eq!(ctx.engine.get_workflow_run(created.id).await.unwrap().0, expected);
 }
 
 pub async fn workflow_lists_its_tasks(backend: Backend) {
     let ctx = Ctx::new(backend);
     let (qa, qb) = (ctx.queue().await, ctx.queue().await);
-    let workflow = ctx
-        .engine
-        .create_workflow_run(new_workflow(&unique("wf")))
-        .await
-        .unwrap();
-    let member = |name: &str| NewTask {
-        workflow_run_id: Some(workflow.id),
-        ..new_task(name)
-    };
+    let workflow = ctx.engine.create_workflow_run(new_workflow(&unique("wf"))).await.unwrap();
+    let member = |name: &str| NewTask { workflow_run_id: Some(workflow.id), ..new_task(name) };
     let first = ctx.create(&qa, member("one")).await;
     assert_eq!(first.workflow_run_id, Some(workflow.id));
     ctx.task(&qa).await; // not a member
-    let batch = ctx
-        .engine
-        .create_tasks(qb.clone(), vec![member("two"), member("three")])
-        .await
-        .unwrap();
+    let batch = ctx.engine.create_tasks(qb.clone(), vec![member("two"), member("three")]).await.unwrap();
     assert!(batch.iter().all(|c| c.workflow_run_id == Some(workflow.id)));
     let (_, tasks) = ctx.engine.get_workflow_run(workflow.id).await.unwrap();
     let ids: Vec<_> = tasks.iter().map(|t| t.id).collect();
-    assert_eq!(
-        ids,
-        vec![first.task_id, batch[0].task_id, batch[1].task_id],
-        "its tasks, oldest first"
-    );
-    assert!(
-        tasks
-            .iter()
-            .all(|t| t.spec.workflow_run_id == Some(workflow.id))
-    );
-    assert_eq!(
-        ctx.get(first.task_id).await.spec.workflow_run_id,
-        Some(workflow.id)
-    );
+    assert_eq!(ids, vec![first.task_id, batch[0].task_id, batch[1].task_id], "its tasks, oldest first");
+    assert!(tasks.iter().all(|t| t.spec.workflow_run_id == Some(workflow.id)));
+    assert_eq!(ctx.get(first.task_id).await.spec.workflow_run_id, Some(workflow.id));
     let claimed = ctx.claim(&qb, 10).await;
     assert_eq!(claimed.len(), 2);
-    assert!(
-        claimed
-            .iter()
-            .all(|s| s.task.spec.workflow_run_id == Some(workflow.id)),
-        "claims carry it"
-    );
+    assert!(claimed.iter().all(|s| s.task.spec.workflow_run_id == Some(workflow.id)), "claims carry it");
 }
 
 pub async fn workflow_not_found(backend: Backend) {
     let ctx = Ctx::new(backend);
     let unknown = WorkflowRunId::new();
-    assert_err!(
-        ctx.engine.get_workflow_run(unknown).await,
-        ServiceError::NotFound(NotFound::WorkflowRun(_))
-    );
-    let patch = WorkflowPatch {
-        status: Some(WorkflowStatus::Running),
-        ..WorkflowPatch::default()
-    };
-    assert_err!(
-        ctx.engine.update_workflow_run(unknown, patch).await,
-        ServiceError::NotFound(NotFound::WorkflowRun(_))
-    );
+    assert_err!(ctx.engine.get_workflow_run(unknown).await, ServiceError::NotFound(NotFound::WorkflowRun(_)));
+    let patch = WorkflowPatch { status: Some(WorkflowStatus::Running), ..WorkflowPatch::default() };
+    assert_err!(ctx.engine.update_workflow_run(unknown, patch).await, ServiceError::NotFound(NotFound::WorkflowRun(_)));
 }
 
 pub async fn workflow_list_filters_and_pages(backend: Backend) {
@@ -163,36 +110,21 @@ pub async fn workflow_list_filters_and_pages(backend: Backend) {
     let (name, other) = (unique("wf"), unique("wf"));
     let mut mine = Vec::new();
     for i in 0..7 {
-        let run = ctx
-            .engine
-            .create_workflow_run(new_workflow(&name))
-            .await
-            .unwrap();
+        let run = ctx.engine.create_workflow_run(new_workflow(&name)).await.unwrap();
         if i % 2 == 0 {
-            let patch = WorkflowPatch {
-                status: Some(WorkflowStatus::Running),
-                ..WorkflowPatch::default()
-            };
+            let patch = WorkflowPatch { status: Some(WorkflowStatus::Running), ..WorkflowPatch::default() };
             ctx.engine.update_workflow_run(run.id, patch).await.unwrap();
         }
         mine.push(run.id);
     }
-    let theirs = ctx
-        .engine
-        .create_workflow_run(new_workflow(&other))
-        .await
-        .unwrap();
+    let theirs = ctx.engine.create_workflow_run(new_workflow(&other)).await.unwrap();
     // paged, newest first
     let mut seen = Vec::new();
     let mut cursor = None;
     let mut pages = 0;
     loop {
-        let filter = WorkflowFilter {
-            workflow_name: Some(name.clone()),
-            cursor,
-            limit: 3,
-            ..WorkflowFilter::default()
-        };
+        let filter =
+            WorkflowFilter { workflow_name: Some(name.clone()), cursor, limit: 3, ..WorkflowFilter::default() };
         let page = ctx.engine.list_workflow_runs(filter).await.unwrap();
         pages += 1;
         assert!(page.items.len() <= 3);
@@ -213,31 +145,11 @@ pub async fn workflow_list_filters_and_pages(backend: Backend) {
         limit: 100,
         ..WorkflowFilter::default()
     };
-    let running: Vec<_> = ctx
-        .engine
-        .list_workflow_runs(filter)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|w| w.id)
-        .collect();
+    let running: Vec<_> =
+        ctx.engine.list_workflow_runs(filter).await.unwrap().items.into_iter().map(|w| w.id).collect();
     assert_eq!(running, vec![mine[6], mine[4], mine[2], mine[0]]);
-    let filter = WorkflowFilter {
-        status: Some(WorkflowStatus::Pending),
-        limit: 1000,
-        ..WorkflowFilter::default()
-    };
-    let pending: HashSet<_> = ctx
-        .engine
-        .list_workflow_runs(filter)
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|w| w.id)
-        .collect();
-    assert!(
-        pending.contains(&theirs.id) && pending.contains(&mine[1]) && !pending.contains(&mine[0])
-    );
+    let filter = WorkflowFilter { status: Some(WorkflowStatus::Pending), limit: 1000, ..WorkflowFilter::default() };
+    let pending: HashSet<_> =
+        ctx.engine.list_workflow_runs(filter).await.unwrap().items.into_iter().map(|w| w.id).collect();
+    assert!(pending.contains(&theirs.id) && pending.contains(&mine[1]) && !pending.contains(&mine[0]));
 }
