@@ -28,12 +28,21 @@ pub struct NewQueue {
     pub event_ttl_seconds: Option<u64>,
 }
 
+/// The longest retention a queue accepts: 100 years. Anything larger is a
+/// typo, and would not fit the stores' integer columns.
+pub const MAX_TTL_SECONDS: u64 = 100 * 365 * 86_400;
+
 impl NewQueue {
-    pub fn cleanup(&self) -> CleanupPolicy {
-        CleanupPolicy {
-            task_ttl_seconds: self.task_ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
-            event_ttl_seconds: self.event_ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS),
-        }
+    pub fn cleanup(&self) -> Result<CleanupPolicy, ValidationError> {
+        let ttl = |field: &str, value: Option<u64>| match value {
+            None => Ok(DEFAULT_TTL_SECONDS),
+            Some(v) if v <= MAX_TTL_SECONDS => Ok(v),
+            Some(_) => Err(ValidationError::invalid(field, format!("must be at most {MAX_TTL_SECONDS} (100 years)"))),
+        };
+        Ok(CleanupPolicy {
+            task_ttl_seconds: ttl("cleanup.task_ttl_seconds", self.task_ttl_seconds)?,
+            event_ttl_seconds: ttl("cleanup.event_ttl_seconds", self.event_ttl_seconds)?,
+        })
     }
 }
 
@@ -55,6 +64,11 @@ pub struct NewTask {
 impl NewTask {
     pub fn validate(self) -> Result<TaskSpec, ValidationError> {
         non_empty("task_name", &self.task_name)?;
+        json("params", &self.params)?;
+        for (key, value) in &self.headers {
+            text("headers", key)?;
+            text("headers", value)?;
+        }
         if let Some(strategy) = &self.retry_strategy {
             strategy.validate()?;
         }
@@ -119,6 +133,9 @@ pub struct Claim {
 
 impl ClaimRequest {
     pub fn validate(self) -> Result<Claim, ValidationError> {
+        if let Some(worker) = &self.worker_id {
+            text("worker_id", worker)?;
+        }
         if !(1..=MAX_CLAIM_LIMIT).contains(&self.limit) {
             return Err(ValidationError::invalid("limit", format!("must be between 1 and {MAX_CLAIM_LIMIT}")));
         }
@@ -241,10 +258,37 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
         return Err(ValidationError::required(field));
     }
+    text(field, value)?;
     if value.len() > MAX_NAME_LEN {
         return Err(ValidationError::invalid(field, format!("must be at most {MAX_NAME_LEN} bytes")));
     }
     Ok(())
+}
+
+/// Rejects NUL characters, which no store can keep in text (PostgreSQL
+/// refuses them outright), so they are a client error, not a 500.
+pub fn text(field: &str, value: &str) -> Result<(), ValidationError> {
+    if value.contains('\0') {
+        return Err(ValidationError::invalid(field, "must not contain NUL (\\u0000) characters"));
+    }
+    Ok(())
+}
+
+/// [`text`] for every string and key inside a JSON value.
+pub fn json(field: &str, value: &Value) -> Result<(), ValidationError> {
+    let clean = match value {
+        Value::String(s) => !s.contains('\0'),
+        Value::Array(items) => return items.iter().try_for_each(|v| json(field, v)),
+        Value::Object(map) => {
+            for (key, v) in map {
+                text(field, key)?;
+                json(field, v)?;
+            }
+            true
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+    };
+    if clean { Ok(()) } else { Err(ValidationError::invalid(field, "must not contain NUL (\\u0000) characters")) }
 }
 
 #[cfg(test)]
@@ -292,6 +336,26 @@ mod tests {
         assert_eq!(bad.validate().unwrap_err().field, "claim_timeout");
         let bad = ClaimRequest { long_poll_seconds: Some(61.0), ..ok };
         assert_eq!(bad.validate().unwrap_err().field, "long_poll_seconds");
+    }
+
+    #[test]
+    fn nul_characters_are_rejected_by_field() {
+        assert_eq!(task("a\0b").validate().unwrap_err().field, "task_name");
+        let bad = NewTask { params: serde_json::json!({"k": ["ok", "x\0"]}), ..task("x") };
+        assert_eq!(bad.validate().unwrap_err().field, "params");
+        let bad = NewTask { headers: [("k\0".to_owned(), "v".to_owned())].into(), ..task("x") };
+        assert_eq!(bad.validate().unwrap_err().field, "headers");
+        let bad = ClaimRequest { limit: 1, claim_timeout: 1.0, worker_id: Some("w\0".into()), ..Default::default() };
+        assert_eq!(bad.validate().unwrap_err().field, "worker_id");
+        assert!(json("state", &serde_json::json!({"a\0": 1})).is_err());
+    }
+
+    #[test]
+    fn ttls_are_bounded() {
+        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(u64::MAX), event_ttl_seconds: None };
+        assert_eq!(queue.cleanup().unwrap_err().field, "cleanup.task_ttl_seconds");
+        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(0), event_ttl_seconds: Some(MAX_TTL_SECONDS) };
+        assert_eq!(queue.cleanup().unwrap().event_ttl_seconds, MAX_TTL_SECONDS);
     }
 
     #[test]

@@ -37,17 +37,8 @@ impl Notifier for CaseNotifier {
 async fn backend() -> Backend {
     let db = test_database().await;
     let store = db.store(8).await;
-    let (notifier, listener) = PgNotifier::start(db.url())
-        .await
-        .expect("start the notifier");
-    Backend {
-        store: Arc::new(store),
-        notifier: Arc::new(CaseNotifier {
-            notifier,
-            _listener: listener,
-            _db: db,
-        }),
-    }
+    let (notifier, listener) = PgNotifier::start(db.url()).await.expect("start the notifier");
+    Backend { store: Arc::new(store), notifier: Arc::new(CaseNotifier { notifier, _listener: listener, _db: db }) }
 }
 
 durable_tests::conformance_suite!(backend);
@@ -72,16 +63,8 @@ mod postgres_only {
     }
 
     async fn queue(store: &PgStore, raw: &str) -> QueueName {
-        let queue = Queue {
-            name: name(raw),
-            created_at: SystemClock.now(),
-            cleanup: Default::default(),
-        };
-        store
-            .queue_create(queue, 128)
-            .await
-            .expect("create queue")
-            .name
+        let queue = Queue { name: name(raw), created_at: SystemClock.now(), cleanup: Default::default() };
+        store.queue_create(queue, 128).await.expect("create queue").name
     }
 
     fn spec(task_name: &str) -> TaskSpec {
@@ -100,12 +83,7 @@ mod postgres_only {
     }
 
     fn claim(limit: u32) -> Claim {
-        Claim {
-            limit,
-            claim_timeout: Duration::minutes(10),
-            long_poll: None,
-            worker_id: Some("w".into()),
-        }
+        Claim { limit, claim_timeout: Duration::minutes(10), long_poll: None, worker_id: Some("w".into()) }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -117,10 +95,7 @@ mod postgres_only {
         let queue = queue(&setup, "crowd").await;
         for _ in 0..RUNS / 1000 {
             let specs = (0..1000).map(|_| spec("job")).collect();
-            setup
-                .tasks_create(&queue, specs, SystemClock.now())
-                .await
-                .expect("create");
+            setup.tasks_create(&queue, specs, SystemClock.now()).await.expect("create");
         }
 
         // Each claimer has a pool of its own, as separate replicas would.
@@ -133,10 +108,7 @@ mod postgres_only {
             claimers.push(tokio::spawn(async move {
                 loop {
                     // Any error (a deadlock above all) fails the test.
-                    let claimed = store
-                        .runs_claim(&queue, &claim(25), SystemClock.now())
-                        .await
-                        .expect("claim");
+                    let claimed = store.runs_claim(&queue, &claim(25), SystemClock.now()).await.expect("claim");
                     if claimed.is_empty() {
                         // Everything was created up front and nothing is
                         // re-queued, so empty means every run is taken.
@@ -149,18 +121,9 @@ mod postgres_only {
                             *seen.entry(*id).or_default() += 1;
                         }
                     }
-                    let items = ids
-                        .iter()
-                        .map(|id| (*id, Some(serde_json::json!("done"))))
-                        .collect();
-                    let answers = store
-                        .runs_complete(items, SystemClock.now())
-                        .await
-                        .expect("complete");
-                    assert!(
-                        answers.iter().all(Result::is_ok),
-                        "a claimed run failed to complete: {answers:?}"
-                    );
+                    let items = ids.iter().map(|id| (*id, Some(serde_json::json!("done")))).collect();
+                    let answers = store.runs_complete(items, SystemClock.now()).await.expect("complete");
+                    assert!(answers.iter().all(Result::is_ok), "a claimed run failed to complete: {answers:?}");
                 }
             }));
         }
@@ -168,7 +131,7 @@ mod postgres_only {
             claimer.await.expect("claimer panicked");
         }
 
-        let seen = handed_out.lock().unwrap();
+        let seen = std::mem::take(&mut *handed_out.lock().unwrap());
         assert_eq!(seen.len(), RUNS, "every run handed out");
         assert!(seen.values().all(|n| *n == 1), "a run was handed out twice");
         let counts: Vec<(String, i64)> =
@@ -195,10 +158,7 @@ mod postgres_only {
         let mut latencies = Vec::new();
         for _ in 0..20 {
             let mut sub = notifier.subscribe(&queue);
-            other
-                .tasks_create(&queue, vec![spec("job")], SystemClock.now())
-                .await
-                .unwrap();
+            other.tasks_create(&queue, vec![spec("job")], SystemClock.now()).await.unwrap();
             let committed = Instant::now();
             tokio::time::timeout(StdDuration::from_secs(10), sub.notified())
                 .await
@@ -217,15 +177,8 @@ mod postgres_only {
         let mut sub = notifier.subscribe(&queue);
         let mut later = spec("later");
         later.run_at = Some(SystemClock.now() + Duration::hours(1));
-        other
-            .tasks_create(&queue, vec![later], SystemClock.now())
-            .await
-            .unwrap();
-        assert!(
-            tokio::time::timeout(StdDuration::from_millis(300), sub.notified())
-                .await
-                .is_err()
-        );
+        other.tasks_create(&queue, vec![later], SystemClock.now()).await.unwrap();
+        assert!(tokio::time::timeout(StdDuration::from_millis(300), sub.notified()).await.is_err());
         assert_eq!(notifier.reconnects(), 0);
         listener.shutdown().await;
     }
@@ -236,10 +189,7 @@ mod postgres_only {
     async fn long_poll(store: PgStore, notifier: PgNotifier, queue: QueueName) -> Vec<TaskState> {
         loop {
             let mut sub = notifier.subscribe(&queue);
-            match store
-                .runs_claim(&queue, &claim(10), SystemClock.now())
-                .await
-            {
+            match store.runs_claim(&queue, &claim(10), SystemClock.now()).await {
                 Ok(claimed) if !claimed.is_empty() => return claimed,
                 Ok(_) | Err(StoreError::Unavailable(_)) => {}
                 Err(e) => panic!("long poll: {e}"),
@@ -258,10 +208,7 @@ mod postgres_only {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn survives_a_server_restart() {
-        let mut cluster = tokio::task::spawn_blocking(PgCluster::start)
-            .await
-            .unwrap()
-            .expect("private cluster");
+        let mut cluster = tokio::task::spawn_blocking(PgCluster::start).await.unwrap().expect("private cluster");
         let url = cluster.url();
         // A short acquire timeout: during the outage calls fail fast.
         let pool = PgPoolOptions::new()
@@ -278,32 +225,22 @@ mod postgres_only {
             connect_timeout: StdDuration::from_secs(1),
             ..ListenerConfig::default()
         };
-        let (notifier, listener) = PgNotifier::start_with(url.parse().unwrap(), config)
-            .await
-            .unwrap();
+        let (notifier, listener) = PgNotifier::start_with(url.parse().unwrap(), config).await.unwrap();
         let queue = queue(&store, "restart").await;
 
         // Acknowledged before the stop: three tasks, all claimed, one done.
-        let created = store
-            .tasks_create(
-                &queue,
-                vec![spec("a"), spec("b"), spec("c")],
-                SystemClock.now(),
-            )
-            .await;
+        let created = store.tasks_create(&queue, vec![spec("a"), spec("b"), spec("c")], SystemClock.now()).await;
         let created = created.unwrap();
-        let claimed = store
-            .runs_claim(&queue, &claim(10), SystemClock.now())
-            .await
-            .unwrap();
+        let claimed = store.runs_claim(&queue, &claim(10), SystemClock.now()).await.unwrap();
         assert_eq!(claimed.len(), 3);
         let done = claimed[0].run.id;
-        let acked = store
-            .runs_complete(vec![(done, Some(serde_json::json!(42)))], SystemClock.now())
-            .await;
+        let acked = store.runs_complete(vec![(done, Some(serde_json::json!(42)))], SystemClock.now()).await;
         assert!(acked.unwrap()[0].is_ok());
 
         let poller = tokio::spawn(long_poll(store.clone(), notifier.clone(), queue.clone()));
+        // A waiter on a queue nobody writes to: only the reconnect's
+        // wake-everyone (notifications may have been missed) ends its wait.
+        let mut quiet = notifier.subscribe(&name("quiet"));
         tokio::time::sleep(StdDuration::from_millis(200)).await;
 
         let mut cluster = tokio::task::spawn_blocking(move || {
@@ -313,22 +250,11 @@ mod postgres_only {
         .await
         .unwrap();
         eventually("the listener notices", || !notifier.is_listening()).await;
-        assert!(matches!(
-            store.ping().await,
-            Err(StoreError::Unavailable(_))
-        ));
-        let outage = store
-            .tasks_create(&queue, vec![spec("lost")], SystemClock.now())
-            .await;
-        assert!(
-            matches!(outage, Err(StoreError::Unavailable(_))),
-            "{outage:?}"
-        );
+        assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+        let outage = store.tasks_create(&queue, vec![spec("lost")], SystemClock.now()).await;
+        assert!(matches!(outage, Err(StoreError::Unavailable(_))), "{outage:?}");
         let outage = store.runs_claim(&queue, &claim(1), SystemClock.now()).await;
-        assert!(
-            matches!(outage, Err(StoreError::Unavailable(_))),
-            "{outage:?}"
-        );
+        assert!(matches!(outage, Err(StoreError::Unavailable(_))), "{outage:?}");
 
         let cluster = tokio::task::spawn_blocking(move || {
             cluster.start_again().expect("start again");
@@ -336,55 +262,32 @@ mod postgres_only {
         })
         .await
         .unwrap();
-        eventually("the listener is back", || {
-            notifier.reconnects() >= 1 && notifier.is_listening()
-        })
-        .await;
+        eventually("the listener is back", || notifier.reconnects() >= 1 && notifier.is_listening()).await;
+        tokio::time::timeout(StdDuration::from_secs(10), quiet.notified())
+            .await
+            .expect("every waiter re-checks after a reconnect");
 
         // A new task, committed by another replica, wakes a waiter again.
         let mut sub = notifier.subscribe(&queue);
         let other = PgStore::connect(&url, 1).await.unwrap();
-        let fresh = other
-            .tasks_create(&queue, vec![spec("fresh")], SystemClock.now())
-            .await
-            .unwrap();
-        tokio::time::timeout(StdDuration::from_secs(10), sub.notified())
-            .await
-            .expect("woken after the restart");
-        let polled = tokio::time::timeout(StdDuration::from_secs(30), poller)
-            .await
-            .expect("the long poll ended")
-            .unwrap();
-        assert_eq!(
-            polled.iter().map(|s| s.task.id).collect::<Vec<_>>(),
-            vec![fresh[0].task_id]
-        );
+        let fresh = other.tasks_create(&queue, vec![spec("fresh")], SystemClock.now()).await.unwrap();
+        tokio::time::timeout(StdDuration::from_secs(10), sub.notified()).await.expect("woken after the restart");
+        let polled =
+            tokio::time::timeout(StdDuration::from_secs(30), poller).await.expect("the long poll ended").unwrap();
+        assert_eq!(polled.iter().map(|s| s.task.id).collect::<Vec<_>>(), vec![fresh[0].task_id]);
 
         // Nothing acknowledged before the stop was lost.
         let done_task = store.task_get(claimed[0].task.id).await.unwrap();
         assert_eq!(done_task.status, TaskStatus::Completed);
         assert_eq!(done_task.result, Some(serde_json::json!(42)));
         for held in &claimed[1..] {
-            let filter = RunFilter {
-                task_id: Some(held.task.id),
-                limit: 10,
-                ..Default::default()
-            };
+            let filter = RunFilter { task_id: Some(held.task.id), limit: 10, ..Default::default() };
             let runs = store.run_list(&filter).await.unwrap().items;
-            assert_eq!(
-                runs.iter().map(|r| r.status).collect::<Vec<_>>(),
-                vec![RunStatus::Claimed]
-            );
+            assert_eq!(runs.iter().map(|r| r.status).collect::<Vec<_>>(), vec![RunStatus::Claimed]);
         }
         assert_eq!(created.len(), 3);
-        let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-        assert_eq!(
-            tasks, 4,
-            "the three from before the stop and the fresh one; the outage's create is not there"
-        );
+        let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(tasks, 4, "the three from before the stop and the fresh one; the outage's create is not there");
         listener.shutdown().await;
         drop(cluster);
     }
@@ -397,14 +300,11 @@ mod postgres_only {
         for result in results {
             result.expect("concurrent migrate");
         }
-        migrate(&pools[0])
+        migrate(&pools[0]).await.expect("migrating again changes nothing");
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&pools[0])
             .await
-            .expect("migrating again changes nothing");
-        let applied: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&pools[0])
-                .await
-                .unwrap();
+            .unwrap();
         assert_eq!(applied, durable_postgres::MIGRATOR.iter().count() as i64);
     }
 
@@ -415,16 +315,9 @@ mod postgres_only {
         let queue = queue(&store, "parity").await;
         let mut timed = spec("timed");
         timed.start_timeout = Some(Duration::seconds(30));
-        let created = store
-            .tasks_create(&queue, vec![timed], SystemClock.now())
-            .await
-            .unwrap();
+        let created = store.tasks_create(&queue, vec![timed], SystemClock.now()).await.unwrap();
         let task = store.task_get(created[0].task_id).await.unwrap();
-        let filter = RunFilter {
-            task_id: Some(task.id),
-            limit: 1,
-            ..Default::default()
-        };
+        let filter = RunFilter { task_id: Some(task.id), limit: 1, ..Default::default() };
         let run = store.run_list(&filter).await.unwrap().items.remove(0);
 
         let now = SystemClock.now();
@@ -432,11 +325,7 @@ mod postgres_only {
         machine::claim(&mut expected, &claim(1), now).unwrap();
         let got = store.runs_claim(&queue, &claim(1), now).await.unwrap();
         assert_eq!(got, vec![expected.clone()]);
-        assert_eq!(
-            store.task_get(expected.task.id).await.unwrap(),
-            expected.task,
-            "as stored"
-        );
+        assert_eq!(store.task_get(expected.task.id).await.unwrap(), expected.task, "as stored");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -451,24 +340,12 @@ mod postgres_only {
             creates.push(tokio::spawn(async move {
                 let mut keyed = spec("once");
                 keyed.idempotency_key = Some("order-17".into());
-                store
-                    .tasks_create(&queue, vec![keyed], SystemClock.now())
-                    .await
-                    .unwrap()
-                    .remove(0)
+                store.tasks_create(&queue, vec![keyed], SystemClock.now()).await.unwrap().remove(0)
             }));
         }
-        let created: Vec<_> = futures::future::join_all(creates)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        let created: Vec<_> = futures::future::join_all(creates).await.into_iter().map(Result::unwrap).collect();
         assert_eq!(created.iter().filter(|c| !c.deduplicated).count(), 1);
-        assert!(
-            created
-                .iter()
-                .all(|c| c.task_id == created[0].task_id && c.run_id == created[0].run_id)
-        );
+        assert!(created.iter().all(|c| c.task_id == created[0].task_id && c.run_id == created[0].run_id));
         let (tasks, runs): (i64, i64) =
             sqlx::query_as("SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM runs)")
                 .fetch_one(setup.pool())
@@ -486,42 +363,18 @@ mod postgres_only {
         let mut timed = spec("timed");
         timed.start_timeout = Some(Duration::seconds(10));
         timed.execution_timeout = Some(Duration::seconds(100));
-        let created = store
-            .tasks_create(&queue, vec![timed], start)
-            .await
-            .unwrap();
+        let created = store.tasks_create(&queue, vec![timed], start).await.unwrap();
         let deadline = async || -> Option<time::OffsetDateTime> {
-            sqlx::query_scalar("SELECT deadline FROM tasks")
-                .fetch_one(store.pool())
-                .await
-                .unwrap()
+            sqlx::query_scalar("SELECT deadline FROM tasks").fetch_one(store.pool()).await.unwrap()
         };
         assert_eq!(deadline().await, Some(start + Duration::seconds(10)));
         // The claim statement leaves the stored deadline behind (a lower
         // bound); the sweeper then lets the domain decide and moves it on.
-        store
-            .runs_claim(&queue, &claim(1), start + Duration::seconds(1))
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .timeouts_enforce(start + Duration::seconds(11), 10)
-                .await
-                .unwrap(),
-            0
-        );
+        store.runs_claim(&queue, &claim(1), start + Duration::seconds(1)).await.unwrap();
+        assert_eq!(store.timeouts_enforce(start + Duration::seconds(11), 10).await.unwrap(), 0);
         assert_eq!(deadline().await, Some(start + Duration::seconds(100)));
-        assert_eq!(
-            store
-                .timeouts_enforce(start + Duration::seconds(100), 10)
-                .await
-                .unwrap(),
-            1
-        );
-        assert_eq!(
-            store.task_get(created[0].task_id).await.unwrap().status,
-            TaskStatus::Canceled
-        );
+        assert_eq!(store.timeouts_enforce(start + Duration::seconds(100), 10).await.unwrap(), 1);
+        assert_eq!(store.task_get(created[0].task_id).await.unwrap().status, TaskStatus::Canceled);
         assert_eq!(deadline().await, None);
     }
 
@@ -530,13 +383,7 @@ mod postgres_only {
         let db = test_database().await;
         let store = db.store(1).await;
         store.pool().close().await;
-        assert!(matches!(
-            store.ping().await,
-            Err(StoreError::Unavailable(_))
-        ));
-        assert!(matches!(
-            store.queue_list().await,
-            Err(StoreError::Unavailable(_))
-        ));
+        assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+        assert!(matches!(store.queue_list().await, Err(StoreError::Unavailable(_))));
     }
 }

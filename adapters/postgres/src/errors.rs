@@ -64,9 +64,7 @@ pub(crate) fn corrupt(what: impl std::fmt::Display) -> Error {
 /// The SQLSTATE of a database error, if it is one.
 pub(crate) fn sqlstate(err: &sqlx::Error) -> Option<&str> {
     match err {
-        sqlx::Error::Database(db) => db
-            .try_downcast_ref::<PgDatabaseError>()
-            .map(PgDatabaseError::code),
+        sqlx::Error::Database(db) => db.try_downcast_ref::<PgDatabaseError>().map(PgDatabaseError::code),
         _ => None,
     }
 }
@@ -130,22 +128,13 @@ mod tests {
     fn connection_errors_are_unavailable() {
         let refused = sqlx::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert!(matches!(map_sql(refused), StoreError::Unavailable(_)));
-        assert!(matches!(
-            map_sql(sqlx::Error::PoolTimedOut),
-            StoreError::Unavailable(_)
-        ));
-        assert!(matches!(
-            map_sql(sqlx::Error::PoolClosed),
-            StoreError::Unavailable(_)
-        ));
+        assert!(matches!(map_sql(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
+        assert!(matches!(map_sql(sqlx::Error::PoolClosed), StoreError::Unavailable(_)));
     }
 
     #[test]
     fn other_errors_are_other() {
-        assert!(matches!(
-            map_sql(sqlx::Error::RowNotFound),
-            StoreError::Other(_)
-        ));
+        assert!(matches!(map_sql(sqlx::Error::RowNotFound), StoreError::Other(_)));
         let decode = sqlx::Error::ColumnNotFound("x".into());
         assert!(matches!(map_sql(decode), StoreError::Other(_)));
     }

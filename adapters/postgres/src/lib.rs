@@ -26,6 +26,11 @@ use sqlx::migrate::Migrator;
 pub use notifier::{ListenerConfig, ListenerTask, PgNotifier};
 pub use store::{DEFAULT_ACQUIRE_TIMEOUT, PgStore};
 
+/// The claim statement (`$1` queue, `$2` now, `$3` limit, `$4` claim end,
+/// `$5` worker id), for `EXPLAIN` in benchmarks.
+#[doc(hidden)]
+pub use store::CLAIM_SQL;
+
 /// The channel every write that makes a run claimable notifies, with the
 /// queue name as payload.
 pub const NOTIFY_CHANNEL: &str = "durable_runs";

@@ -95,18 +95,10 @@ impl PgNotifier {
     ) -> Result<(Self, ListenerTask), StoreError> {
         let options = options.application_name("durable-listener");
         let listener = connect(&options, &config).await.map_err(map_sql)?;
-        let notifier = Self {
-            local: LocalNotifier::new(),
-            health: Arc::new(Health::default()),
-        };
+        let notifier = Self { local: LocalNotifier::new(), health: Arc::new(Health::default()) };
         notifier.health.listening.store(true, Ordering::SeqCst);
         let (stop, stopped) = watch::channel(false);
-        let background = Background {
-            options,
-            config,
-            notifier: notifier.clone(),
-            stop: stopped,
-        };
+        let background = Background { options, config, notifier: notifier.clone(), stop: stopped };
         let handle = tokio::spawn(background.run(listener));
         Ok((notifier, ListenerTask { stop, handle }))
     }
@@ -133,6 +125,10 @@ impl Notifier for PgNotifier {
     async fn notify(&self, queues: &[QueueName]) {
         self.local.notify(queues).await;
     }
+
+    fn reconnects(&self) -> u64 {
+        self.health.reconnects.load(Ordering::SeqCst)
+    }
 }
 
 struct Background {
@@ -154,20 +150,14 @@ impl Background {
             if let Ended::Stopped = self.forward(&mut listener).await {
                 return;
             }
-            self.notifier
-                .health
-                .listening
-                .store(false, Ordering::SeqCst);
+            self.notifier.health.listening.store(false, Ordering::SeqCst);
             drop(listener);
             tracing::warn!("lost the LISTEN connection to PostgreSQL; reconnecting");
             listener = match self.reconnect().await {
                 Some(listener) => listener,
                 None => return,
             };
-            self.notifier
-                .health
-                .reconnects
-                .fetch_add(1, Ordering::SeqCst);
+            self.notifier.health.reconnects.fetch_add(1, Ordering::SeqCst);
             self.notifier.health.listening.store(true, Ordering::SeqCst);
             tracing::info!("LISTEN connection to PostgreSQL re-established");
             // Whatever was notified while we were away is lost: every waiter
@@ -187,15 +177,10 @@ impl Background {
                 received = tokio::time::timeout(self.config.keepalive, listener.try_recv()) => received,
             };
             match received {
-                Ok(Ok(Some(notification))) => {
-                    match QueueName::parse("queue", notification.payload()) {
-                        Ok(queue) => self.notifier.local.wake(&queue),
-                        Err(_) => tracing::debug!(
-                            payload = notification.payload(),
-                            "ignoring a notification"
-                        ),
-                    }
-                }
+                Ok(Ok(Some(notification))) => match QueueName::parse("queue", notification.payload()) {
+                    Ok(queue) => self.notifier.local.wake(&queue),
+                    Err(_) => tracing::debug!(payload = notification.payload(), "ignoring a notification"),
+                },
                 // `None`: the connection closed (we reconnect ourselves).
                 Ok(Ok(None)) => return Ended::Lost,
                 Ok(Err(err)) => {
@@ -204,10 +189,7 @@ impl Background {
                 }
                 Err(_idle) => {
                     let ping = sqlx::query("SELECT 1").execute(&mut *listener);
-                    if !matches!(
-                        tokio::time::timeout(self.config.connect_timeout, ping).await,
-                        Ok(Ok(_))
-                    ) {
+                    if !matches!(tokio::time::timeout(self.config.connect_timeout, ping).await, Ok(Ok(_))) {
                         return Ended::Lost;
                     }
                 }
@@ -242,10 +224,7 @@ impl Background {
 /// A listener on its own single-connection pool. The listener would
 /// reconnect on its own through the pool, but we turn that off: reconnecting
 /// here lets us count it, back off, and wake everyone afterwards.
-async fn connect(
-    options: &PgConnectOptions,
-    config: &ListenerConfig,
-) -> Result<PgListener, sqlx::Error> {
+async fn connect(options: &PgConnectOptions, config: &ListenerConfig) -> Result<PgListener, sqlx::Error> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .min_connections(0)

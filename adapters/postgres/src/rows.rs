@@ -11,8 +11,7 @@ use durable_domain::retry::{RetryKind, RetryStrategy};
 use durable_domain::task::EventWait;
 use durable_domain::workflow::{WorkflowRun, WorkflowStatus};
 use durable_domain::{
-    CleanupPolicy, EventId, Queue, QueueName, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
-    TaskStatus, WorkflowRunId,
+    CleanupPolicy, EventId, Queue, QueueName, Run, RunId, RunStatus, Task, TaskId, TaskSpec, TaskStatus, WorkflowRunId,
 };
 use serde_json::Value;
 use sqlx::Row;
@@ -95,15 +94,9 @@ pub(crate) fn task(row: &PgRow) -> Result<Task> {
         headers: string_map_from(row.try_get("t_headers")?, "headers")?,
         retry_strategy,
         max_attempts: count(row.try_get("t_max_attempts")?)?,
-        start_timeout: row
-            .try_get::<Option<i64>, _>("t_start_timeout_us")?
-            .map(Duration::microseconds),
-        execution_timeout: row
-            .try_get::<Option<i64>, _>("t_execution_timeout_us")?
-            .map(Duration::microseconds),
-        workflow_run_id: row
-            .try_get::<Option<Uuid>, _>("t_workflow_run_id")?
-            .map(WorkflowRunId::from_uuid),
+        start_timeout: row.try_get::<Option<i64>, _>("t_start_timeout_us")?.map(Duration::microseconds),
+        execution_timeout: row.try_get::<Option<i64>, _>("t_execution_timeout_us")?.map(Duration::microseconds),
+        workflow_run_id: row.try_get::<Option<Uuid>, _>("t_workflow_run_id")?.map(WorkflowRunId::from_uuid),
         idempotency_key: row.try_get("t_idempotency_key")?,
         run_at: row.try_get("t_run_at")?,
     };
@@ -112,8 +105,7 @@ pub(crate) fn task(row: &PgRow) -> Result<Task> {
         id: TaskId::from_uuid(row.try_get("t_id")?),
         queue: queue_name(row.try_get("t_queue")?)?,
         spec,
-        status: TaskStatus::parse(&status)
-            .ok_or_else(|| corrupt(format!("task status {status:?}")))?,
+        status: TaskStatus::parse(&status).ok_or_else(|| corrupt(format!("task status {status:?}")))?,
         attempts: count(row.try_get("t_attempts")?)?,
         failures: count(row.try_get("t_failures")?)?,
         consecutive_expiries: count(row.try_get("t_consecutive_expiries")?)?,
@@ -128,14 +120,8 @@ pub(crate) fn task(row: &PgRow) -> Result<Task> {
 
 pub(crate) fn run(row: &PgRow) -> Result<Run> {
     let status: String = row.try_get("r_status")?;
-    let wait = match (
-        row.try_get("r_wait_event_name")?,
-        row.try_get("r_wait_step_name")?,
-    ) {
-        (Some(event_name), Some(step_name)) => Some(EventWait {
-            event_name,
-            step_name,
-        }),
+    let wait = match (row.try_get("r_wait_event_name")?, row.try_get("r_wait_step_name")?) {
+        (Some(event_name), Some(step_name)) => Some(EventWait { event_name, step_name }),
         _ => None,
     };
     Ok(Run {
@@ -143,8 +129,7 @@ pub(crate) fn run(row: &PgRow) -> Result<Run> {
         task_id: TaskId::from_uuid(row.try_get("r_task_id")?),
         queue: queue_name(row.try_get("r_queue")?)?,
         attempt: count(row.try_get("r_attempt")?)?,
-        status: RunStatus::parse(&status)
-            .ok_or_else(|| corrupt(format!("run status {status:?}")))?,
+        status: RunStatus::parse(&status).ok_or_else(|| corrupt(format!("run status {status:?}")))?,
         available_at: row.try_get("r_available_at")?,
         claimed_at: row.try_get("r_claimed_at")?,
         claim_expires_at: row.try_get("r_claim_expires_at")?,
@@ -196,8 +181,7 @@ pub(crate) fn workflow(row: &PgRow) -> Result<WorkflowRun> {
         inputs: row.try_get("inputs")?,
         created_by: row.try_get("created_by")?,
         tags: string_map_from(row.try_get("tags")?, "tags")?,
-        status: WorkflowStatus::parse(&status)
-            .ok_or_else(|| corrupt(format!("workflow status {status:?}")))?,
+        status: WorkflowStatus::parse(&status).ok_or_else(|| corrupt(format!("workflow status {status:?}")))?,
         result: row.try_get("result")?,
         started_at: row.try_get("started_at")?,
         completed_at: row.try_get("completed_at")?,
@@ -225,21 +209,13 @@ pub(crate) fn wait_outcome_columns(outcome: &WaitOutcome) -> (&'static str, Opti
 
 /// A string map as a JSON object.
 pub(crate) fn string_map(map: &BTreeMap<String, String>) -> Value {
-    Value::Object(
-        map.iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
+    Value::Object(map.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
 }
 
 /// A duration as whole microseconds, saturating (the domain caps durations
 /// far below the limit anyway).
 pub(crate) fn micros(d: Duration) -> i64 {
-    i64::try_from(d.whole_microseconds()).unwrap_or(if d.is_negative() {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
+    i64::try_from(d.whole_microseconds()).unwrap_or(if d.is_negative() { i64::MIN } else { i64::MAX })
 }
 
 /// A domain counter as a bigint column.
@@ -277,4 +253,40 @@ fn string_map_from(value: Value, what: &str) -> Result<BTreeMap<String, String>>
             other => Err(corrupt(format!("{what}.{k} is {other}, not a string"))),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_saturate_instead_of_overflowing() {
+        assert_eq!(micros(Duration::milliseconds(1500)), 1_500_000);
+        assert_eq!(micros(Duration::MAX), i64::MAX);
+        assert_eq!(micros(Duration::MIN), i64::MIN);
+    }
+
+    #[test]
+    fn string_maps_round_trip_and_reject_non_strings() {
+        let map = BTreeMap::from([("a".to_owned(), "1".to_owned()), ("b".to_owned(), "x".to_owned())]);
+        assert_eq!(string_map_from(string_map(&map), "headers").unwrap(), map);
+        assert!(string_map_from(serde_json::json!({"a": 1}), "headers").is_err());
+        assert!(string_map_from(serde_json::json!([]), "headers").is_err());
+    }
+
+    #[test]
+    fn wait_outcomes_round_trip() {
+        for outcome in [WaitOutcome::Timeout, WaitOutcome::Resolved { payload: serde_json::json!({"k": null}) }] {
+            let (kind, payload) = wait_outcome_columns(&outcome);
+            assert_eq!(wait_outcome(kind, payload.cloned()).unwrap(), outcome);
+        }
+        assert!(wait_outcome("resolved", None).is_err());
+        assert!(wait_outcome("maybe", None).is_err());
+    }
+
+    #[test]
+    fn ttls_beyond_bigint_keep_for_ever() {
+        assert_eq!(ttl_column(259_200), 259_200);
+        assert_eq!(ttl_column(u64::MAX), i64::MAX);
+    }
 }

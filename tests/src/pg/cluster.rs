@@ -48,14 +48,7 @@ impl PgCluster {
         })?;
         let run_as = is_root().then_some(SERVER_USER);
         let root = make_root(run_as)?;
-        let mut cluster = Self {
-            bin,
-            root,
-            port: 0,
-            run_as,
-            running: false,
-            watchdog: None,
-        };
+        let mut cluster = Self { bin, root, port: 0, run_as, running: false, watchdog: None };
         cluster.watchdog = Some(cluster.spawn_watchdog()?);
         cluster.init()?;
         cluster.start_on_free_port()?;
@@ -68,10 +61,7 @@ impl PgCluster {
     }
 
     pub fn url_for(&self, database: &str) -> String {
-        format!(
-            "postgres://{SERVER_USER}@127.0.0.1:{}/{database}",
-            self.port
-        )
+        format!("postgres://{SERVER_USER}@127.0.0.1:{}/{database}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -104,26 +94,12 @@ impl PgCluster {
         let data = self.data_dir();
         let data = data.to_str().ok_or("temp dir path is not UTF-8")?;
         let mut initdb = self.command("initdb");
-        initdb.args([
-            "-D",
-            data,
-            "-U",
-            SERVER_USER,
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ]);
+        initdb.args(["-D", data, "-U", SERVER_USER, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
         run(initdb, "initdb")?;
         let conf = self.data_dir().join("postgresql.conf");
-        let mut text = std::fs::read_to_string(&conf)
-            .map_err(|e| format!("reading {}: {e}", conf.display()))?;
+        let mut text = std::fs::read_to_string(&conf).map_err(|e| format!("reading {}: {e}", conf.display()))?;
         text.push_str(SETTINGS);
-        text.push_str(&format!(
-            "unix_socket_directories = '{}'\n",
-            self.root.display()
-        ));
+        text.push_str(&format!("unix_socket_directories = '{}'\n", self.root.display()));
         std::fs::write(&conf, text).map_err(|e| format!("writing {}: {e}", conf.display()))
     }
 
@@ -182,10 +158,7 @@ impl PgCluster {
     /// A shell loop that outlives us only long enough to clean up.
     fn spawn_watchdog(&self) -> Result<Child, String> {
         let pg_ctl = self.bin.join("pg_ctl");
-        let as_user = self
-            .run_as
-            .map(|u| format!("{} -u {u} -- ", runuser().display()))
-            .unwrap_or_default();
+        let as_user = self.run_as.map(|u| format!("{} -u {u} -- ", runuser().display())).unwrap_or_default();
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
              {as_user}'{pg_ctl}' -D '{data}' stop -m immediate >/dev/null 2>&1; rm -rf '{root}'",
@@ -201,15 +174,8 @@ impl PgCluster {
         } else {
             Command::new("sh")
         };
-        command
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        command
-            .spawn()
-            .map_err(|e| format!("starting the cluster watchdog: {e}"))
+        command.arg("-c").arg(script).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        command.spawn().map_err(|e| format!("starting the cluster watchdog: {e}"))
     }
 }
 
@@ -229,11 +195,7 @@ impl Drop for PgCluster {
 /// The directory holding `initdb`, `pg_ctl` and `postgres`: `PG_BIN` if
 /// set, else the first on PATH, else the newest /usr/lib/postgresql/*/bin.
 pub fn find_binaries() -> Option<PathBuf> {
-    let complete = |dir: &Path| {
-        ["initdb", "pg_ctl", "postgres"]
-            .iter()
-            .all(|b| dir.join(b).is_file())
-    };
+    let complete = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file());
     if let Some(dir) = std::env::var_os("PG_BIN").map(PathBuf::from) {
         return complete(&dir).then_some(dir);
     }
@@ -256,9 +218,7 @@ pub fn find_binaries() -> Option<PathBuf> {
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
 fn runuser() -> PathBuf {
@@ -286,33 +246,20 @@ fn make_root(run_as: Option<&str>) -> Result<PathBuf, String> {
             command
         }
     };
-    let out = mktemp
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("mktemp: {e}"))?;
+    let out = mktemp.stderr(Stdio::piped()).output().map_err(|e| format!("mktemp: {e}"))?;
     if !out.status.success() {
-        return Err(format!(
-            "mktemp -d failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("mktemp -d failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
 fn free_port() -> Result<u16, String> {
-    let probe =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("finding a free port: {e}"))?;
-    probe
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("finding a free port: {e}"))
+    let probe = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("finding a free port: {e}"))?;
+    probe.local_addr().map(|a| a.port()).map_err(|e| format!("finding a free port: {e}"))
 }
 
 fn run(mut command: Command, what: &str) -> Result<(), String> {
-    let out = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("running {what}: {e}"))?;
+    let out = command.stdin(Stdio::null()).output().map_err(|e| format!("running {what}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {

@@ -108,10 +108,7 @@ impl Drop for TestDatabase {
         let admin_url = self.admin_url.clone();
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
         let dropper = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             runtime.block_on(async {
@@ -128,14 +125,8 @@ impl Drop for TestDatabase {
 async fn find_server() -> Result<Server, String> {
     if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         let template = format!("durable_tpl_{}", migrations_fingerprint());
-        ensure_template(&url, &template, true)
-            .await
-            .map_err(|e| format!("DATABASE_URL={url}: {e}"))?;
-        return Ok(Server {
-            admin_url: url,
-            template,
-            _cluster: None,
-        });
+        ensure_template(&url, &template, true).await.map_err(|e| format!("DATABASE_URL={url}: {e}"))?;
+        return Ok(Server { admin_url: url, template, _cluster: None });
     }
     if find_binaries().is_some() {
         // initdb and the first start take a second or two of blocking work.
@@ -146,11 +137,7 @@ async fn find_server() -> Result<Server, String> {
         let admin_url = cluster.url();
         let template = "durable_template".to_owned();
         ensure_template(&admin_url, &template, false).await?;
-        return Ok(Server {
-            admin_url,
-            template,
-            _cluster: Some(cluster),
-        });
+        return Ok(Server { admin_url, template, _cluster: Some(cluster) });
     }
     Err(NO_SERVER.to_owned())
 }
@@ -172,41 +159,25 @@ async fn ensure_template(admin_url: &str, template: &str, shared: bool) -> Resul
     if shared {
         execute(&mut admin, "SELECT pg_advisory_lock(7243, 1)").await?;
     }
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(template)
-            .fetch_one(&mut admin)
-            .await
-            .map_err(|e| format!("looking for template {template}: {e}"))?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(template)
+        .fetch_one(&mut admin)
+        .await
+        .map_err(|e| format!("looking for template {template}: {e}"))?;
     if !exists {
         let building = format!("{template}_building");
-        execute(
-            &mut admin,
-            &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
-        )
-        .await?;
+        execute(&mut admin, &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)")).await?;
         execute(&mut admin, &format!("CREATE DATABASE \"{building}\"")).await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&with_database(admin_url, &building))
-            .await
-            .map_err(|e| format!("connecting to {building}: {e}"))?;
-        durable_postgres::migrate(&pool)
-            .await
-            .map_err(|e| format!("migrating {building}: {e}"))?;
-        pool.close().await;
-        execute(
-            &mut admin,
-            &format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""),
-        )
-        .await?;
+        // One plain connection, closed before the rename: a pool's close can
+        // leave a just-returned connection open until the pool is dropped.
+        let mut conn = connect(&with_database(admin_url, &building)).await?;
+        durable_postgres::MIGRATOR.run(&mut conn).await.map_err(|e| format!("migrating {building}: {e}"))?;
+        conn.close().await.map_err(|e| format!("closing {building}: {e}"))?;
+        wait_until_unused(&mut admin, &building).await?;
+        execute(&mut admin, &format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\"")).await?;
         // Cloning fails while anyone is connected to the template; keep
         // everyone out.
-        execute(
-            &mut admin,
-            &format!("ALTER DATABASE \"{template}\" WITH ALLOW_CONNECTIONS false"),
-        )
-        .await?;
+        execute(&mut admin, &format!("ALTER DATABASE \"{template}\" WITH ALLOW_CONNECTIONS false")).await?;
     }
     if shared {
         execute(&mut admin, "SELECT pg_advisory_unlock(7243, 1)").await?;
@@ -215,18 +186,31 @@ async fn ensure_template(admin_url: &str, template: &str, shared: bool) -> Resul
     Ok(())
 }
 
+/// Waits for the server to end the sessions of a database whose clients
+/// have disconnected: a backend exits shortly after its client says goodbye,
+/// and renaming (or cloning) a database fails while any is left.
+async fn wait_until_unused(admin: &mut PgConnection, database: &str) -> Result<(), String> {
+    for _ in 0..200 {
+        let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(database)
+            .fetch_one(&mut *admin)
+            .await
+            .map_err(|e| format!("watching sessions of {database}: {e}"))?;
+        if sessions == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    Err(format!("sessions on {database} did not end within 5 s"))
+}
+
 /// A short hash of the migrations, so each schema gets its own template.
 fn migrations_fingerprint() -> String {
     // FNV-1a over every migration's version and checksum: stable across
     // processes and toolchains, unlike `DefaultHasher`.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for migration in durable_postgres::MIGRATOR.iter() {
-        for byte in migration
-            .version
-            .to_le_bytes()
-            .iter()
-            .chain(migration.checksum.iter())
-        {
+        for byte in migration.version.to_le_bytes().iter().chain(migration.checksum.iter()) {
             hash ^= u64::from(*byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
@@ -235,30 +219,19 @@ fn migrations_fingerprint() -> String {
 }
 
 async fn connect(url: &str) -> Result<PgConnection, String> {
-    let options: PgConnectOptions = url
-        .parse()
-        .map_err(|e| format!("invalid database URL {url}: {e}"))?;
-    options
-        .connect()
-        .await
-        .map_err(|e| format!("connecting to {url}: {e}"))
+    let options: PgConnectOptions = url.parse().map_err(|e| format!("invalid database URL {url}: {e}"))?;
+    options.connect().await.map_err(|e| format!("connecting to {url}: {e}"))
 }
 
 async fn execute(conn: &mut PgConnection, sql: &str) -> Result<(), String> {
-    sqlx::query(sql)
-        .execute(conn)
-        .await
-        .map(drop)
-        .map_err(|e| format!("{sql}: {e}"))
+    sqlx::query(sql).execute(conn).await.map(drop).map_err(|e| format!("{sql}: {e}"))
 }
 
 /// `url` with its database (the path) replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
     let authority_start = url.find("://").map_or(0, |i| i + 3);
     let query_start = url.find('?').unwrap_or(url.len());
-    let path_start = url[authority_start..query_start]
-        .find('/')
-        .map_or(query_start, |i| authority_start + i);
+    let path_start = url[authority_start..query_start].find('/').map_or(query_start, |i| authority_start + i);
     format!("{}/{database}{}", &url[..path_start], &url[query_start..])
 }
 
@@ -268,14 +241,8 @@ mod tests {
 
     #[test]
     fn replaces_the_database_of_a_url() {
-        assert_eq!(
-            with_database("postgres://u@h:5/db", "x"),
-            "postgres://u@h:5/x"
-        );
+        assert_eq!(with_database("postgres://u@h:5/db", "x"), "postgres://u@h:5/x");
         assert_eq!(with_database("postgres://u@h:5", "x"), "postgres://u@h:5/x");
-        assert_eq!(
-            with_database("postgres://u@h/db?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
+        assert_eq!(with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
     }
 }

@@ -11,54 +11,50 @@ use super::write;
 use crate::errors::Result;
 use crate::rows::{self, checkpoint_columns, run_columns, task_columns};
 
-pub(crate) async fn put(
-    pool: &PgPool,
-    write: CheckpointWrite,
-    now: Timestamp,
-) -> Result<Checkpoint> {
+pub(crate) async fn put(pool: &PgPool, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint> {
     in_transaction(pool, async |tx| {
-    // Task first, then the run: the lock order every writer follows.
-    let task = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1 FOR UPDATE"))
-        .bind(write.task_id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(NotFound::Task(write.task_id))?;
-    let owner_task: Option<Uuid> = sqlx::query_scalar("SELECT task_id FROM runs WHERE id = $1")
-        .bind(write.owner_run.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?;
-    match owner_task {
-        None => return Err(Rejection::NotClaimed { run: write.owner_run, status: "unknown" }.into()),
-        Some(owner) if owner != write.task_id.as_uuid() => {
-            return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
+        // Task first, then the run: the lock order every writer follows.
+        let task = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1 FOR UPDATE"))
+            .bind(write.task_id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(NotFound::Task(write.task_id))?;
+        let owner_task: Option<Uuid> = sqlx::query_scalar("SELECT task_id FROM runs WHERE id = $1")
+            .bind(write.owner_run.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+        match owner_task {
+            None => return Err(Rejection::NotClaimed { run: write.owner_run, status: "unknown" }.into()),
+            Some(owner) if owner != write.task_id.as_uuid() => {
+                return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
+            }
+            Some(_) => {}
         }
-        Some(_) => {}
-    }
-    let run = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1 FOR UPDATE"))
-        .bind(write.owner_run.as_uuid())
-        .fetch_one(&mut *tx)
-        .await?;
-    let mut owner = TaskState { task: rows::task(&task)?, run: rows::run(&run)? };
-    machine::ensure_claim_held(&owner, now)?;
-    if let Some(extend_by) = write.extend_claim_by {
-        machine::heartbeat(&mut owner, extend_by, now)?;
-        write::update_runs(tx, &[&owner.run]).await?;
-    }
-    let row = sqlx::query(concat!(
-        "INSERT INTO checkpoints (task_id, step_name, state, owner_run, updated_at) VALUES ($1, $2, $3, $4, $5) \
+        let run = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1 FOR UPDATE"))
+            .bind(write.owner_run.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut owner = TaskState { task: rows::task(&task)?, run: rows::run(&run)? };
+        machine::ensure_claim_held(&owner, now)?;
+        if let Some(extend_by) = write.extend_claim_by {
+            machine::heartbeat(&mut owner, extend_by, now)?;
+            write::update_runs(tx, &[&owner.run]).await?;
+        }
+        let row = sqlx::query(concat!(
+            "INSERT INTO checkpoints (task_id, step_name, state, owner_run, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (task_id, step_name) DO UPDATE \
              SET state = excluded.state, owner_run = excluded.owner_run, updated_at = excluded.updated_at \
          RETURNING ",
-        checkpoint_columns!()
-    ))
-    .bind(write.task_id.as_uuid())
-    .bind(&write.step_name)
-    .bind(&write.state)
-    .bind(write.owner_run.as_uuid())
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    rows::checkpoint(&row)
+            checkpoint_columns!()
+        ))
+        .bind(write.task_id.as_uuid())
+        .bind(&write.step_name)
+        .bind(&write.state)
+        .bind(write.owner_run.as_uuid())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        rows::checkpoint(&row)
     })
     .await
 }
@@ -78,11 +74,7 @@ pub(crate) async fn get(pool: &PgPool, task: TaskId, step_name: &str) -> Result<
         Some(row) => rows::checkpoint(&row),
         None => {
             task_exists(&mut conn, task).await?;
-            Err(NotFound::Checkpoint {
-                task_id: task,
-                step_name: step_name.to_owned(),
-            }
-            .into())
+            Err(NotFound::Checkpoint { task_id: task, step_name: step_name.to_owned() }.into())
         }
     }
 }
@@ -105,13 +97,6 @@ pub(crate) async fn list(pool: &PgPool, task: TaskId) -> Result<Vec<Checkpoint>>
 }
 
 async fn task_exists(conn: &mut PgConnection, id: TaskId) -> Result<()> {
-    let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1")
-        .bind(id.as_uuid())
-        .fetch_optional(conn)
-        .await?;
-    if found.is_some() {
-        Ok(())
-    } else {
-        Err(NotFound::Task(id).into())
-    }
+    let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1").bind(id.as_uuid()).fetch_optional(conn).await?;
+    if found.is_some() { Ok(()) } else { Err(NotFound::Task(id).into()) }
 }

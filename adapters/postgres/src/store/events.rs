@@ -16,19 +16,15 @@ use crate::rows::{self, event_columns};
 pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<WaitResponse> {
     in_transaction(pool, async |tx| {
         locks::event_name(tx, &wait.event_name).await?;
-        let mut state = load::lock_run(tx, wait.run_id)
-            .await?
-            .ok_or(NotFound::Run(wait.run_id))?;
+        let mut state = load::lock_run(tx, wait.run_id).await?.ok_or(NotFound::Run(wait.run_id))?;
         if state.task.id != wait.task_id {
             task_exists(tx, wait.task_id).await?;
         }
         let memo = outcome(tx, wait.task_id, &wait.step_name).await?;
         let latest = latest_event(tx, &wait.event_name).await?;
-        let effect =
-            machine::wait_for_event(&mut state, wait, memo.as_ref(), latest.as_ref(), now)?;
+        let effect = machine::wait_for_event(&mut state, wait, memo.as_ref(), latest.as_ref(), now)?;
         if let Some(outcome) = effect.record {
-            write::record_outcomes(tx, &[(wait.task_id, wait.step_name.clone(), outcome)], now)
-                .await?;
+            write::record_outcomes(tx, &[(wait.task_id, wait.step_name.clone(), outcome)], now).await?;
         }
         if effect.response == WaitResponse::Sleeping {
             write::save(tx, &state).await?;
@@ -38,18 +34,8 @@ pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<W
     .await
 }
 
-pub(crate) async fn emit(
-    pool: &PgPool,
-    name: &str,
-    payload: Value,
-    now: Timestamp,
-) -> Result<Emitted> {
-    let event = Event {
-        id: EventId::new(),
-        name: name.to_owned(),
-        payload,
-        created_at: now,
-    };
+pub(crate) async fn emit(pool: &PgPool, name: &str, payload: Value, now: Timestamp) -> Result<Emitted> {
+    let event = Event { id: EventId::new(), name: name.to_owned(), payload, created_at: now };
     in_transaction(pool, async |tx| {
         locks::event_name(tx, name).await?;
         sqlx::query("INSERT INTO events (id, name, payload, created_at) VALUES ($1, $2, $3, $4)")
@@ -60,12 +46,11 @@ pub(crate) async fn emit(
             .execute(&mut *tx)
             .await?;
 
-        let sleepers: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM runs WHERE status = 'sleeping' AND wait_event_name = $1 ORDER BY id",
-        )
-        .bind(name)
-        .fetch_all(&mut *tx)
-        .await?;
+        let sleepers: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM runs WHERE status = 'sleeping' AND wait_event_name = $1 ORDER BY id")
+                .bind(name)
+                .fetch_all(&mut *tx)
+                .await?;
         let locked = load::lock_runs(tx, &sleepers).await?;
         let mut outcomes = Vec::new();
         let mut woken = Vec::new();
@@ -87,41 +72,26 @@ pub(crate) async fn emit(
         write::update_runs(tx, &runs).await?;
         let queues: Vec<_> = woken.iter().map(|s| s.task.queue.clone()).collect();
         write::notify(tx, &queues).await?;
-        Ok(Emitted {
-            event,
-            woken: queues,
-        })
+        Ok(Emitted { event, woken: queues })
     })
     .await
 }
 
 async fn task_exists(conn: &mut PgConnection, id: TaskId) -> Result<()> {
-    let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1")
-        .bind(id.as_uuid())
-        .fetch_optional(conn)
-        .await?;
-    if found.is_some() {
-        Ok(())
-    } else {
-        Err(NotFound::Task(id).into())
-    }
+    let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1").bind(id.as_uuid()).fetch_optional(conn).await?;
+    if found.is_some() { Ok(()) } else { Err(NotFound::Task(id).into()) }
 }
 
 /// The recorded outcome of a `(task, step)` wait, if any.
 async fn outcome(conn: &mut PgConnection, task: TaskId, step: &str) -> Result<Option<WaitOutcome>> {
-    let row = sqlx::query(
-        "SELECT outcome, payload FROM wait_outcomes WHERE task_id = $1 AND step_name = $2",
-    )
-    .bind(task.as_uuid())
-    .bind(step)
-    .fetch_optional(conn)
-    .await?;
+    let row = sqlx::query("SELECT outcome, payload FROM wait_outcomes WHERE task_id = $1 AND step_name = $2")
+        .bind(task.as_uuid())
+        .bind(step)
+        .fetch_optional(conn)
+        .await?;
     match row {
         None => Ok(None),
-        Some(row) => Ok(Some(rows::wait_outcome(
-            row.try_get("outcome")?,
-            row.try_get("payload")?,
-        )?)),
+        Some(row) => Ok(Some(rows::wait_outcome(row.try_get("outcome")?, row.try_get("payload")?)?)),
     }
 }
 

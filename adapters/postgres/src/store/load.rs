@@ -29,47 +29,29 @@ pub(crate) async fn lock_run(conn: &mut PgConnection, run: RunId) -> Result<Opti
     .await?;
     let Some(task) = task else { return Ok(None) };
     let task = rows::task(&task)?;
-    let run = sqlx::query(concat!(
-        "SELECT ",
-        run_columns!(),
-        " FROM runs r WHERE r.id = $1 FOR UPDATE"
-    ))
-    .bind(run.as_uuid())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let run = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1 FOR UPDATE"))
+        .bind(run.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
     // Runs are deleted only with their task, which we now hold.
     let Some(run) = run else { return Ok(None) };
-    Ok(Some(TaskState {
-        task,
-        run: rows::run(&run)?,
-    }))
+    Ok(Some(TaskState { task, run: rows::run(&run)? }))
 }
 
 /// Locks a task, then its current run.
 pub(crate) async fn lock_task(conn: &mut PgConnection, id: TaskId) -> Result<Option<TaskState>> {
-    let task = sqlx::query(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE t.id = $1 FOR UPDATE"
-    ))
-    .bind(id.as_uuid())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let task = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1 FOR UPDATE"))
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(task) = task else { return Ok(None) };
     let task = rows::task(&task)?;
-    let run = sqlx::query(concat!(
-        "SELECT ",
-        run_columns!(),
-        " FROM runs r WHERE r.id = $1 FOR UPDATE"
-    ))
-    .bind(task.current_run.as_uuid())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let run = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1 FOR UPDATE"))
+        .bind(task.current_run.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some(run) = run else { return Ok(None) };
-    Ok(Some(TaskState {
-        task,
-        run: rows::run(&run)?,
-    }))
+    Ok(Some(TaskState { task, run: rows::run(&run)? }))
 }
 
 /// Locks the tasks of these runs (in task id order), then the runs (in run
@@ -83,14 +65,11 @@ pub(crate) async fn lock_runs(conn: &mut PgConnection, runs: &[Uuid]) -> Result<
     .bind(runs)
     .fetch_all(&mut *conn)
     .await?;
-    let runs = sqlx::query(concat!(
-        "SELECT ",
-        run_columns!(),
-        " FROM runs r WHERE r.id = ANY($1) ORDER BY r.id FOR UPDATE"
-    ))
-    .bind(runs)
-    .fetch_all(&mut *conn)
-    .await?;
+    let runs =
+        sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = ANY($1) ORDER BY r.id FOR UPDATE"))
+            .bind(runs)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut locked = Locked::default();
     for row in &tasks {
         let task = rows::task(row)?;
@@ -127,12 +106,5 @@ impl Locked {
 
 /// Pairs rows that carry both a task (`t_…`) and a run (`r_…`).
 pub(crate) fn states(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<TaskState>> {
-    rows.iter()
-        .map(|row| {
-            Ok(TaskState {
-                task: rows::task(row)?,
-                run: rows::run(row)?,
-            })
-        })
-        .collect()
+    rows.iter().map(|row| Ok(TaskState { task: rows::task(row)?, run: rows::run(row)? })).collect()
 }

@@ -18,19 +18,12 @@ const QUEUE_REGISTRY: i32 = 0x6475_7271;
 /// either sees the sleeper or the waiter sees the event: no lost wake-up.
 /// Taken first in the transaction, before any row lock.
 pub(crate) async fn event_name(conn: &mut PgConnection, name: &str) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(EVENT_NAME)
-        .bind(name)
-        .execute(conn)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(EVENT_NAME).bind(name).execute(conn).await?;
     Ok(())
 }
 
 /// Serializes queue creation (the queue limit counts existing queues).
 pub(crate) async fn queue_registry(conn: &mut PgConnection) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1, 0)")
-        .bind(QUEUE_REGISTRY)
-        .execute(conn)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, 0)").bind(QUEUE_REGISTRY).execute(conn).await?;
     Ok(())
 }

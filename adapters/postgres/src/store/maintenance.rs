@@ -25,14 +25,9 @@ pub(crate) async fn expire_claims(
     limit: u32,
 ) -> Result<Vec<QueueName>> {
     in_transaction(pool, async |tx| {
-        let mut states = lock_runs_where(
-            tx,
-            "r.status = 'claimed' AND r.claim_expires_at <= $1",
-            "r.claim_expires_at",
-            now,
-            limit,
-        )
-        .await?;
+        let mut states =
+            lock_runs_where(tx, "r.status = 'claimed' AND r.claim_expires_at <= $1", "r.claim_expires_at", now, limit)
+                .await?;
         let mut retries: Vec<Run> = Vec::new();
         states.retain_mut(|state| match machine::expire_claim(state, policy, now) {
             Ok(FailOutcome::Retry(next)) => {
@@ -46,31 +41,17 @@ pub(crate) async fn expire_claims(
         save_all(tx, &states).await?;
         let new: Vec<&Run> = retries.iter().collect();
         write::insert_runs(tx, &new).await?;
-        let requeued: Vec<QueueName> = retries
-            .iter()
-            .filter(|r| claimable(r, now))
-            .map(|r| r.queue.clone())
-            .collect();
+        let requeued: Vec<QueueName> = retries.iter().filter(|r| claimable(r, now)).map(|r| r.queue.clone()).collect();
         write::notify(tx, &requeued).await?;
         Ok(requeued)
     })
     .await
 }
 
-pub(crate) async fn wake_sleepers(
-    pool: &PgPool,
-    now: Timestamp,
-    limit: u32,
-) -> Result<Vec<QueueName>> {
+pub(crate) async fn wake_sleepers(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Vec<QueueName>> {
     in_transaction(pool, async |tx| {
-        let mut states = lock_runs_where(
-            tx,
-            "r.status = 'sleeping' AND r.available_at <= $1",
-            "r.available_at",
-            now,
-            limit,
-        )
-        .await?;
+        let mut states =
+            lock_runs_where(tx, "r.status = 'sleeping' AND r.available_at <= $1", "r.available_at", now, limit).await?;
         let mut outcomes = Vec::new();
         states.retain_mut(|state| match machine::wake_due(state, now) {
             Some(timeout) => {
@@ -120,14 +101,9 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32) 
             let Some(at) = runs.iter().position(|r| r.id == task.current_run) else {
                 continue;
             };
-            let mut state = TaskState {
-                task,
-                run: runs.swap_remove(at),
-            };
+            let mut state = TaskState { task, run: runs.swap_remove(at) };
             match machine::overdue(&state.task, now) {
-                Some(reason) if machine::cancel(&mut state, Some(reason), now).is_ok() => {
-                    canceled.push(state)
-                }
+                Some(reason) if machine::cancel(&mut state, Some(reason), now).is_ok() => canceled.push(state),
                 // Claimed since the deadline was stored (the start timeout no
                 // longer applies): writing the task back moves its deadline on.
                 _ => postponed.push(state.task),
@@ -142,57 +118,58 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32) 
 
 pub(crate) async fn cleanup(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Cleanup> {
     in_transaction(pool, async |tx| {
-    let queues = queues::all(tx).await?;
+        let queues = queues::all(tx).await?;
 
-    // Per queue, the instant before which finished tasks are due for
-    // deletion; queues that keep tasks for ever have none.
-    let mut names = Vec::new();
-    let mut cutoffs = Vec::new();
-    for queue in &queues {
-        if let Some(cutoff) = queue.cleanup.task_ttl().and_then(|ttl| now.checked_sub(ttl)) {
-            names.push(queue.name.as_str());
-            cutoffs.push(cutoff);
+        // Per queue, the instant before which finished tasks are due for
+        // deletion; queues that keep tasks for ever have none.
+        let mut names = Vec::new();
+        let mut cutoffs = Vec::new();
+        for queue in &queues {
+            if let Some(cutoff) = queue.cleanup.task_ttl().and_then(|ttl| now.checked_sub(ttl)) {
+                names.push(queue.name.as_str());
+                cutoffs.push(cutoff);
+            }
         }
-    }
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM unnest($1::text[], $2::timestamptz[]) AS c(queue, cutoff) \
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            task_columns!(),
+            " FROM unnest($1::text[], $2::timestamptz[]) AS c(queue, cutoff) \
          CROSS JOIN LATERAL ( \
              SELECT * FROM tasks t \
              WHERE t.queue = c.queue AND t.status <> 'pending' AND t.completed_at <= c.cutoff \
              ORDER BY t.completed_at LIMIT $3 FOR UPDATE SKIP LOCKED \
          ) t LIMIT $3"
-    ))
-    .bind(&names)
-    .bind(&cutoffs)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut expired = Vec::new();
-    for row in &rows {
-        let task = rows::task(row)?;
-        let ttl = queues.iter().find(|q| q.name == task.queue).and_then(|q| q.cleanup.task_ttl());
-        if machine::retention_due(&task, ttl, now) {
-            expired.push(task.id.as_uuid());
-        }
-    }
-    // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
-    let tasks = sqlx::query("DELETE FROM tasks WHERE id = ANY($1)").bind(&expired).execute(&mut *tx).await?.rows_affected();
-
-    let mut events = 0;
-    if let Some(cutoff) = event_retention(queues.iter().map(|q| &q.cleanup)).and_then(|ttl| now.checked_sub(ttl)) {
-        events = sqlx::query(
-            "DELETE FROM events WHERE id IN ( \
-                 SELECT id FROM events WHERE created_at <= $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        )
-        .bind(cutoff)
+        ))
+        .bind(&names)
+        .bind(&cutoffs)
         .bind(i64::from(limit))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    }
-    Ok(Cleanup { tasks, events })
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut expired = Vec::new();
+        for row in &rows {
+            let task = rows::task(row)?;
+            let ttl = queues.iter().find(|q| q.name == task.queue).and_then(|q| q.cleanup.task_ttl());
+            if machine::retention_due(&task, ttl, now) {
+                expired.push(task.id.as_uuid());
+            }
+        }
+        // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
+        let tasks =
+            sqlx::query("DELETE FROM tasks WHERE id = ANY($1)").bind(&expired).execute(&mut *tx).await?.rows_affected();
+
+        let mut events = 0;
+        if let Some(cutoff) = event_retention(queues.iter().map(|q| &q.cleanup)).and_then(|ttl| now.checked_sub(ttl)) {
+            events = sqlx::query(
+                "DELETE FROM events WHERE id IN ( \
+                 SELECT id FROM events WHERE created_at <= $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind(cutoff)
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        Ok(Cleanup { tasks, events })
     })
     .await
 }
@@ -213,11 +190,7 @@ async fn lock_runs_where(
         task_columns!(),
         run_columns!()
     );
-    let rows = sqlx::query(&sql)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(&sql).bind(now).bind(i64::from(limit)).fetch_all(conn).await?;
     load::states(&rows)
 }
 

@@ -6,6 +6,7 @@
 //! area of the port.
 
 mod checkpoints;
+mod depths;
 mod events;
 mod load;
 mod locks;
@@ -20,16 +21,14 @@ mod write;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
-use durable_domain::command::{
-    CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
-};
+use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::machine::Policy;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
 use durable_domain::{
-    Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp,
-    WorkflowRunId,
+    Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
+use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -38,6 +37,7 @@ use sqlx::postgres::PgPoolOptions;
 use time::Duration;
 
 use crate::errors::map_sql;
+pub use runs::CLAIM_SQL;
 
 /// How long a call waits for a pooled connection before it answers
 /// `Unavailable`. Short, so an outage turns into quick 503s rather than
@@ -77,10 +77,7 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_sql)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_sql)?;
         Ok(())
     }
 
@@ -96,11 +93,7 @@ impl Store for PgStore {
         Ok(queues::delete(&self.pool, name, force).await?)
     }
 
-    async fn queue_stats(
-        &self,
-        name: &QueueName,
-        now: Timestamp,
-    ) -> Result<QueueStats, StoreError> {
+    async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
         Ok(queues::stats(&self.pool, name, now).await?)
     }
 
@@ -125,12 +118,7 @@ impl Store for PgStore {
         Ok(tasks::cancel(&self.pool, id, now).await?)
     }
 
-    async fn runs_claim(
-        &self,
-        queue: &QueueName,
-        claim: &Claim,
-        now: Timestamp,
-    ) -> Result<Vec<TaskState>, StoreError> {
+    async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
         Ok(runs::claim(&self.pool, queue, claim, now).await?)
     }
 
@@ -150,63 +138,31 @@ impl Store for PgStore {
         Ok(runs::complete(&self.pool, items, now).await?)
     }
 
-    async fn run_fail(
-        &self,
-        run: RunId,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<FailedRun, StoreError> {
+    async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
         Ok(runs::fail(&self.pool, run, error, now).await?)
     }
 
-    async fn run_schedule(
-        &self,
-        run: RunId,
-        run_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<ScheduledRun, StoreError> {
+    async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
         Ok(runs::schedule(&self.pool, run, run_at, now).await?)
     }
 
-    async fn run_heartbeat(
-        &self,
-        run: RunId,
-        extend_by: Duration,
-        now: Timestamp,
-    ) -> Result<Timestamp, StoreError> {
+    async fn run_heartbeat(&self, run: RunId, extend_by: Duration, now: Timestamp) -> Result<Timestamp, StoreError> {
         Ok(runs::heartbeat(&self.pool, run, extend_by, now).await?)
     }
 
-    async fn run_wait_for_event(
-        &self,
-        wait: &Wait,
-        now: Timestamp,
-    ) -> Result<WaitResponse, StoreError> {
+    async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
         Ok(events::wait(&self.pool, wait, now).await?)
     }
 
-    async fn event_emit(
-        &self,
-        name: &str,
-        payload: Value,
-        now: Timestamp,
-    ) -> Result<Emitted, StoreError> {
+    async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
         Ok(events::emit(&self.pool, name, payload, now).await?)
     }
 
-    async fn checkpoint_put(
-        &self,
-        write: CheckpointWrite,
-        now: Timestamp,
-    ) -> Result<Checkpoint, StoreError> {
+    async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
         Ok(checkpoints::put(&self.pool, write, now).await?)
     }
 
-    async fn checkpoint_get(
-        &self,
-        task: TaskId,
-        step_name: &str,
-    ) -> Result<Checkpoint, StoreError> {
+    async fn checkpoint_get(&self, task: TaskId, step_name: &str) -> Result<Checkpoint, StoreError> {
         Ok(checkpoints::get(&self.pool, task, step_name).await?)
     }
 
@@ -227,34 +183,19 @@ impl Store for PgStore {
         Ok(workflows::update(&self.pool, id, patch, now).await?)
     }
 
-    async fn workflow_get(
-        &self,
-        id: WorkflowRunId,
-    ) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
         Ok(workflows::get(&self.pool, id).await?)
     }
 
-    async fn workflow_list(
-        &self,
-        filter: &WorkflowFilter,
-    ) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
+    async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         Ok(workflows::list(&self.pool, filter).await?)
     }
 
-    async fn claims_expire(
-        &self,
-        policy: &Policy,
-        now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<QueueName>, StoreError> {
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
         Ok(maintenance::expire_claims(&self.pool, policy, now, limit).await?)
     }
 
-    async fn sleepers_wake(
-        &self,
-        now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<QueueName>, StoreError> {
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
         Ok(maintenance::wake_sleepers(&self.pool, now, limit).await?)
     }
 
@@ -264,5 +205,13 @@ impl Store for PgStore {
 
     async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
         Ok(maintenance::cleanup(&self.pool, now, limit).await?)
+    }
+
+    async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
+        Ok(depths::depths(&self.pool, now).await?)
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        Some(depths::pool_stats(&self.pool))
     }
 }

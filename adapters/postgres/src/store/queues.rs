@@ -1,8 +1,6 @@
 //! Queues: create (under the queue limit), list, delete, statistics.
 
-use durable_domain::{
-    NotFound, Queue, QueueName, QueueStats, Rejection, Timestamp, ValidationError,
-};
+use durable_domain::{NotFound, Queue, QueueName, QueueStats, Rejection, Timestamp, ValidationError};
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::locks;
@@ -12,57 +10,51 @@ use crate::rows::{self, queue_columns};
 
 pub(crate) async fn create(pool: &PgPool, queue: Queue, max_queues: usize) -> Result<Queue> {
     in_transaction(pool, async |tx| {
-    // Serializes creators, so two replicas cannot both take the last slot
-    // under the limit.
-    locks::queue_registry(tx).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1)")
-        .bind(queue.name.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-    if exists {
-        return Err(Rejection::QueueExists(queue.name.to_string()).into());
-    }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM queues").fetch_one(&mut *tx).await?;
-    if usize::try_from(count).unwrap_or(usize::MAX) >= max_queues {
-        return Err(queue_limit(max_queues).into());
-    }
-    let inserted = sqlx::query(
-        "INSERT INTO queues (name, created_at, task_ttl_seconds, event_ttl_seconds) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(queue.name.as_str())
-    .bind(queue.created_at)
-    .bind(rows::ttl_column(queue.cleanup.task_ttl_seconds))
-    .bind(rows::ttl_column(queue.cleanup.event_ttl_seconds))
-    .execute(&mut *tx)
-    .await;
-    match inserted {
-        Err(err) if sqlstate(&err) == Some(UNIQUE_VIOLATION) => {
+        // Serializes creators, so two replicas cannot both take the last slot
+        // under the limit.
+        locks::queue_registry(tx).await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1)")
+            .bind(queue.name.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        if exists {
             return Err(Rejection::QueueExists(queue.name.to_string()).into());
         }
-        other => other?,
-    };
-    Ok(queue)
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM queues").fetch_one(&mut *tx).await?;
+        if usize::try_from(count).unwrap_or(usize::MAX) >= max_queues {
+            return Err(queue_limit(max_queues).into());
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO queues (name, created_at, task_ttl_seconds, event_ttl_seconds) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(queue.name.as_str())
+        .bind(queue.created_at)
+        .bind(rows::ttl_column(queue.cleanup.task_ttl_seconds))
+        .bind(rows::ttl_column(queue.cleanup.event_ttl_seconds))
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(err) if sqlstate(&err) == Some(UNIQUE_VIOLATION) => {
+                return Err(Rejection::QueueExists(queue.name.to_string()).into());
+            }
+            other => other?,
+        };
+        Ok(queue)
     })
     .await
 }
 
 pub(crate) async fn list(pool: &PgPool) -> Result<Vec<Queue>> {
     // "C" collation: byte order, the same order every other store uses.
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        queue_columns!(),
-        " FROM queues ORDER BY name COLLATE \"C\""
-    ))
-    .fetch_all(pool)
-    .await?;
+    let rows = sqlx::query(concat!("SELECT ", queue_columns!(), " FROM queues ORDER BY name COLLATE \"C\""))
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(rows::queue).collect()
 }
 
 /// Every queue, inside a transaction (retention reads the policies).
 pub(crate) async fn all(conn: &mut PgConnection) -> Result<Vec<Queue>> {
-    let rows = sqlx::query(concat!("SELECT ", queue_columns!(), " FROM queues"))
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(concat!("SELECT ", queue_columns!(), " FROM queues")).fetch_all(conn).await?;
     rows.iter().map(rows::queue).collect()
 }
 
@@ -78,25 +70,24 @@ pub(crate) async fn delete(pool: &PgPool, name: &QueueName, force: bool) -> Resu
             return Err(NotFound::Queue(name.to_string()).into());
         }
         if !force {
-            let busy: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND status = 'pending')",
-            )
-            .bind(name.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
+            let busy: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = $1 AND status = 'pending')")
+                    .bind(name.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
             if busy {
                 return Err(Rejection::QueueNotEmpty(name.to_string()).into());
             }
         }
+        // Lock the tasks in id order first, as every multi-row writer does,
+        // so a forced delete racing live work waits instead of deadlocking.
+        sqlx::query("SELECT 1 FROM tasks WHERE queue = $1 ORDER BY id FOR UPDATE")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
         // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM tasks WHERE queue = $1")
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM queues WHERE name = $1")
-            .bind(name.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM tasks WHERE queue = $1").bind(name.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM queues WHERE name = $1").bind(name.as_str()).execute(&mut *tx).await?;
         Ok(())
     })
     .await
@@ -106,11 +97,10 @@ pub(crate) async fn stats(pool: &PgPool, name: &QueueName, now: Timestamp) -> Re
     ensure_exists(pool, name).await?;
     // Counts come from the (queue, status) index; the oldest due run from
     // the claim index. A snapshot per statement is fine for statistics.
-    let counts =
-        sqlx::query("SELECT status, count(*) AS n FROM runs WHERE queue = $1 GROUP BY status")
-            .bind(name.as_str())
-            .fetch_all(pool)
-            .await?;
+    let counts = sqlx::query("SELECT status, count(*) AS n FROM runs WHERE queue = $1 GROUP BY status")
+        .bind(name.as_str())
+        .fetch_all(pool)
+        .await?;
     let oldest_due: Option<Timestamp> = sqlx::query_scalar(
         "SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending' AND available_at <= $2",
     )
@@ -148,16 +138,9 @@ pub(crate) async fn ensure_exists(pool: &PgPool, name: &QueueName) -> Result<()>
         .bind(name.as_str())
         .fetch_one(pool)
         .await?;
-    if exists {
-        Ok(())
-    } else {
-        Err(Error::from(NotFound::Queue(name.to_string())))
-    }
+    if exists { Ok(()) } else { Err(Error::from(NotFound::Queue(name.to_string()))) }
 }
 
 fn queue_limit(max_queues: usize) -> ValidationError {
-    ValidationError::new(
-        "name",
-        format!("the server's limit of {max_queues} queues is reached"),
-    )
+    ValidationError::new("name", format!("the server's limit of {max_queues} queues is reached"))
 }

@@ -22,7 +22,7 @@ use crate::rows::{self, run_columns, task_columns};
 /// to state in SQL, and one round trip keeps the hot path short. The task
 /// row is locked too (`SKIP LOCKED` as well: never wait while holding a run
 /// lock), since its `first_claimed_at` changes.
-const CLAIM: &str = concat!(
+pub const CLAIM_SQL: &str = concat!(
     "WITH picked AS ( \
          SELECT r.id, r.task_id FROM runs r JOIN tasks t ON t.id = r.task_id \
          WHERE r.queue = $1 AND r.status = 'pending' AND r.available_at <= $2 AND t.status = 'pending' \
@@ -45,13 +45,8 @@ const CLAIM: &str = concat!(
     " FROM claimed_runs r JOIN claimed_tasks t ON t.id = r.task_id ORDER BY r.available_at, r.id"
 );
 
-pub(crate) async fn claim(
-    pool: &PgPool,
-    queue: &QueueName,
-    claim: &Claim,
-    now: Timestamp,
-) -> Result<Vec<TaskState>> {
-    let rows = sqlx::query(CLAIM)
+pub(crate) async fn claim(pool: &PgPool, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>> {
+    let rows = sqlx::query(CLAIM_SQL)
         .bind(queue.as_str())
         .bind(now)
         .bind(i64::from(claim.limit))
@@ -67,21 +62,15 @@ pub(crate) async fn claim(
 }
 
 pub(crate) async fn next_due(pool: &PgPool, queue: &QueueName) -> Result<Option<Timestamp>> {
-    let due = sqlx::query_scalar(
-        "SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending'",
-    )
-    .bind(queue.as_str())
-    .fetch_one(pool)
-    .await?;
+    let due = sqlx::query_scalar("SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending'")
+        .bind(queue.as_str())
+        .fetch_one(pool)
+        .await?;
     Ok(due)
 }
 
 pub(crate) async fn list(pool: &PgPool, filter: &RunFilter) -> Result<Page<Run, RunId>> {
-    let mut query = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        run_columns!(),
-        " FROM runs r WHERE true"
-    ));
+    let mut query = QueryBuilder::<Postgres>::new(concat!("SELECT ", run_columns!(), " FROM runs r WHERE true"));
     if let Some(task) = filter.task_id {
         query.push(" AND r.task_id = ").push_bind(task.as_uuid());
     }
@@ -91,9 +80,7 @@ pub(crate) async fn list(pool: &PgPool, filter: &RunFilter) -> Result<Page<Run, 
     if let Some(cursor) = filter.cursor {
         query.push(" AND r.id < ").push_bind(cursor.as_uuid());
     }
-    query
-        .push(" ORDER BY r.id DESC LIMIT ")
-        .push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
     let rows = query.build().fetch_all(pool).await?;
     let runs = rows.iter().map(rows::run).collect::<Result<Vec<_>>>()?;
     Ok(page(runs, filter.limit, |r| r.id))
@@ -104,11 +91,7 @@ pub(crate) async fn list(pool: &PgPool, filter: &RunFilter) -> Result<Page<Run, 
 pub(crate) fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    let next_cursor = if more {
-        items.last().map(cursor_of)
-    } else {
-        None
-    };
+    let next_cursor = if more { items.last().map(cursor_of) } else { None };
     Page { items, next_cursor }
 }
 
@@ -138,14 +121,8 @@ pub(crate) async fn complete(
                 Err(rejection) => answers.push(Err(ItemError::Conflict(rejection))),
             }
         }
-        let runs: Vec<&Run> = changed
-            .iter()
-            .filter_map(|id| locked.runs.get(id))
-            .collect();
-        let tasks: Vec<_> = runs
-            .iter()
-            .filter_map(|run| locked.tasks.get(&run.task_id))
-            .collect();
+        let runs: Vec<&Run> = changed.iter().filter_map(|id| locked.runs.get(id)).collect();
+        let tasks: Vec<_> = runs.iter().filter_map(|run| locked.tasks.get(&run.task_id)).collect();
         write::update_tasks(tx, &tasks).await?;
         write::update_runs(tx, &runs).await?;
         Ok(answers)
@@ -153,12 +130,7 @@ pub(crate) async fn complete(
     .await
 }
 
-pub(crate) async fn fail(
-    pool: &PgPool,
-    run: RunId,
-    error: &str,
-    now: Timestamp,
-) -> Result<FailedRun> {
+pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let outcome = machine::fail(&mut state, error, now)?;
@@ -173,22 +145,12 @@ pub(crate) async fn fail(
             }
             FailOutcome::TaskFailed => None,
         };
-        Ok(FailedRun {
-            run_id: run,
-            queue: state.task.queue,
-            attempt: state.run.attempt,
-            next,
-        })
+        Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
     })
     .await
 }
 
-pub(crate) async fn schedule(
-    pool: &PgPool,
-    run: RunId,
-    run_at: Timestamp,
-    now: Timestamp,
-) -> Result<ScheduledRun> {
+pub(crate) async fn schedule(pool: &PgPool, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let claimable_now = machine::schedule(&mut state, run_at, now)?;
@@ -196,21 +158,12 @@ pub(crate) async fn schedule(
         if claimable_now {
             write::notify(tx, [&state.task.queue]).await?;
         }
-        Ok(ScheduledRun {
-            queue: state.task.queue,
-            scheduled_at: run_at,
-            claimable_now,
-        })
+        Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
     })
     .await
 }
 
-pub(crate) async fn heartbeat(
-    pool: &PgPool,
-    run: RunId,
-    extend_by: Duration,
-    now: Timestamp,
-) -> Result<Timestamp> {
+pub(crate) async fn heartbeat(pool: &PgPool, run: RunId, extend_by: Duration, now: Timestamp) -> Result<Timestamp> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let end = machine::heartbeat(&mut state, extend_by, now)?;

@@ -5,8 +5,7 @@ use std::collections::{HashMap, HashSet};
 use durable_domain::command::{Page, TaskFilter};
 use durable_domain::task;
 use durable_domain::{
-    NotFound, QueueName, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
-    machine,
+    NotFound, QueueName, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine,
 };
 use durable_ports::StoreError;
 use durable_ports::store::CreatedTask;
@@ -38,19 +37,13 @@ pub(crate) async fn create(
         }
         ensure_workflows(tx, &specs).await?;
 
-        let keys: Vec<&str> = specs
-            .iter()
-            .filter_map(|s| s.idempotency_key.as_deref())
-            .collect();
+        let keys: Vec<&str> = specs.iter().filter_map(|s| s.idempotency_key.as_deref()).collect();
         let mut known = existing_keys(tx, queue, &keys).await?;
         let mut answers = Vec::with_capacity(specs.len());
         let mut new = Vec::new();
         for spec in specs {
             if let Some(existing) = spec.idempotency_key.as_ref().and_then(|k| known.get(k)) {
-                answers.push(CreatedTask {
-                    deduplicated: true,
-                    ..existing.clone()
-                });
+                answers.push(CreatedTask { deduplicated: true, ..existing.clone() });
                 continue;
             }
             let state = task::create(queue.clone(), spec, now);
@@ -86,10 +79,7 @@ pub(crate) async fn create(
                             "idempotency key {key:?} conflicted but no task holds it"
                         )))
                     })?;
-                    *answer = CreatedTask {
-                        deduplicated: true,
-                        ..winner.clone()
-                    };
+                    *answer = CreatedTask { deduplicated: true, ..winner.clone() };
                 }
             }
             new.retain(|s| inserted.contains(&s.task.id.as_uuid()));
@@ -105,27 +95,18 @@ pub(crate) async fn create(
 }
 
 async fn ensure_workflows(conn: &mut PgConnection, specs: &[TaskSpec]) -> Result<()> {
-    let mut wanted: Vec<Uuid> = specs
-        .iter()
-        .filter_map(|s| s.workflow_run_id)
-        .map(|w| w.as_uuid())
-        .collect();
+    let mut wanted: Vec<Uuid> = specs.iter().filter_map(|s| s.workflow_run_id).map(|w| w.as_uuid()).collect();
     if wanted.is_empty() {
         return Ok(());
     }
     wanted.sort_unstable();
     wanted.dedup();
-    let found: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM workflow_runs WHERE id = ANY($1) FOR KEY SHARE")
-            .bind(&wanted)
-            .fetch_all(&mut *conn)
-            .await?;
+    let found: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM workflow_runs WHERE id = ANY($1) FOR KEY SHARE")
+        .bind(&wanted)
+        .fetch_all(&mut *conn)
+        .await?;
     // Report the first missing one in request order, as callers expect.
-    match specs
-        .iter()
-        .filter_map(|s| s.workflow_run_id)
-        .find(|w| !found.contains(&w.as_uuid()))
-    {
+    match specs.iter().filter_map(|s| s.workflow_run_id).find(|w| !found.contains(&w.as_uuid())) {
         Some(missing) => Err(NotFound::WorkflowRun(missing).into()),
         None => Ok(()),
     }
@@ -153,9 +134,7 @@ async fn existing_keys(
             let created = CreatedTask {
                 task_id: TaskId::from_uuid(row.try_get("id")?),
                 run_id: RunId::from_uuid(row.try_get("current_run")?),
-                workflow_run_id: row
-                    .try_get::<Option<Uuid>, _>("workflow_run_id")?
-                    .map(WorkflowRunId::from_uuid),
+                workflow_run_id: row.try_get::<Option<Uuid>, _>("workflow_run_id")?.map(WorkflowRunId::from_uuid),
                 deduplicated: true,
             };
             Ok((row.try_get("idempotency_key")?, created))
@@ -248,15 +227,11 @@ impl NewTaskColumns {
         self.retry_kind.push(retry.map(|r| r.kind.as_str()));
         self.retry_base_seconds.push(retry.map(|r| r.base_seconds));
         self.retry_factor.push(retry.and_then(|r| r.factor));
-        self.retry_max_seconds
-            .push(retry.and_then(|r| r.max_seconds));
+        self.retry_max_seconds.push(retry.and_then(|r| r.max_seconds));
         self.max_attempts.push(rows::bigint(spec.max_attempts));
-        self.start_timeout_us
-            .push(spec.start_timeout.map(rows::micros));
-        self.execution_timeout_us
-            .push(spec.execution_timeout.map(rows::micros));
-        self.workflow_run_id
-            .push(spec.workflow_run_id.map(|w| w.as_uuid()));
+        self.start_timeout_us.push(spec.start_timeout.map(rows::micros));
+        self.execution_timeout_us.push(spec.execution_timeout.map(rows::micros));
+        self.workflow_run_id.push(spec.workflow_run_id.map(|w| w.as_uuid()));
         self.idempotency_key.push(spec.idempotency_key.clone());
         self.run_at.push(spec.run_at);
         self.current_run.push(task.current_run.as_uuid());
@@ -266,24 +241,16 @@ impl NewTaskColumns {
 }
 
 pub(crate) async fn get(pool: &PgPool, id: TaskId) -> Result<Task> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE t.id = $1"
-    ))
-    .bind(id.as_uuid())
-    .fetch_optional(pool)
-    .await?
-    .ok_or(NotFound::Task(id))?;
+    let row = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1"))
+        .bind(id.as_uuid())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(NotFound::Task(id))?;
     rows::task(&row)
 }
 
 pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task, TaskId>> {
-    let mut query = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE true"
-    ));
+    let mut query = QueryBuilder::<Postgres>::new(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE true"));
     if let Some(queue) = &filter.queue_name {
         query.push(" AND t.queue = ").push_bind(queue.as_str());
     }
@@ -296,9 +263,7 @@ pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task
     if let Some(cursor) = filter.cursor {
         query.push(" AND t.id < ").push_bind(cursor.as_uuid());
     }
-    query
-        .push(" ORDER BY t.id DESC LIMIT ")
-        .push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
     let rows = query.build().fetch_all(pool).await?;
     let tasks = rows.iter().map(rows::task).collect::<Result<Vec<_>>>()?;
     Ok(page(tasks, filter.limit, |t| t.id))

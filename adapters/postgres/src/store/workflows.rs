@@ -40,62 +40,49 @@ pub(crate) async fn update(
     now: Timestamp,
 ) -> Result<WorkflowRun> {
     in_transaction(pool, async |tx| {
-    let row = sqlx::query(concat!("SELECT ", workflow_columns!(), " FROM workflow_runs WHERE id = $1 FOR UPDATE"))
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(NotFound::WorkflowRun(id))?;
-    let mut run = rows::workflow(&row)?;
-    run.apply(patch, now);
-    sqlx::query(
-        "UPDATE workflow_runs SET status = $2, result = $3, started_at = $4, completed_at = $5, updated_at = $6 \
+        let row = sqlx::query(concat!("SELECT ", workflow_columns!(), " FROM workflow_runs WHERE id = $1 FOR UPDATE"))
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(NotFound::WorkflowRun(id))?;
+        let mut run = rows::workflow(&row)?;
+        run.apply(patch, now);
+        sqlx::query(
+            "UPDATE workflow_runs SET status = $2, result = $3, started_at = $4, completed_at = $5, updated_at = $6 \
          WHERE id = $1",
-    )
-    .bind(id.as_uuid())
-    .bind(run.status.as_str())
-    .bind(&run.result)
-    .bind(run.started_at)
-    .bind(run.completed_at)
-    .bind(run.updated_at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(run)
+        )
+        .bind(id.as_uuid())
+        .bind(run.status.as_str())
+        .bind(&run.result)
+        .bind(run.started_at)
+        .bind(run.completed_at)
+        .bind(run.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        Ok(run)
     })
     .await
 }
 
 pub(crate) async fn get(pool: &PgPool, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>)> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        workflow_columns!(),
-        " FROM workflow_runs WHERE id = $1"
-    ))
-    .bind(id.as_uuid())
-    .fetch_optional(pool)
-    .await?
-    .ok_or(NotFound::WorkflowRun(id))?;
+    let row = sqlx::query(concat!("SELECT ", workflow_columns!(), " FROM workflow_runs WHERE id = $1"))
+        .bind(id.as_uuid())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(NotFound::WorkflowRun(id))?;
     let run = rows::workflow(&row)?;
-    let tasks = sqlx::query(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE t.workflow_run_id = $1 ORDER BY t.id"
-    ))
-    .bind(id.as_uuid())
-    .fetch_all(pool)
-    .await?;
+    let tasks =
+        sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.workflow_run_id = $1 ORDER BY t.id"))
+            .bind(id.as_uuid())
+            .fetch_all(pool)
+            .await?;
     let tasks = tasks.iter().map(rows::task).collect::<Result<Vec<_>>>()?;
     Ok((run, tasks))
 }
 
-pub(crate) async fn list(
-    pool: &PgPool,
-    filter: &WorkflowFilter,
-) -> Result<Page<WorkflowRun, WorkflowRunId>> {
-    let mut query = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        workflow_columns!(),
-        " FROM workflow_runs WHERE true"
-    ));
+pub(crate) async fn list(pool: &PgPool, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>> {
+    let mut query =
+        QueryBuilder::<Postgres>::new(concat!("SELECT ", workflow_columns!(), " FROM workflow_runs WHERE true"));
     if let Some(status) = filter.status {
         query.push(" AND status = ").push_bind(status.as_str());
     }
@@ -105,13 +92,8 @@ pub(crate) async fn list(
     if let Some(cursor) = filter.cursor {
         query.push(" AND id < ").push_bind(cursor.as_uuid());
     }
-    query
-        .push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
     let rows = query.build().fetch_all(pool).await?;
-    let runs = rows
-        .iter()
-        .map(rows::workflow)
-        .collect::<Result<Vec<_>>>()?;
+    let runs = rows.iter().map(rows::workflow).collect::<Result<Vec<_>>>()?;
     Ok(page(runs, filter.limit, |w| w.id))
 }

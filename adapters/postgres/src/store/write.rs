@@ -158,10 +158,7 @@ pub(crate) async fn record_outcomes(
 /// `NOTIFY durable_runs, '<queue>'` once per distinct queue. Sent inside the
 /// caller's transaction, so PostgreSQL delivers it only if the transaction
 /// commits, and only after the write is visible to every other session.
-pub(crate) async fn notify<'a>(
-    conn: &mut PgConnection,
-    queues: impl IntoIterator<Item = &'a QueueName>,
-) -> Result<()> {
+pub(crate) async fn notify<'a>(conn: &mut PgConnection, queues: impl IntoIterator<Item = &'a QueueName>) -> Result<()> {
     let mut names: Vec<&str> = queues.into_iter().map(QueueName::as_str).collect();
     names.sort_unstable();
     names.dedup();
@@ -197,8 +194,7 @@ impl TaskColumns {
         self.status.push(task.status.as_str());
         self.attempts.push(rows::bigint(task.attempts));
         self.failures.push(rows::bigint(task.failures));
-        self.consecutive_expiries
-            .push(rows::bigint(task.consecutive_expiries));
+        self.consecutive_expiries.push(rows::bigint(task.consecutive_expiries));
         self.current_run.push(task.current_run.as_uuid());
         self.result.push(task.result.clone());
         self.last_error.push(task.last_error.clone());
@@ -210,11 +206,7 @@ impl TaskColumns {
 
 /// The `deadline` column: when the timeout sweeper must look at the task.
 pub(crate) fn deadline(task: &Task) -> Option<Timestamp> {
-    if task.status.is_finished() {
-        None
-    } else {
-        machine::deadline(task)
-    }
+    if task.status.is_finished() { None } else { machine::deadline(task) }
 }
 
 #[derive(Default)]
@@ -249,10 +241,8 @@ impl RunColumns {
             c.claimed_at.push(run.claimed_at);
             c.claim_expires_at.push(run.claim_expires_at);
             c.worker_id.push(run.worker_id.clone());
-            c.wait_event_name
-                .push(run.wait.as_ref().map(|w| w.event_name.clone()));
-            c.wait_step_name
-                .push(run.wait.as_ref().map(|w| w.step_name.clone()));
+            c.wait_event_name.push(run.wait.as_ref().map(|w| w.event_name.clone()));
+            c.wait_step_name.push(run.wait.as_ref().map(|w| w.step_name.clone()));
             c.result.push(run.result.clone());
             c.error.push(run.error.clone());
             c.created_at.push(run.created_at);
