@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use durable_domain::command::Claim;
 use durable_domain::{QueueName, TaskState};
-use durable_ports::ServiceError;
+use durable_ports::{Observation, ServiceError};
 use tokio::time::Instant;
 
 use crate::engine::Engine;
+use crate::observe::traced;
 
 /// Never spin: when due runs exist but were all taken by racing claimers,
 /// look again after this pause.
@@ -21,30 +22,32 @@ const MIN_RECHECK: Duration = Duration::from_millis(10);
 impl Engine {
     pub(crate) async fn claim_runs(&self, queue: &QueueName, claim: &Claim) -> Result<Vec<TaskState>, ServiceError> {
         let Some(long_poll) = claim.long_poll else {
-            return Ok(self.store.runs_claim(queue, claim, self.now()).await?);
+            return Ok(traced("store.runs_claim", self.store.runs_claim(queue, claim, self.now())).await?);
         };
-        let deadline = Instant::now() + long_poll.unsigned_abs();
+        let started = Instant::now();
+        let deadline = started + long_poll.unsigned_abs();
         let mut shutdown = self.shutdown.subscribe();
         loop {
             let mut hint = self.notifier.subscribe(queue);
             let now = self.now();
-            let claimed = self.store.runs_claim(queue, claim, now).await?;
-            if !claimed.is_empty() || *shutdown.borrow_and_update() {
-                return Ok(claimed);
-            }
+            let claimed = traced("store.runs_claim", self.store.runs_claim(queue, claim, now)).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
+            if !claimed.is_empty() || *shutdown.borrow_and_update() || remaining.is_zero() {
+                self.record(Observation::LongPollWait { seconds: started.elapsed().as_secs_f64() });
                 return Ok(claimed);
             }
             let mut pause = remaining.min(self.config.poll_fallback);
-            if let Some(due) = self.store.next_due(queue).await? {
+            if let Some(due) = traced("store.next_due", self.store.next_due(queue)).await? {
                 let until_due = (due - now).max(time::Duration::ZERO).unsigned_abs();
                 pause = pause.min(until_due.max(MIN_RECHECK));
             }
             tokio::select! {
                 () = hint.notified() => {}
                 () = tokio::time::sleep(pause) => {}
-                _ = shutdown.changed() => return Ok(Vec::new()),
+                _ = shutdown.changed() => {
+                    self.record(Observation::LongPollWait { seconds: started.elapsed().as_secs_f64() });
+                    return Ok(Vec::new());
+                }
             }
         }
     }

@@ -15,17 +15,19 @@ use durable_domain::{
     WorkflowRunId, clock,
 };
 use durable_ports::service::{CreatedTask, FailedRun, PutCheckpoint};
-use durable_ports::{Clock, ItemError, Notifier, Service, ServiceError, Store};
+use durable_ports::{Clock, ItemError, Metrics, NoopMetrics, Notifier, Observation, Service, ServiceError, Store};
 use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::config::EngineConfig;
+use crate::observe::traced;
 
 pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: EngineConfig,
+    pub(crate) metrics: Arc<dyn Metrics>,
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
@@ -42,7 +44,13 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Self {
-        Self { store, notifier, clock, config, shutdown: watch::channel(false).0 }
+        Self { store, notifier, clock, config, metrics: Arc::new(NoopMetrics), shutdown: watch::channel(false).0 }
+    }
+
+    /// Records what the engine does (see [`Observation`]) into `metrics`;
+    /// without this, nothing is recorded.
+    pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> Self {
+        Self { metrics, ..self }
     }
 
     /// Ends every waiting long-poll claim (they answer empty) and makes new
@@ -83,25 +91,25 @@ pub(crate) fn existing_queue(raw: &str) -> Result<QueueName, ServiceError> {
 #[async_trait]
 impl Service for Engine {
     async fn ready(&self) -> Result<(), ServiceError> {
-        Ok(self.store.ping().await?)
+        Ok(traced("store.ping", self.store.ping()).await?)
     }
 
     async fn create_queue(&self, new: NewQueue) -> Result<Queue, ServiceError> {
         let name = QueueName::parse("name", &new.name)?;
-        let queue = Queue { name, created_at: self.now(), cleanup: new.cleanup() };
-        Ok(self.store.queue_create(queue, self.config.max_queues).await?)
+        let queue = Queue { name, created_at: self.now(), cleanup: new.cleanup()? };
+        Ok(traced("store.queue_create", self.store.queue_create(queue, self.config.max_queues)).await?)
     }
 
     async fn list_queues(&self) -> Result<Vec<Queue>, ServiceError> {
-        Ok(self.store.queue_list().await?)
+        Ok(traced("store.queue_list", self.store.queue_list()).await?)
     }
 
     async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError> {
-        Ok(self.store.queue_delete(&existing_queue(&name)?, force).await?)
+        Ok(traced("store.queue_delete", self.store.queue_delete(&existing_queue(&name)?, force)).await?)
     }
 
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError> {
-        Ok(self.store.queue_stats(&existing_queue(&name)?, self.now()).await?)
+        Ok(traced("store.queue_stats", self.store.queue_stats(&existing_queue(&name)?, self.now())).await?)
     }
 
     async fn create_task(&self, queue: String, task: NewTask) -> Result<CreatedTask, ServiceError> {
@@ -120,29 +128,45 @@ impl Service for Engine {
     async fn claim(&self, queue: String, request: ClaimRequest) -> Result<Vec<TaskState>, ServiceError> {
         let queue = existing_queue(&queue)?;
         let claim = request.validate()?;
-        self.claim_runs(&queue, &claim).await
+        let claimed = self.claim_runs(&queue, &claim).await?;
+        // How long each run waited while claimable: claim time - available_at.
+        let latencies_seconds = claimed
+            .iter()
+            .map(|c| (c.run.claimed_at.unwrap_or(c.run.available_at) - c.run.available_at).as_seconds_f64())
+            .collect();
+        self.record(Observation::RunsClaimed { queue, latencies_seconds });
+        Ok(claimed)
     }
 
     async fn list_tasks(&self, filter: TaskFilter) -> Result<Page<Task, TaskId>, ServiceError> {
-        Ok(self.store.task_list(&filter).await?)
+        command::text("queue_name", filter.queue_name.as_deref().unwrap_or_default())?;
+        command::text("task_name", filter.task_name.as_deref().unwrap_or_default())?;
+        Ok(traced("store.task_list", self.store.task_list(&filter)).await?)
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Task, ServiceError> {
-        Ok(self.store.task_get(id).await?)
+        Ok(traced("store.task_get", self.store.task_get(id)).await?)
     }
 
     async fn cancel_task(&self, id: TaskId) -> Result<(), ServiceError> {
-        Ok(self.store.task_cancel(id, self.now()).await?)
+        Ok(traced("store.task_cancel", self.store.task_cancel(id, self.now())).await?)
     }
 
     async fn list_runs(&self, filter: RunFilter) -> Result<Page<Run, RunId>, ServiceError> {
-        Ok(self.store.run_list(&filter).await?)
+        Ok(traced("store.run_list", self.store.run_list(&filter)).await?)
     }
 
     async fn complete_run(&self, run: RunId, result: Option<Value>) -> Result<(), ServiceError> {
-        let mut answers = self.store.runs_complete(vec![(run, result)], self.now()).await?;
+        if let Some(result) = &result {
+            command::json("result", result)?;
+        }
+        let mut answers =
+            traced("store.runs_complete", self.store.runs_complete(vec![(run, result)], self.now())).await?;
         match answers.pop() {
-            Some(Ok(())) => Ok(()),
+            Some(Ok(())) => {
+                self.record(Observation::RunsCompleted { n: 1 });
+                Ok(())
+            }
             Some(Err(ItemError::NotFound(e))) => Err(e.into()),
             Some(Err(ItemError::Conflict(e))) => Err(e.into()),
             None => Err(ServiceError::Internal("store answered no item".into())),
@@ -157,12 +181,22 @@ impl Service for Engine {
             let rule = format!("must hold between 1 and {} runs", command::MAX_BATCH);
             return Err(ValidationError::invalid("runs", rule).into());
         }
-        Ok(self.store.runs_complete(items, self.now()).await?)
+        for (i, (_, result)) in items.iter().enumerate() {
+            if let Some(result) = result {
+                command::json(&format!("runs[{i}].result"), result)?;
+            }
+        }
+        let answers = traced("store.runs_complete", self.store.runs_complete(items, self.now())).await?;
+        let n = answers.iter().filter(|a| a.is_ok()).count() as u64;
+        self.record(Observation::RunsCompleted { n });
+        Ok(answers)
     }
 
     async fn fail_run(&self, run: RunId, error: String) -> Result<FailedRun, ServiceError> {
+        command::text("error", &error)?;
         let now = self.now();
-        let failed = self.store.run_fail(run, &error, now).await?;
+        let failed = traced("store.run_fail", self.store.run_fail(run, &error, now)).await?;
+        self.record(Observation::RunFailed { queue: failed.queue.clone(), retried: failed.next.is_some() });
         if failed.next.is_some_and(|(_, due)| due <= now) {
             self.notify(std::slice::from_ref(&failed.queue)).await;
         }
@@ -170,7 +204,8 @@ impl Service for Engine {
     }
 
     async fn schedule_run(&self, run: RunId, run_at: Timestamp) -> Result<Timestamp, ServiceError> {
-        let scheduled = self.store.run_schedule(run, clock::truncate(run_at), self.now()).await?;
+        let scheduled =
+            traced("store.run_schedule", self.store.run_schedule(run, clock::truncate(run_at), self.now())).await?;
         if scheduled.claimable_now {
             self.notify(std::slice::from_ref(&scheduled.queue)).await;
         }
@@ -179,23 +214,29 @@ impl Service for Engine {
 
     async fn heartbeat_run(&self, run: RunId, extend_by_seconds: f64) -> Result<Timestamp, ServiceError> {
         let extend_by = command::at_least_one_second("extend_by_seconds", extend_by_seconds)?;
-        Ok(self.store.run_heartbeat(run, extend_by, self.now()).await?)
+        Ok(traced("store.run_heartbeat", self.store.run_heartbeat(run, extend_by, self.now())).await?)
     }
 
     async fn wait_for_event(&self, request: WaitRequest) -> Result<WaitResponse, ServiceError> {
         let wait = request.validate()?;
-        Ok(self.store.run_wait_for_event(&wait, self.now()).await?)
+        Ok(traced("store.run_wait_for_event", self.store.run_wait_for_event(&wait, self.now())).await?)
     }
 
     async fn emit_event(&self, name: String, payload: Value) -> Result<Event, ServiceError> {
         command::non_empty("event_name", &name)?;
-        let emitted = self.store.event_emit(&name, payload, self.now()).await?;
+        command::json("payload", &payload)?;
+        let emitted = traced("store.event_emit", self.store.event_emit(&name, payload, self.now())).await?;
+        self.record(Observation::EventEmitted);
+        if !emitted.woken.is_empty() {
+            self.record(Observation::Wakeups { n: emitted.woken.len() as u64 });
+        }
         self.notify(&emitted.woken).await;
         Ok(emitted.event)
     }
 
     async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError> {
         command::non_empty("step_name", &write.step_name)?;
+        command::json("state", &write.state)?;
         let extend_claim_by =
             write.extend_claim_by.map(|s| command::at_least_one_second("extend_claim_by", s)).transpose()?;
         let write = CheckpointWrite {
@@ -205,40 +246,55 @@ impl Service for Engine {
             owner_run: write.owner_run,
             extend_claim_by,
         };
-        Ok(self.store.checkpoint_put(write, self.now()).await?)
+        Ok(traced("store.checkpoint_put", self.store.checkpoint_put(write, self.now())).await?)
     }
 
     async fn get_checkpoint(&self, task: TaskId, step_name: String) -> Result<Checkpoint, ServiceError> {
-        Ok(self.store.checkpoint_get(task, &step_name).await?)
+        command::text("step_name", &step_name)?;
+        Ok(traced("store.checkpoint_get", self.store.checkpoint_get(task, &step_name)).await?)
     }
 
     async fn list_checkpoints(&self, task: TaskId) -> Result<Vec<Checkpoint>, ServiceError> {
-        Ok(self.store.checkpoint_list(task).await?)
+        Ok(traced("store.checkpoint_list", self.store.checkpoint_list(task)).await?)
     }
 
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError> {
         command::non_empty("workflow_name", &run.workflow_name)?;
-        Ok(self.store.workflow_create(WorkflowRun::create(run, self.now())).await?)
+        for (field, value) in [("workflow_version", &run.workflow_version), ("created_by", &run.created_by)] {
+            command::text(field, value.as_deref().unwrap_or_default())?;
+        }
+        for (key, value) in &run.tags {
+            command::text("tags", key)?;
+            command::text("tags", value)?;
+        }
+        if let Some(inputs) = &run.inputs {
+            command::json("inputs", inputs)?;
+        }
+        Ok(traced("store.workflow_create", self.store.workflow_create(WorkflowRun::create(run, self.now()))).await?)
     }
 
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError> {
+        if let Some(result) = &patch.result {
+            command::json("result", result)?;
+        }
         let patch = WorkflowPatch {
             started_at: patch.started_at.map(clock::truncate),
             completed_at: patch.completed_at.map(clock::truncate),
             ..patch
         };
-        Ok(self.store.workflow_update(id, patch, self.now()).await?)
+        Ok(traced("store.workflow_update", self.store.workflow_update(id, patch, self.now())).await?)
     }
 
     async fn get_workflow_run(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), ServiceError> {
-        Ok(self.store.workflow_get(id).await?)
+        Ok(traced("store.workflow_get", self.store.workflow_get(id)).await?)
     }
 
     async fn list_workflow_runs(
         &self,
         filter: WorkflowFilter,
     ) -> Result<Page<WorkflowRun, WorkflowRunId>, ServiceError> {
-        Ok(self.store.workflow_list(&filter).await?)
+        command::text("workflow_name", filter.workflow_name.as_deref().unwrap_or_default())?;
+        Ok(traced("store.workflow_list", self.store.workflow_list(&filter)).await?)
     }
 }
 
@@ -250,7 +306,9 @@ impl Engine {
     ) -> Result<Vec<CreatedTask>, ServiceError> {
         let now = self.now();
         let due_now = specs.iter().any(|s| s.run_at.is_none_or(|at| at <= now));
-        let created = self.store.tasks_create(queue, specs, now).await?;
+        let created = traced("store.tasks_create", self.store.tasks_create(queue, specs, now)).await?;
+        let n = created.iter().filter(|c| !c.deduplicated).count() as u64;
+        self.record(Observation::TasksCreated { queue: queue.clone(), n });
         if due_now && created.iter().any(|c| !c.deduplicated) {
             self.notify(std::slice::from_ref(queue)).await;
         }

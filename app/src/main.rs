@@ -23,7 +23,13 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    server::init_logging(cli.settings.log_format);
+    let telemetry = server::init_telemetry(cli.settings.log_format)?;
+    let outcome = run(cli).await;
+    telemetry.shutdown();
+    outcome
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let running = server::start(&cli.settings).await?;

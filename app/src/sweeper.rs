@@ -7,12 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use durable_ports::ServiceError;
 use durable_ports::store::Cleanup;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use durable_ports::{Observation, ServiceError};
+use tracing::Instrument;
 
 use crate::engine::Engine;
+use crate::observe::traced;
+use crate::periodic::Periodic;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,46 +29,47 @@ impl Engine {
     /// at most `sweep_batch` rows, so one pass stays short; a backlog drains
     /// over the following passes.
     pub async fn sweep_once(&self) -> Result<SweepReport, ServiceError> {
+        self.sweep().instrument(tracing::debug_span!("sweep")).await
+    }
+
+    async fn sweep(&self) -> Result<SweepReport, ServiceError> {
         let now = self.now();
         let batch = self.config.sweep_batch;
-        let requeued = self.store.claims_expire(&self.config.policy, now, batch).await?;
+        let requeued = traced("store.claims_expire", self.store.claims_expire(&self.config.policy, now, batch)).await?;
         self.notify(&requeued).await;
-        let woken = self.store.sleepers_wake(now, batch).await?;
+        let woken = traced("store.sleepers_wake", self.store.sleepers_wake(now, batch)).await?;
         self.notify(&woken).await;
-        let tasks_timed_out = self.store.timeouts_enforce(now, batch).await?;
-        let cleaned = self.store.cleanup(now, batch).await?;
+        let tasks_timed_out = traced("store.timeouts_enforce", self.store.timeouts_enforce(now, batch)).await?;
+        let cleaned = traced("store.cleanup", self.store.cleanup(now, batch)).await?;
+        self.record_sweep(requeued.len(), woken.len(), cleaned);
         Ok(SweepReport { claims_expired: requeued.len(), sleepers_woken: woken.len(), tasks_timed_out, cleaned })
     }
 }
 
-/// A running sweeper; [`SweeperHandle::stop`] ends it after the current pass.
-#[derive(Debug)]
-pub struct SweeperHandle {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl SweeperHandle {
-    pub async fn stop(self) {
-        self.stop.send_replace(true);
-        if let Err(e) = self.task.await {
-            tracing::error!(error = %e, "sweeper task panicked");
+impl Engine {
+    fn record_sweep(&self, claims_expired: usize, sleepers_woken: usize, cleaned: Cleanup) {
+        // Zero observations are skipped: most passes find nothing to do.
+        if claims_expired > 0 {
+            self.record(Observation::ClaimsExpired { n: claims_expired as u64 });
+        }
+        if sleepers_woken > 0 {
+            self.record(Observation::Wakeups { n: sleepers_woken as u64 });
+        }
+        if cleaned != Cleanup::default() {
+            self.record(Observation::Cleanup { tasks: cleaned.tasks, events: cleaned.events });
         }
     }
 }
 
+/// A running sweeper; [`SweeperHandle::stop`] ends it after the current pass.
+pub type SweeperHandle = Periodic;
+
 /// Runs [`Engine::sweep_once`] every `interval` until stopped. Failures are
 /// logged and retried on the next tick: a database outage must not kill it.
 pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> SweeperHandle {
-    let (stop, mut stopped) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = stopped.changed() => return,
-            }
+    Periodic::spawn("sweeper", interval, move || {
+        let engine = engine.clone();
+        async move {
             match engine.sweep_once().await {
                 Ok(report) if report != SweepReport::default() => tracing::debug!(?report, "sweep"),
                 Ok(_) => {}
@@ -75,6 +77,5 @@ pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> SweeperHandle {
                 Err(e) => tracing::error!(error = %e, "sweep failed"),
             }
         }
-    });
-    SweeperHandle { stop, task }
+    })
 }

@@ -16,6 +16,13 @@ pub trait Notifier: Send + Sync + 'static {
     /// Wakes the waiters of these queues. Called after the write that made
     /// runs claimable has committed.
     async fn notify(&self, queues: &[QueueName]);
+
+    /// How often the notifier had to re-establish its connection since it
+    /// started (a running total, for metrics). In-process notifiers never
+    /// reconnect.
+    fn reconnects(&self) -> u64 {
+        0
+    }
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]

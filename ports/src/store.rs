@@ -16,6 +16,7 @@ use serde_json::Value;
 use time::Duration;
 
 use crate::error::{ItemError, StoreError};
+use crate::metrics::{PoolStats, QueueDepth};
 
 /// The ids of a created (or deduplicated) task.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,4 +183,39 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes up to `limit` finished tasks past their queue's task TTL (with
     /// runs, checkpoints and wait outcomes) and up to `limit` expired events.
     async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError>;
+
+    // --- observability ------------------------------------------------------
+
+    /// Live runs of every queue by state, for the metrics gauges; one entry
+    /// per queue, empty queues included. Called on an interval, never per
+    /// scrape. Adapters should answer with one grouped query; this default
+    /// asks for each queue's stats, which cannot tell due pending runs from
+    /// scheduled ones: it counts them all as due when any is due, else all
+    /// as scheduled.
+    async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
+        let mut depths = Vec::new();
+        for queue in self.queue_list().await? {
+            let stats = match self.queue_stats(&queue.name, now).await {
+                Ok(stats) => stats,
+                // Deleted between the two calls: it has no depth any more.
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let any_due = stats.oldest_pending_run_age_seconds.is_some();
+            depths.push(QueueDepth {
+                queue: queue.name,
+                pending_due: if any_due { stats.pending_runs } else { 0 },
+                pending_scheduled: if any_due { 0 } else { stats.pending_runs },
+                claimed: stats.claimed_runs,
+                sleeping: stats.sleeping_runs,
+                oldest_pending_age_seconds: stats.oldest_pending_run_age_seconds,
+            });
+        }
+        Ok(depths)
+    }
+
+    /// The connection pool's current use, when the store has one.
+    fn pool_stats(&self) -> Option<PoolStats> {
+        None
+    }
 }

@@ -8,8 +8,10 @@ mod decode;
 mod docs;
 pub mod error;
 mod extract;
+mod metrics;
 mod observe;
 pub mod openapi;
+mod propagation;
 mod routes;
 pub mod types;
 
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use durable_ports::Service;
+use durable_ports::{Metrics, NoopMetrics, Service};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -28,11 +30,28 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use openapi::openapi;
 
+/// Renders the current metrics for `GET /metrics`, in the Prometheus text
+/// format. A function, so this adapter needs no metrics library.
+pub type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// Settings of the HTTP layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct HttpConfig {
     /// The largest request body accepted, in bytes; larger ones get 413.
     pub body_limit: usize,
+    /// Receives one [`durable_ports::Observation::HttpRequest`] per request.
+    pub metrics: Arc<dyn Metrics>,
+    /// Serves `GET /metrics` when set; without it that path is a 404.
+    pub metrics_renderer: Option<MetricsRenderer>,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("body_limit", &self.body_limit)
+            .field("serves_metrics", &self.metrics_renderer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpConfig {
@@ -41,26 +60,25 @@ impl HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            body_limit: Self::DEFAULT_BODY_LIMIT,
-        }
+        Self { body_limit: Self::DEFAULT_BODY_LIMIT, metrics: Arc::new(NoopMetrics), metrics_renderer: None }
     }
 }
 
-/// The whole HTTP surface: `/api/v1`, the probes, `/openapi.json` and `/docs`.
+/// The whole HTTP surface: `/api/v1`, the probes, `/metrics` (when
+/// configured), `/openapi.json` and `/docs`.
 pub fn router(service: Arc<dyn Service>, config: HttpConfig) -> Router {
+    // `Router::layer` wraps each route (and the fallbacks), inside routing,
+    // which is what lets the middleware see the matched route template.
     let middleware = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(
-            observe::REQUEST_ID,
-            observe::MakeUuidV7,
-        ))
+        .layer(SetRequestIdLayer::new(observe::REQUEST_ID, observe::MakeUuidV7))
         .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
-        .layer(axum::middleware::from_fn(observe::log_request))
+        .layer(axum::middleware::from_fn_with_state(config.metrics, observe::observe_request))
         .layer(CatchPanicLayer::custom(observe::panic_response));
     Router::new()
         .nest("/api/v1", routes::api())
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
+        .merge(metrics::routes(config.metrics_renderer))
         .merge(docs::routes())
         // Must come after every route: it only reaches routes added before it.
         .method_not_allowed_fallback(routes::ops::method_not_allowed)
@@ -77,7 +95,5 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

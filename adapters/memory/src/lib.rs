@@ -1,5 +1,6 @@
 //! In-memory [`durable_ports::Store`] and the in-process notifier.
 
+mod depths;
 mod notifier;
 mod state;
 mod store;

@@ -13,6 +13,7 @@ use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Rejection, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
     TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task,
 };
+use durable_ports::metrics::QueueDepth;
 use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -503,6 +504,10 @@ impl Store for MemoryStore {
             events = (before - state.events.len()) as u64;
         }
         Ok(Cleanup { tasks: expired.len() as u64, events })
+    }
+
+    async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
+        Ok(self.state().depths(now))
     }
 }
 

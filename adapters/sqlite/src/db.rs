@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use durable_ports::StoreError;
+use durable_ports::metrics::PoolStats;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -100,6 +101,15 @@ impl Db {
     /// The reader pool, for single-statement reads.
     pub(crate) fn reader(&self) -> &SqlitePool {
         &self.read
+    }
+
+    /// Both pools together: the writer and the readers.
+    pub(crate) fn pool_stats(&self) -> PoolStats {
+        let (size, idle) = [&self.write, &self.read].iter().fold((0u32, 0u32), |(size, idle), pool| {
+            let pool_idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            (size + pool.size(), idle.saturating_add(pool_idle))
+        });
+        PoolStats { in_use: size.saturating_sub(idle), idle }
     }
 
     pub(crate) async fn close(&self) {

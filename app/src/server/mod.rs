@@ -1,26 +1,29 @@
 //! The composition root: opens the storage backend named by the settings,
-//! wires the engine, the sweeper and the HTTP API, and takes it all down in
-//! order. The `durable-server` binary is a thin shell around [`start`]; tests
-//! start the very same server in-process on a loopback port.
+//! wires the engine, the sweeper, the metrics and the HTTP API, and takes it
+//! all down in order. The `durable-server` binary is a thin shell around
+//! [`start`]; tests start the very same server in-process on a loopback port.
 
 mod logging;
 mod settings;
 mod storage;
+pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use durable_domain::machine::Policy;
+use durable_http::HttpConfig;
+use durable_metrics::PrometheusMetrics;
 use durable_ports::SystemClock;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use logging::init as init_logging;
 pub use settings::{LogFormat, Settings};
 pub use storage::migrate;
+pub use telemetry::{Telemetry, init as init_telemetry};
 
-use crate::{Engine, EngineConfig, SweeperHandle, spawn_sweeper};
+use crate::{Engine, EngineConfig, Periodic, SweeperHandle, spawn_gauge_refresher, spawn_sweeper};
 
 /// A running server.
 #[derive(Debug)]
@@ -30,6 +33,7 @@ pub struct Server {
     stop: oneshot::Sender<()>,
     http: JoinHandle<std::io::Result<()>>,
     sweeper: SweeperHandle,
+    gauges: Periodic,
     storage: storage::Storage,
 }
 
@@ -42,9 +46,21 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
         policy: Policy { max_consecutive_expiries: settings.max_consecutive_expiries.max(1) },
         ..EngineConfig::default()
     };
-    let engine = Arc::new(Engine::new(storage.store.clone(), storage.notifier.clone(), Arc::new(SystemClock), config));
+    // Per server, not the process-global registry: tests run several servers
+    // in one process and each must count only its own work.
+    let metrics = Arc::new(PrometheusMetrics::new());
+    let engine = Arc::new(
+        Engine::new(storage.store.clone(), storage.notifier.clone(), Arc::new(SystemClock), config)
+            .with_metrics(metrics.clone()),
+    );
     let sweeper = spawn_sweeper(engine.clone(), settings.sweep_interval());
-    let app = durable_http::router(engine.clone(), durable_http::HttpConfig { body_limit: settings.body_limit });
+    let gauges = spawn_gauge_refresher(engine.clone(), settings.metrics_interval());
+    let http = HttpConfig {
+        body_limit: settings.body_limit,
+        metrics: metrics.clone(),
+        metrics_renderer: Some(Arc::new(move || metrics.render())),
+    };
+    let app = durable_http::router(engine.clone(), http);
 
     let listener =
         tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
@@ -62,7 +78,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
             })
             .await
     });
-    Ok(Server { address, engine, stop, http, sweeper, storage })
+    Ok(Server { address, engine, stop, http, sweeper, gauges, storage })
 }
 
 impl Server {
@@ -84,11 +100,13 @@ impl Server {
     }
 
     /// Graceful shutdown: stop accepting, answer waiting long polls, finish
-    /// in-flight requests, stop the sweeper, close the storage.
+    /// in-flight requests, stop the sweeper and the gauge refresher, close
+    /// the storage.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
         let served = self.http.await.context("HTTP task panicked")?;
         self.sweeper.stop().await;
+        self.gauges.stop().await;
         self.storage.close().await;
         served.context("serving HTTP")
     }

@@ -25,6 +25,12 @@ pub struct Settings {
     #[arg(long, env = "DURABLE_SWEEP_INTERVAL_MS", default_value_t = 500, global = true)]
     pub sweep_interval_ms: u64,
 
+    /// How often the metrics' gauges (queue depths, pool use) are read from
+    /// storage (milliseconds). Scrapes read the last values, so scraping
+    /// never loads the database.
+    #[arg(long, env = "DURABLE_METRICS_INTERVAL_MS", default_value_t = 5000, global = true)]
+    pub metrics_interval_ms: u64,
+
     /// Queues the server accepts.
     #[arg(long, env = "DURABLE_MAX_QUEUES", default_value_t = 128, global = true)]
     pub max_queues: usize,
@@ -50,6 +56,7 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             pool_size: 16,
             sweep_interval_ms: 500,
+            metrics_interval_ms: 5000,
             max_queues: 128,
             max_consecutive_expiries: 10,
             body_limit: 1024 * 1024,
@@ -61,6 +68,10 @@ impl Default for Settings {
 impl Settings {
     pub fn sweep_interval(&self) -> Duration {
         Duration::from_millis(self.sweep_interval_ms.max(10))
+    }
+
+    pub fn metrics_interval(&self) -> Duration {
+        Duration::from_millis(self.metrics_interval_ms.max(10))
     }
 }
 

@@ -241,7 +241,7 @@ async fn wrong_method_is_405_json() {
 
 #[tokio::test]
 async fn body_over_the_limit_is_413() {
-    let app = router(Arc::new(MockService::new()), HttpConfig { body_limit: 64 });
+    let app = router(Arc::new(MockService::new()), HttpConfig { body_limit: 64, ..HttpConfig::default() });
     let body = json!({"task_name": "x".repeat(100)}).to_string();
     let reply = raw(
         app.clone(),

@@ -6,6 +6,7 @@ mod events;
 mod fixtures;
 mod harness;
 mod logging;
+mod metrics;
 mod openapi;
 mod ops;
 mod queues;

@@ -7,6 +7,7 @@
 //! so a rejection never leaves half a change behind.
 
 mod checkpoints;
+mod depths;
 mod events;
 mod maintenance;
 mod queues;
@@ -27,6 +28,7 @@ use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp,
     WorkflowRunId,
 };
+use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -288,5 +290,13 @@ impl Store for SqliteStore {
 
     async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
         maintenance::cleanup(&self.db, now, limit).await
+    }
+
+    async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
+        depths::depths(&self.db, now).await
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        Some(self.db.pool_stats())
     }
 }

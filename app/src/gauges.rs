@@ -1,0 +1,51 @@
+//! The gauge refresher: queue depths, the store's pool and the notifier's
+//! reconnects, read on an interval and recorded as gauges.
+//!
+//! Reading on an interval rather than per scrape means scrapers, however
+//! many and however frequent, cost the database one grouped query per
+//! interval and nothing more.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use durable_ports::{Observation, ServiceError};
+use tracing::Instrument;
+
+use crate::engine::Engine;
+use crate::observe::traced;
+use crate::periodic::Periodic;
+
+impl Engine {
+    /// Reads every level the gauges show and records it. The refresher
+    /// calls this on its interval; tests call it to refresh at once.
+    pub async fn refresh_gauges(&self) -> Result<(), ServiceError> {
+        async {
+            let depths = traced("store.queue_depths", self.store.queue_depths(self.now())).await?;
+            self.record(Observation::QueueDepths(depths));
+            if let Some(pool) = self.store.pool_stats() {
+                self.record(Observation::Pool { in_use: pool.in_use, idle: pool.idle });
+            }
+            self.record(Observation::NotifierReconnects(self.notifier.reconnects()));
+            Ok(())
+        }
+        .instrument(tracing::debug_span!("refresh_gauges"))
+        .await
+    }
+}
+
+/// Runs [`Engine::refresh_gauges`] every `interval` until stopped; a failed
+/// reading is logged and the gauges keep their last values until the next.
+pub fn spawn_gauge_refresher(engine: Arc<Engine>, interval: Duration) -> Periodic {
+    Periodic::spawn("gauge refresher", interval, move || {
+        let engine = engine.clone();
+        async move {
+            match engine.refresh_gauges().await {
+                Ok(()) => {}
+                Err(ServiceError::Unavailable(e)) => {
+                    tracing::warn!(error = %e, "gauges not refreshed: storage unavailable")
+                }
+                Err(e) => tracing::error!(error = %e, "gauges not refreshed"),
+            }
+        }
+    })
+}
