@@ -102,13 +102,7 @@ impl ClientBuilder {
             .user_agent(concat!("durable-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(Error::Transport)?;
-        Ok(Client {
-            http,
-            base,
-            token: self.token,
-            timeout: self.timeout,
-            retry: self.retry,
-        })
+        Ok(Client { http, base, token: self.token, timeout: self.timeout, retry: self.retry })
     }
 }
 
@@ -117,9 +111,7 @@ impl ClientBuilder {
 fn parse_base(raw: &str) -> Result<Url, Error> {
     let mut url = Url::parse(raw).map_err(|e| Error::Config(format!("base URL {raw:?}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(Error::Config(format!(
-            "base URL {raw:?} must be http:// or https://"
-        )));
+        return Err(Error::Config(format!("base URL {raw:?} must be http:// or https://")));
     }
     url.set_query(None);
     url.set_fragment(None);
@@ -174,19 +166,12 @@ impl Raw {
         if !(200..300).contains(&self.status) {
             return Err(Error::from_response(self.status, &self.body));
         }
-        serde_json::from_slice(&self.body).map_err(|source| Error::Decode {
-            status: self.status,
-            source,
-        })
+        serde_json::from_slice(&self.body).map_err(|source| Error::Decode { status: self.status, source })
     }
 
     /// Success with the body ignored, else the API error.
     pub(crate) fn expect_success(self) -> Result<(), Error> {
-        if (200..300).contains(&self.status) {
-            Ok(())
-        } else {
-            Err(Error::from_response(self.status, &self.body))
-        }
+        if (200..300).contains(&self.status) { Ok(()) } else { Err(Error::from_response(self.status, &self.body)) }
     }
 }
 
@@ -240,13 +225,7 @@ impl Client {
 
     /// A call with no body that is not retried.
     pub(crate) fn call(&self, method: Method, url: Url) -> Call {
-        Call {
-            method,
-            url,
-            body: None,
-            idempotency: Idempotency::NonIdempotent,
-            extra_time: Duration::ZERO,
-        }
+        Call { method, url, body: None, idempotency: Idempotency::NonIdempotent, extra_time: Duration::ZERO }
     }
 
     /// Sends a call, retrying it by the policy; any status comes back as [`Raw`].
@@ -254,9 +233,7 @@ impl Client {
         let mut retry = 0;
         loop {
             let (error, raw) = match self.send_once(&call).await {
-                Ok(raw) if raw.status == 503 => {
-                    (Error::from_response(raw.status, &raw.body), Some(raw))
-                }
+                Ok(raw) if raw.status == 503 => (Error::from_response(raw.status, &raw.body), Some(raw)),
                 Ok(raw) => return Ok(raw),
                 Err(error) => (error, None),
             };
@@ -272,17 +249,12 @@ impl Client {
 
     async fn send_once(&self, call: &Call) -> Result<Raw, Error> {
         let timeout = self.timeout + call.extra_time;
-        let mut request = self
-            .http
-            .request(call.method.clone(), call.url.clone())
-            .timeout(timeout);
+        let mut request = self.http.request(call.method.clone(), call.url.clone()).timeout(timeout);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = &call.body {
-            request = request
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(body.clone());
+            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json")).body(body.clone());
         }
         tracing::debug!(method = %call.method, url = %call.url, "request");
         let response = request.send().await.map_err(Error::Transport)?;
@@ -316,66 +288,33 @@ mod tests {
 
     #[test]
     fn builds_api_urls_from_any_spelling_of_the_base() {
-        for base in [
-            "http://h:8080",
-            "http://h:8080/",
-            "http://h:8080/api/v1",
-            "http://h:8080/api/v1/",
-        ] {
+        for base in ["http://h:8080", "http://h:8080/", "http://h:8080/api/v1", "http://h:8080/api/v1/"] {
             let url = client(base).api_url(&["queues", "q1", "tasks"]);
-            assert_eq!(
-                url.as_str(),
-                "http://h:8080/api/v1/queues/q1/tasks",
-                "{base}"
-            );
+            assert_eq!(url.as_str(), "http://h:8080/api/v1/queues/q1/tasks", "{base}");
         }
-        assert_eq!(
-            client("http://h/").root_url(&["healthz"]).as_str(),
-            "http://h/healthz"
-        );
+        assert_eq!(client("http://h/").root_url(&["healthz"]).as_str(), "http://h/healthz");
     }
 
     #[test]
     fn keeps_a_path_prefix() {
         let c = client("https://proxy.example/durable/");
-        assert_eq!(
-            c.api_url(&["events"]).as_str(),
-            "https://proxy.example/durable/api/v1/events"
-        );
-        assert_eq!(
-            c.root_url(&["readyz"]).as_str(),
-            "https://proxy.example/durable/readyz"
-        );
+        assert_eq!(c.api_url(&["events"]).as_str(), "https://proxy.example/durable/api/v1/events");
+        assert_eq!(c.root_url(&["readyz"]).as_str(), "https://proxy.example/durable/readyz");
     }
 
     #[test]
     fn percent_encodes_each_segment() {
         let url = client("http://h").api_url(&["tasks", "t", "checkpoints", "step one/two?"]);
-        assert_eq!(
-            url.as_str(),
-            "http://h/api/v1/tasks/t/checkpoints/step%20one%2Ftwo%3F"
-        );
+        assert_eq!(url.as_str(), "http://h/api/v1/tasks/t/checkpoints/step%20one%2Ftwo%3F");
     }
 
     #[test]
     fn appends_only_present_query_pairs() {
         let base = client("http://h").api_url(&["tasks"]);
-        assert_eq!(
-            with_query(base.clone(), &[("status", None)]).as_str(),
-            "http://h/api/v1/tasks"
-        );
-        let url = with_query(
-            base,
-            &[
-                ("queue_name", Some("a b&c".into())),
-                ("cursor", None),
-                ("limit", Some("5".into())),
-            ],
-        );
-        assert_eq!(
-            url.as_str(),
-            "http://h/api/v1/tasks?queue_name=a+b%26c&limit=5"
-        );
+        assert_eq!(with_query(base.clone(), &[("status", None)]).as_str(), "http://h/api/v1/tasks");
+        let url =
+            with_query(base, &[("queue_name", Some("a b&c".into())), ("cursor", None), ("limit", Some("5".into()))]);
+        assert_eq!(url.as_str(), "http://h/api/v1/tasks?queue_name=a+b%26c&limit=5");
     }
 
     #[test]
@@ -389,9 +328,6 @@ mod tests {
     fn debug_output_hides_the_token() {
         let c = Client::builder("http://h").token("s3cret").build().unwrap();
         let text = format!("{c:?}");
-        assert!(
-            !text.contains("s3cret") && text.contains("redacted"),
-            "{text}"
-        );
+        assert!(!text.contains("s3cret") && text.contains("redacted"), "{text}");
     }
 }

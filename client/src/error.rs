@@ -134,11 +134,7 @@ impl Error {
     /// not `{"error", "code"}` still gives a typed error, by status.
     pub(crate) fn from_response(status: u16, body: &[u8]) -> Self {
         match serde_json::from_slice::<ErrorBody>(body) {
-            Ok(ErrorBody { error, code }) => Self::Api {
-                status,
-                code,
-                message: error,
-            },
+            Ok(ErrorBody { error, code }) => Self::Api { status, code, message: error },
             Err(_) => {
                 let text = String::from_utf8_lossy(body);
                 let text = text.trim();
@@ -147,11 +143,7 @@ impl Error {
                 } else {
                     text.chars().take(200).collect()
                 };
-                Self::Api {
-                    status,
-                    code: ErrorCode::from_status(status),
-                    message,
-                }
+                Self::Api { status, code: ErrorCode::from_status(status), message }
             }
         }
     }
@@ -199,9 +191,7 @@ impl Error {
 
     /// Worth trying again later: a transport failure, 503 or 500.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transport(_))
-            || self.is_unavailable()
-            || self.code() == Some(&ErrorCode::InternalError)
+        matches!(self, Self::Transport(_)) || self.is_unavailable() || self.code() == Some(&ErrorCode::InternalError)
     }
 }
 
@@ -211,21 +201,13 @@ mod tests {
 
     #[test]
     fn decodes_the_api_error_body() {
-        let err = Error::from_response(
-            409,
-            br#"{"error": "run is not claimed", "code": "CONFLICT"}"#,
-        );
+        let err = Error::from_response(409, br#"{"error": "run is not claimed", "code": "CONFLICT"}"#);
         assert!(err.is_conflict());
         assert_eq!(err.status(), Some(409));
         assert_eq!(err.to_string(), "HTTP 409 CONFLICT: run is not claimed");
-        let err = Error::from_response(
-            404,
-            br#"{"error": "queue \"x\" not found", "code": "NOT_FOUND", "extra": 1}"#,
-        );
+        let err = Error::from_response(404, br#"{"error": "queue \"x\" not found", "code": "NOT_FOUND", "extra": 1}"#);
         assert!(err.is_not_found());
-        assert!(
-            matches!(err, Error::Api { ref message, .. } if message == "queue \"x\" not found")
-        );
+        assert!(matches!(err, Error::Api { ref message, .. } if message == "queue \"x\" not found"));
     }
 
     #[test]
@@ -242,15 +224,9 @@ mod tests {
         ] {
             let parsed: ErrorCode = serde_json::from_value(serde_json::json!(code)).unwrap();
             assert_eq!(parsed.as_str(), code);
-            assert_eq!(
-                serde_json::to_value(&parsed).unwrap(),
-                serde_json::json!(code)
-            );
+            assert_eq!(serde_json::to_value(&parsed).unwrap(), serde_json::json!(code));
         }
-        assert_eq!(
-            ErrorCode::from("METHOD_NOT_ALLOWED".to_owned()),
-            ErrorCode::Other("METHOD_NOT_ALLOWED".into())
-        );
+        assert_eq!(ErrorCode::from("METHOD_NOT_ALLOWED".to_owned()), ErrorCode::Other("METHOD_NOT_ALLOWED".into()));
     }
 
     #[test]
@@ -258,9 +234,7 @@ mod tests {
         let err = Error::from_response(503, b"<html>Service Unavailable</html>");
         assert!(err.is_unavailable());
         assert!(err.is_transient());
-        assert!(
-            matches!(err, Error::Api { ref message, .. } if message.contains("Service Unavailable"))
-        );
+        assert!(matches!(err, Error::Api { ref message, .. } if message.contains("Service Unavailable")));
         let err = Error::from_response(502, b"");
         assert_eq!(err.code(), Some(&ErrorCode::Other("HTTP_502".into())));
         assert!(!err.is_transient());

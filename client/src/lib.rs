@@ -37,15 +37,15 @@ pub use types::checkpoints::{Checkpoint, CheckpointWritten, PutCheckpoint};
 pub use types::events::{EmitEvent, EventEmitted};
 pub use types::queues::{Cleanup, CleanupOptions, CreateQueue, Queue, QueueStats};
 pub use types::runs::{
-    CompleteOutcome, CompleteRun, Heartbeat, ListRuns, RunCompleted, RunFailed, RunPage,
-    RunScheduled, RunStatus, RunSummary, WaitForEvent, WaitOutcome,
+    CompleteOutcome, CompleteRun, Heartbeat, ListRuns, RunCompleted, RunFailed, RunPage, RunScheduled, RunStatus,
+    RunSummary, WaitForEvent, WaitOutcome,
 };
 pub use types::tasks::{
-    ClaimRequest, ClaimedTask, CreateTask, ListTasks, RetryKind, RetryStrategy, Task, TaskCanceled,
-    TaskCreated, TaskPage, TaskStatus, TaskSummary,
+    ClaimRequest, ClaimedTask, CreateTask, ListTasks, RetryKind, RetryStrategy, Task, TaskCanceled, TaskCreated,
+    TaskPage, TaskStatus, TaskSummary,
 };
 pub use types::workflows::{
-    CreateWorkflowRun, ListWorkflowRuns, UpdateWorkflowRun, WorkflowRun, WorkflowRunCreated,
-    WorkflowRunPage, WorkflowRunUpdated, WorkflowStatus,
+    CreateWorkflowRun, ListWorkflowRuns, UpdateWorkflowRun, WorkflowRun, WorkflowRunCreated, WorkflowRunPage,
+    WorkflowRunUpdated, WorkflowStatus,
 };
 pub use worker::{TaskError, TaskResult, Worker};

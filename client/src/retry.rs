@@ -22,11 +22,7 @@ pub(crate) enum Idempotency {
 impl Idempotency {
     /// Idempotent when `safe` holds.
     pub(crate) fn when(safe: bool) -> Self {
-        if safe {
-            Self::Idempotent
-        } else {
-            Self::NonIdempotent
-        }
+        if safe { Self::Idempotent } else { Self::NonIdempotent }
     }
 }
 
@@ -45,30 +41,21 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 3 retries, 100 ms doubling up to 5 s.
     fn default() -> Self {
-        Self {
-            max_retries: 3,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(5),
-        }
+        Self { max_retries: 3, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
     }
 }
 
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        Self {
-            max_retries: 0,
-            ..Self::default()
-        }
+        Self { max_retries: 0, ..Self::default() }
     }
 
     /// The wait before retry number `retry` (0 for the first): the base
     /// delay doubled per retry, capped, then a uniformly random point in its
     /// upper half, so that many clients do not retry in lockstep.
     pub fn delay(&self, retry: u32) -> Duration {
-        let doubled = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(retry.min(30)));
+        let doubled = self.base_delay.saturating_mul(2u32.saturating_pow(retry.min(30)));
         let ceiling = doubled.min(self.max_delay);
         let half = ceiling / 2;
         half + ceiling.saturating_sub(half).mul_f64(fastrand::f64())
@@ -97,11 +84,7 @@ mod tests {
     use crate::ErrorCode;
 
     fn api(status: u16) -> Error {
-        Error::Api {
-            status,
-            code: ErrorCode::from_status(status),
-            message: String::new(),
-        }
+        Error::Api { status, code: ErrorCode::from_status(status), message: String::new() }
     }
 
     #[test]
@@ -113,20 +96,11 @@ mod tests {
         };
         for _ in 0..50 {
             let first = policy.delay(0);
-            assert!(
-                first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
-                "{first:?}"
-            );
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
             let third = policy.delay(2);
-            assert!(
-                third >= Duration::from_millis(200) && third <= Duration::from_millis(400),
-                "{third:?}"
-            );
+            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400), "{third:?}");
             let late = policy.delay(40);
-            assert!(
-                late >= Duration::from_millis(500) && late <= Duration::from_millis(1000),
-                "{late:?}"
-            );
+            assert!(late >= Duration::from_millis(500) && late <= Duration::from_millis(1000), "{late:?}");
         }
     }
 
@@ -136,15 +110,9 @@ mod tests {
         assert!(policy.should_retry(Idempotency::Idempotent, 0, &api(503)));
         assert!(!policy.should_retry(Idempotency::NonIdempotent, 0, &api(503)));
         for status in [400, 401, 404, 409, 413, 500] {
-            assert!(
-                !policy.should_retry(Idempotency::Idempotent, 0, &api(status)),
-                "{status}"
-            );
+            assert!(!policy.should_retry(Idempotency::Idempotent, 0, &api(status)), "{status}");
         }
-        assert!(
-            !policy.should_retry(Idempotency::Idempotent, 3, &api(503)),
-            "retries are bounded"
-        );
+        assert!(!policy.should_retry(Idempotency::Idempotent, 3, &api(503)), "retries are bounded");
         assert!(!RetryPolicy::none().should_retry(Idempotency::Idempotent, 0, &api(503)));
     }
 

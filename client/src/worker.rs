@@ -177,9 +177,8 @@ where
         };
         let mut running = JoinSet::new();
         let mut failures = 0;
-        let mut request =
-            ClaimRequest::new(1, self.claim_timeout.as_secs_f64().ceil().max(1.0) as u64)
-                .long_poll_seconds(self.long_poll_seconds);
+        let mut request = ClaimRequest::new(1, self.claim_timeout.as_secs_f64().ceil().max(1.0) as u64)
+            .long_poll_seconds(self.long_poll_seconds);
         request.worker_id = self.worker_id.clone();
         tokio::pin!(shutdown);
 
@@ -190,9 +189,7 @@ where
                 () = &mut shutdown => break Ok(()),
                 Ok(permit) = permits.clone().acquire_owned() => vec![permit],
             };
-            held.extend(std::iter::from_fn(|| {
-                permits.clone().try_acquire_owned().ok()
-            }));
+            held.extend(std::iter::from_fn(|| permits.clone().try_acquire_owned().ok()));
             request.limit = held.len() as u32;
             let started = Instant::now();
             let claimed = tokio::select! {
@@ -204,18 +201,9 @@ where
                 Ok(tasks) => {
                     failures = 0;
                     let pause = MIN_EMPTY_POLL.saturating_sub(started.elapsed());
-                    let pause = if tasks.is_empty() {
-                        pause
-                    } else {
-                        Duration::ZERO
-                    };
+                    let pause = if tasks.is_empty() { pause } else { Duration::ZERO };
                     for (task, permit) in tasks.into_iter().zip(held) {
-                        let run = execute(
-                            self.client.clone(),
-                            Arc::clone(&handler),
-                            task,
-                            self.claim_timeout,
-                        );
+                        let run = execute(self.client.clone(), Arc::clone(&handler), task, self.claim_timeout);
                         running.spawn(async move {
                             run.await;
                             drop(permit);
@@ -248,12 +236,8 @@ where
 }
 
 /// Runs the handler for one task while heartbeating, then reports its outcome.
-async fn execute<F, Fut>(
-    client: Client,
-    handler: Arc<F>,
-    task: ClaimedTask,
-    claim_timeout: Duration,
-) where
+async fn execute<F, Fut>(client: Client, handler: Arc<F>, task: ClaimedTask, claim_timeout: Duration)
+where
     F: Fn(ClaimedTask) -> Fut,
     Fut: Future<Output = TaskResult>,
 {

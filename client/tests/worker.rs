@@ -22,10 +22,7 @@ fn claimed(n: u8, task_name: &str) -> Value {
 
 /// Hands out `first` on the first claim and nothing afterwards (after a
 /// short wait, like a long poll); accepts every report.
-fn serving(
-    first: Vec<Value>,
-    heartbeat: u16,
-) -> impl Fn(&common::Recorded, usize) -> Reply + Send + Sync {
+fn serving(first: Vec<Value>, heartbeat: u16) -> impl Fn(&common::Recorded, usize) -> Reply + Send + Sync {
     move |r, n| {
         let action = r.path.rsplit('/').next().unwrap_or_default();
         let run_id = r.path.split('/').nth(4).unwrap_or_default();
@@ -33,14 +30,10 @@ fn serving(
             "claim" if n == 0 => Reply::json(200, json!({ "tasks": first })),
             "claim" => Reply::json(200, json!({"tasks": []})).after(Duration::from_millis(30)),
             "complete" => Reply::json(200, json!({"run_id": run_id, "status": "completed"})),
-            "fail" => Reply::json(
-                200,
-                json!({"run_id": run_id, "status": "failed", "attempt": 1}),
-            ),
-            "heartbeat" if heartbeat == 200 => Reply::json(
-                200,
-                json!({"run_id": run_id, "claim_expires_at": "2030-01-01T00:00:00Z"}),
-            ),
+            "fail" => Reply::json(200, json!({"run_id": run_id, "status": "failed", "attempt": 1})),
+            "heartbeat" if heartbeat == 200 => {
+                Reply::json(200, json!({"run_id": run_id, "claim_expires_at": "2030-01-01T00:00:00Z"}))
+            }
             "heartbeat" => Reply::error(heartbeat, "CONFLICT", "claim lost"),
             _ => Reply::error(500, "INTERNAL_ERROR", "unexpected"),
         }
@@ -70,14 +63,8 @@ async fn completes_claimed_tasks_with_the_handler_result() {
         .unwrap();
     let requests = stub.requests();
     assert_eq!(requests[0].path, "/api/v1/queues/q/tasks/claim");
-    assert_eq!(
-        requests[0].body,
-        json!({"limit": 2, "claim_timeout": 30, "long_poll_seconds": 5, "worker_id": "w1"})
-    );
-    let complete = requests
-        .iter()
-        .find(|r| r.path.ends_with("/complete"))
-        .unwrap();
+    assert_eq!(requests[0].body, json!({"limit": 2, "claim_timeout": 30, "long_poll_seconds": 5, "worker_id": "w1"}));
+    let complete = requests.iter().find(|r| r.path.ends_with("/complete")).unwrap();
     assert_eq!(complete.path, format!("/api/v1/runs/{}/complete", run(1)));
     assert_eq!(complete.body, json!({"result": {"got": {"n": 1}}}));
 }
@@ -98,21 +85,11 @@ async fn errors_and_panics_fail_the_run_and_suspensions_report_nothing() {
         .run_until(until(|| stub.count("POST", "/fail") == 2))
         .await
         .unwrap();
-    let reports: Vec<_> = stub
-        .requests()
-        .into_iter()
-        .filter(|r| !r.path.ends_with("/claim"))
-        .map(|r| (r.path, r.body))
-        .collect();
+    let reports: Vec<_> =
+        stub.requests().into_iter().filter(|r| !r.path.ends_with("/claim")).map(|r| (r.path, r.body)).collect();
     assert_eq!(reports.len(), 2, "{reports:?}");
-    assert!(reports.contains(&(
-        format!("/api/v1/runs/{}/fail", run(1)),
-        json!({"error": "boom"})
-    )));
-    assert!(reports.contains(&(
-        format!("/api/v1/runs/{}/fail", run(2)),
-        json!({"error": "handler panicked"})
-    )));
+    assert!(reports.contains(&(format!("/api/v1/runs/{}/fail", run(1)), json!({"error": "boom"}))));
+    assert!(reports.contains(&(format!("/api/v1/runs/{}/fail", run(2)), json!({"error": "handler panicked"}))));
 }
 
 #[tokio::test]
@@ -127,27 +104,12 @@ async fn long_running_handlers_heartbeat_at_half_the_claim_timeout() {
         .run_until(until(|| stub.count("POST", "/complete") == 1))
         .await
         .unwrap();
-    let heartbeats: Vec<_> = stub
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with("/heartbeat"))
-        .collect();
-    assert!(
-        (2..=5).contains(&heartbeats.len()),
-        "{} heartbeats",
-        heartbeats.len()
-    );
-    assert_eq!(
-        heartbeats[0].path,
-        format!("/api/v1/runs/{}/heartbeat", run(1))
-    );
+    let heartbeats: Vec<_> = stub.requests().into_iter().filter(|r| r.path.ends_with("/heartbeat")).collect();
+    assert!((2..=5).contains(&heartbeats.len()), "{} heartbeats", heartbeats.len());
+    assert_eq!(heartbeats[0].path, format!("/api/v1/runs/{}/heartbeat", run(1)));
     assert_eq!(heartbeats[0].body, json!({"extend_by_seconds": 1}));
     let claim = &stub.requests()[0];
-    assert_eq!(
-        claim.body["claim_timeout"],
-        json!(1),
-        "sub-second claims round up to 1 s on the wire"
-    );
+    assert_eq!(claim.body["claim_timeout"], json!(1), "sub-second claims round up to 1 s on the wire");
 }
 
 #[tokio::test]
@@ -163,14 +125,8 @@ async fn a_lost_claim_abandons_the_handler_without_reporting() {
         .run_until(until(|| stub.count("POST", "/heartbeat") == 1))
         .await
         .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the 30 s handler was abandoned"
-    );
-    assert_eq!(
-        stub.count("POST", "/complete") + stub.count("POST", "/fail"),
-        0
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "the 30 s handler was abandoned");
+    assert_eq!(stub.count("POST", "/complete") + stub.count("POST", "/fail"), 0);
 }
 
 #[tokio::test]
@@ -191,25 +147,13 @@ async fn shutdown_waits_for_running_handlers_to_report() {
         .run_until(until(|| started.load(Ordering::SeqCst)))
         .await
         .unwrap();
-    assert_eq!(
-        stub.count("POST", "/complete"),
-        1,
-        "reported before run_until returned"
-    );
-    assert_eq!(
-        stub.count("POST", "/claim"),
-        1,
-        "the only permit was busy until shutdown"
-    );
+    assert_eq!(stub.count("POST", "/complete"), 1, "reported before run_until returned");
+    assert_eq!(stub.count("POST", "/claim"), 1, "the only permit was busy until shutdown");
 }
 
 #[tokio::test]
 async fn runs_up_to_concurrency_handlers_at_once() {
-    let stub = Stub::start(serving(
-        vec![claimed(1, "t"), claimed(2, "t"), claimed(3, "t")],
-        200,
-    ))
-    .await;
+    let stub = Stub::start(serving(vec![claimed(1, "t"), claimed(2, "t"), claimed(3, "t")], 200)).await;
     let current = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (c, p) = (Arc::clone(&current), Arc::clone(&peak));

@@ -15,17 +15,9 @@ use tempfile::TempDir;
 /// A fresh database file per case, in a temporary folder.
 async fn backend() -> Backend {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(dir.path().join("durable.db"))
-        .await
-        .expect("open sqlite store");
-    let notifier = FolderKeeper {
-        inner: durable_sqlite::notifier(),
-        _dir: dir,
-    };
-    Backend {
-        store: Arc::new(store),
-        notifier: Arc::new(notifier),
-    }
+    let store = SqliteStore::open(dir.path().join("durable.db")).await.expect("open sqlite store");
+    let notifier = FolderKeeper { inner: durable_sqlite::notifier(), _dir: dir };
+    Backend { store: Arc::new(store), notifier: Arc::new(notifier) }
 }
 
 /// The case's notifier, which also owns the case's temporary folder: the
@@ -43,10 +35,7 @@ impl Notifier for FolderKeeper {
 
     // The expansion of `#[async_trait]`, written out to delegate without
     // adding a dependency for one method.
-    fn notify<'s, 'q, 'f>(
-        &'s self,
-        queues: &'q [QueueName],
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'f>>
+    fn notify<'s, 'q, 'f>(&'s self, queues: &'q [QueueName]) -> Pin<Box<dyn Future<Output = ()> + Send + 'f>>
     where
         's: 'f,
         'q: 'f,
@@ -78,12 +67,7 @@ mod file {
     }
 
     fn claim(limit: u32) -> Claim {
-        Claim {
-            limit,
-            claim_timeout: Duration::seconds(30),
-            long_poll: None,
-            worker_id: Some("w".into()),
-        }
+        Claim { limit, claim_timeout: Duration::seconds(30), long_poll: None, worker_id: Some("w".into()) }
     }
 
     fn spec(name: &str) -> TaskSpec {
@@ -110,15 +94,10 @@ mod file {
         let queue = Queue {
             name: QueueName::parse("name", "emails").unwrap(),
             created_at: t0,
-            cleanup: CleanupPolicy {
-                task_ttl_seconds: 60,
-                event_ttl_seconds: 0,
-            },
+            cleanup: CleanupPolicy { task_ttl_seconds: 60, event_ttl_seconds: 0 },
         };
 
-        let store = SqliteStore::open(&path)
-            .await
-            .expect("open creates the file and its folder");
+        let store = SqliteStore::open(&path).await.expect("open creates the file and its folder");
         assert!(path.exists());
         store.queue_create(queue.clone(), 10).await.unwrap();
         let workflow = store
@@ -150,10 +129,7 @@ mod file {
             idempotency_key: Some("key-1".into()),
             ..spec("send")
         };
-        let created = store
-            .tasks_create(&queue.name, vec![rich, spec("a"), spec("b")], t0)
-            .await
-            .unwrap();
+        let created = store.tasks_create(&queue.name, vec![rich, spec("a"), spec("b")], t0).await.unwrap();
         let held = store.runs_claim(&queue.name, &claim(1), t0).await.unwrap();
         assert_eq!(held.len(), 1);
         let checkpoint = store
@@ -176,25 +152,14 @@ mod file {
             }
             all
         };
-        let runs_filter = RunFilter {
-            task_id: None,
-            status: None,
-            cursor: None,
-            limit: 100,
-        };
+        let runs_filter = RunFilter { task_id: None, status: None, cursor: None, limit: 100 };
         let runs_before = store.run_list(&runs_filter).await.unwrap();
         drop(store);
 
-        let store = SqliteStore::open(&path)
-            .await
-            .expect("reopen after the first store is gone");
+        let store = SqliteStore::open(&path).await.expect("reopen after the first store is gone");
         assert_eq!(store.queue_list().await.unwrap(), vec![queue.clone()]);
         for before in &tasks_before {
-            assert_eq!(
-                &store.task_get(before.id).await.unwrap(),
-                before,
-                "a task round-trips exactly"
-            );
+            assert_eq!(&store.task_get(before.id).await.unwrap(), before, "a task round-trips exactly");
         }
         assert_eq!(store.run_list(&runs_filter).await.unwrap(), runs_before);
         let (workflow_after, its_tasks) = store.workflow_get(workflow.id).await.unwrap();
@@ -204,38 +169,19 @@ mod file {
         assert_eq!(checkpoints, vec![checkpoint]);
         // The idempotency key is still known after the restart.
         let again = store
-            .tasks_create(
-                &queue.name,
-                vec![TaskSpec {
-                    idempotency_key: Some("key-1".into()),
-                    ..spec("x")
-                }],
-                t0,
-            )
+            .tasks_create(&queue.name, vec![TaskSpec { idempotency_key: Some("key-1".into()), ..spec("x") }], t0)
             .await
             .unwrap();
         assert!(again[0].deduplicated);
         assert_eq!(again[0].task_id, created[0].task_id);
         // The claim held before the restart is still held; the rest is claimable.
-        store
-            .run_heartbeat(held[0].run.id, Duration::seconds(5), t0)
-            .await
-            .expect("claim still held");
+        store.run_heartbeat(held[0].run.id, Duration::seconds(5), t0).await.expect("claim still held");
         let rest = store.runs_claim(&queue.name, &claim(10), t0).await.unwrap();
         let rest_ids: HashSet<_> = rest.iter().map(|s| s.task.id).collect();
-        let expected: HashSet<_> = created
-            .iter()
-            .map(|c| c.task_id)
-            .filter(|id| *id != held[0].task.id)
-            .collect();
+        let expected: HashSet<_> = created.iter().map(|c| c.task_id).filter(|id| *id != held[0].task.id).collect();
         assert_eq!(rest_ids, expected);
-        let results = store
-            .runs_complete(
-                rest.iter().map(|s| (s.run.id, Some(json!("ok")))).collect(),
-                t0,
-            )
-            .await
-            .unwrap();
+        let results =
+            store.runs_complete(rest.iter().map(|s| (s.run.id, Some(json!("ok")))).collect(), t0).await.unwrap();
         assert!(results.iter().all(Result::is_ok));
         store.close().await;
     }
@@ -245,27 +191,17 @@ mod file {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("durable.db");
         let first = SqliteStore::open(&path).await.unwrap();
-        let refused = SqliteStore::open(&path)
-            .await
-            .expect_err("the file is taken");
+        let refused = SqliteStore::open(&path).await.expect_err("the file is taken");
         let message = refused.to_string();
         assert!(matches!(refused, StoreError::Unavailable(_)), "{refused:?}");
         assert!(message.contains("another durable-server"), "{message}");
-        assert!(
-            message.contains(&path.display().to_string()),
-            "names the database: {message}"
-        );
-        assert!(
-            message.contains("durable.db.lock"),
-            "names the lock file: {message}"
-        );
+        assert!(message.contains(&path.display().to_string()), "names the database: {message}");
+        assert!(message.contains("durable.db.lock"), "names the lock file: {message}");
         assert_eq!(first.lock_path(), dir.path().join("durable.db.lock"));
         // The first store is unharmed and keeps working.
         first.ping().await.unwrap();
         drop(first);
-        let second = SqliteStore::open(&path)
-            .await
-            .expect("free once the first store is gone");
+        let second = SqliteStore::open(&path).await.expect("free once the first store is gone");
         second.ping().await.unwrap();
     }
 
@@ -277,32 +213,15 @@ mod file {
         let name = QueueName::parse("name", "q").unwrap();
         let store = SqliteStore::open(&path).await.unwrap();
         store
-            .queue_create(
-                Queue {
-                    name: name.clone(),
-                    created_at: t0,
-                    cleanup: CleanupPolicy::default(),
-                },
-                10,
-            )
+            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default() }, 10)
             .await
             .unwrap();
-        store
-            .tasks_create(&name, vec![spec("t")], t0)
-            .await
-            .unwrap();
-        store
-            .event_emit("paid", json!({"amount": 3}), t0)
-            .await
-            .unwrap();
+        store.tasks_create(&name, vec![spec("t")], t0).await.unwrap();
+        store.event_emit("paid", json!({"amount": 3}), t0).await.unwrap();
         drop(store);
 
         let store = SqliteStore::open(&path).await.unwrap();
-        let held = store
-            .runs_claim(&name, &claim(1), t0)
-            .await
-            .unwrap()
-            .remove(0);
+        let held = store.runs_claim(&name, &claim(1), t0).await.unwrap().remove(0);
         let wait = durable_domain::command::Wait {
             run_id: held.run.id,
             task_id: held.task.id,
@@ -313,17 +232,10 @@ mod file {
         let answer = store.run_wait_for_event(&wait, t0).await.unwrap();
         assert_eq!(
             answer,
-            WaitResponse::Outcome(durable_domain::event::WaitOutcome::Resolved {
-                payload: json!({"amount": 3})
-            })
+            WaitResponse::Outcome(durable_domain::event::WaitOutcome::Resolved { payload: json!({"amount": 3}) })
         );
         let runs = store
-            .run_list(&RunFilter {
-                task_id: Some(held.task.id),
-                status: None,
-                cursor: None,
-                limit: 10,
-            })
+            .run_list(&RunFilter { task_id: Some(held.task.id), status: None, cursor: None, limit: 10 })
             .await
             .unwrap();
         assert_eq!(runs.items[0].status, RunStatus::Claimed);
@@ -337,30 +249,16 @@ mod file {
         const RUNS: usize = 2000;
         const CLAIMERS: usize = 8;
         let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(
-            SqliteStore::open(dir.path().join("durable.db"))
-                .await
-                .unwrap(),
-        );
+        let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.unwrap());
         let t0 = now();
         let name = QueueName::parse("name", "race").unwrap();
         store
-            .queue_create(
-                Queue {
-                    name: name.clone(),
-                    created_at: t0,
-                    cleanup: CleanupPolicy::default(),
-                },
-                10,
-            )
+            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default() }, 10)
             .await
             .unwrap();
         let mut created = HashSet::new();
         for _ in 0..RUNS / 1000 {
-            let batch = store
-                .tasks_create(&name, vec![spec("race"); 1000], t0)
-                .await
-                .unwrap();
+            let batch = store.tasks_create(&name, vec![spec("race"); 1000], t0).await.unwrap();
             created.extend(batch.into_iter().map(|c| c.run_id));
         }
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(CLAIMERS));
@@ -371,10 +269,7 @@ mod file {
                     start.wait().await;
                     let mut mine = Vec::new();
                     loop {
-                        let claimed = store
-                            .runs_claim(&name, &claim(25), t0)
-                            .await
-                            .expect("claim");
+                        let claimed = store.runs_claim(&name, &claim(25), t0).await.expect("claim");
                         if claimed.is_empty() {
                             return mine;
                         }
@@ -394,14 +289,8 @@ mod file {
         let distinct: HashSet<_> = handed.iter().flatten().copied().collect();
         assert_eq!(total, distinct.len(), "a run was handed out twice");
         assert_eq!(distinct, created, "every run was handed out (none lost)");
-        assert!(
-            handed.iter().filter(|h| !h.is_empty()).count() > 1,
-            "the claimers did race"
-        );
+        assert!(handed.iter().filter(|h| !h.is_empty()).count() > 1, "the claimers did race");
         let stats = store.queue_stats(&name, t0).await.unwrap();
-        assert_eq!(
-            (stats.pending_runs, stats.claimed_runs, stats.completed_runs),
-            (0, 0, RUNS as u64)
-        );
+        assert_eq!((stats.pending_runs, stats.claimed_runs, stats.completed_runs), (0, 0, RUNS as u64));
     }
 }

@@ -11,9 +11,7 @@ use crate::error::ApiError;
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {
-            return Err(ApiError::validation(
-                "request body is empty; a JSON object is required",
-            ));
+            return Err(ApiError::validation("request body is empty; a JSON object is required"));
         }
         // serde's derive would also read a struct from an array, by position.
         Some(b'[') => return Err(ApiError::validation("request body must be a JSON object")),
@@ -56,11 +54,7 @@ fn describe(path: &str, message: String) -> String {
     let subject = if path == "." { "request body" } else { path };
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.trim_end_matches('`');
-        return if path == "." {
-            format!("{name} is required")
-        } else {
-            format!("{path}.{name} is required")
-        };
+        return if path == "." { format!("{name} is required") } else { format!("{path}.{name} is required") };
     }
     match expectation(&message) {
         Some(expected) => format!("{subject} must be {}", plain(expected)),
@@ -71,22 +65,12 @@ fn describe(path: &str, message: String) -> String {
 /// What serde expected, from messages of the form `"invalid type: <found>,
 /// expected <what>"` (and the like for values, lengths and variants).
 fn expectation(message: &str) -> Option<&str> {
-    const WITH_EXPECTATION: [&str; 4] = [
-        "invalid type: ",
-        "invalid value: ",
-        "invalid length ",
-        "unknown variant ",
-    ];
-    if !WITH_EXPECTATION
-        .iter()
-        .any(|prefix| message.starts_with(prefix))
-    {
+    const WITH_EXPECTATION: [&str; 4] = ["invalid type: ", "invalid value: ", "invalid length ", "unknown variant "];
+    if !WITH_EXPECTATION.iter().any(|prefix| message.starts_with(prefix)) {
         return None;
     }
     let marker = ", expected ";
-    message
-        .rfind(marker)
-        .map(|at| &message[at + marker.len()..])
+    message.rfind(marker).map(|at| &message[at + marker.len()..])
 }
 
 /// serde names Rust types (`i64`, `struct ClaimBody`); clients know JSON.
@@ -140,35 +124,17 @@ mod tests {
     #[test]
     fn missing_fields_are_required() {
         assert_eq!(message("{}"), "tasks is required");
-        assert_eq!(
-            message(r#"{"tasks": [{"task_name": "a"}, {}]}"#),
-            "tasks[1].task_name is required"
-        );
+        assert_eq!(message(r#"{"tasks": [{"task_name": "a"}, {}]}"#), "tasks[1].task_name is required");
     }
 
     #[test]
     fn wrong_types_name_the_field_and_the_json_type() {
         let body = |item: &str| format!(r#"{{"tasks": [{{"task_name": "a", {item}}}]}}"#);
-        assert_eq!(
-            message(&body(r#""limit": "x""#)),
-            "tasks[0].limit must be an integer"
-        );
-        assert_eq!(
-            message(&body(r#""limit": 1.5"#)),
-            "tasks[0].limit must be an integer"
-        );
-        assert_eq!(
-            message(&body(r#""seconds": "x""#)),
-            "tasks[0].seconds must be a number"
-        );
-        assert_eq!(
-            message(&body(r#""kind": "daily""#)),
-            "tasks[0].kind must be `fixed` or `exponential`"
-        );
-        assert_eq!(
-            message(&body(r#""headers": {"a": 1}"#)),
-            "tasks[0].headers.a must be a string"
-        );
+        assert_eq!(message(&body(r#""limit": "x""#)), "tasks[0].limit must be an integer");
+        assert_eq!(message(&body(r#""limit": 1.5"#)), "tasks[0].limit must be an integer");
+        assert_eq!(message(&body(r#""seconds": "x""#)), "tasks[0].seconds must be a number");
+        assert_eq!(message(&body(r#""kind": "daily""#)), "tasks[0].kind must be `fixed` or `exponential`");
+        assert_eq!(message(&body(r#""headers": {"a": 1}"#)), "tasks[0].headers.a must be a string");
         assert_eq!(message(r#"{"tasks": {}}"#), "tasks must be an array");
         assert_eq!(message("[]"), "request body must be a JSON object");
         assert_eq!(message("5"), "request body must be an object");

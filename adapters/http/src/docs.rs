@@ -16,11 +16,7 @@ use crate::error::ApiError;
 const SPEC_PATH: &str = "/openapi.json";
 
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let spec = Bytes::from(
-        crate::openapi::openapi()
-            .to_json()
-            .expect("the OpenAPI document serializes"),
-    );
+    let spec = Bytes::from(crate::openapi::openapi().to_json().expect("the OpenAPI document serializes"));
     let config = Arc::new(Config::new([SPEC_PATH]));
     let index = {
         let config = Arc::clone(&config);
@@ -38,29 +34,16 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 fn json(bytes: Bytes) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        bytes,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
 }
 
 fn asset(file: &str, config: &Arc<Config<'static>>) -> Response {
     match utoipa_swagger_ui::serve(file, Arc::clone(config)) {
         Ok(Some(found)) => {
-            let body = if file.is_empty() {
-                with_base(&found.bytes)
-            } else {
-                found.bytes.into_owned()
-            };
+            let body = if file.is_empty() { with_base(&found.bytes) } else { found.bytes.into_owned() };
             ([(header::CONTENT_TYPE, found.content_type)], body).into_response()
         }
-        Ok(None) => {
-            ApiError::not_found(format!("no file {file:?} in the API docs")).into_response()
-        }
+        Ok(None) => ApiError::not_found(format!("no file {file:?} in the API docs")).into_response(),
         Err(e) => ApiError::internal(format!("serving the Swagger UI: {e}")).into_response(),
     }
 }
@@ -69,6 +52,5 @@ fn asset(file: &str, config: &Arc<Config<'static>>) -> Response {
 /// under `/docs/` whether the page was asked for as `/docs` or `/docs/`.
 fn with_base(page: &[u8]) -> Vec<u8> {
     let page = String::from_utf8_lossy(page);
-    page.replacen("<head>", "<head>\n    <base href=\"/docs/\">", 1)
-        .into_bytes()
+    page.replacen("<head>", "<head>\n    <base href=\"/docs/\">", 1).into_bytes()
 }

@@ -70,10 +70,7 @@ const UNAVAILABLE_MESSAGE: &str = "storage is unavailable; retry later";
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -102,10 +99,7 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            error: self.message.clone(),
-            code: self.code.as_str().to_owned(),
-        }
+        ErrorBody { error: self.message.clone(), code: self.code.as_str().to_owned() }
     }
 }
 
@@ -148,26 +142,10 @@ mod tests {
     #[test]
     fn service_errors_map_onto_the_contract() {
         let cases = [
-            (
-                ServiceError::Validation(ValidationError::required("task_name")),
-                400,
-                "VALIDATION_ERROR",
-            ),
-            (
-                ServiceError::NotFound(NotFound::Queue("q".into())),
-                404,
-                "NOT_FOUND",
-            ),
-            (
-                ServiceError::Conflict(Rejection::QueueExists("q".into())),
-                409,
-                "CONFLICT",
-            ),
-            (
-                ServiceError::Unavailable("db down".into()),
-                503,
-                "UNAVAILABLE",
-            ),
+            (ServiceError::Validation(ValidationError::required("task_name")), 400, "VALIDATION_ERROR"),
+            (ServiceError::NotFound(NotFound::Queue("q".into())), 404, "NOT_FOUND"),
+            (ServiceError::Conflict(Rejection::QueueExists("q".into())), 409, "CONFLICT"),
+            (ServiceError::Unavailable("db down".into()), 503, "UNAVAILABLE"),
             (ServiceError::Internal("boom".into()), 500, "INTERNAL_ERROR"),
         ];
         for (err, status, code) in cases {

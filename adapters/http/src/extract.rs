@@ -36,14 +36,9 @@ where
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
-            Ok(bytes) => (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                bytes,
-            )
-                .into_response(),
+            Ok(bytes) => {
+                ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response()
+            }
             Err(e) => ApiError::internal(format!("serializing a response: {e}")).into_response(),
         }
     }
@@ -75,15 +70,9 @@ where
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                "request body is over the size limit",
-            )
+            ApiError::new(ErrorCode::PayloadTooLarge, "request body is over the size limit")
         } else {
-            ApiError::validation(format!(
-                "failed to read the request body: {}",
-                rejection.body_text()
-            ))
+            ApiError::validation(format!("failed to read the request body: {}", rejection.body_text()))
         }
     })
 }
@@ -96,17 +85,11 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
         .and_then(|value| value.split(';').next())
         .map(|value| value.trim().to_ascii_lowercase());
     match essence {
-        Some(mime)
-            if mime == "application/json"
-                || (mime.starts_with("application/") && mime.ends_with("+json")) =>
-        {
+        Some(mime) if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) => {
             Ok(())
         }
         // API.md lists 400 for every malformed request; clients know no 415.
-        _ => Err(ApiError::new(
-            ErrorCode::Validation,
-            "Content-Type must be application/json",
-        )),
+        _ => Err(ApiError::new(ErrorCode::Validation, "Content-Type must be application/json")),
     }
 }
 
@@ -125,9 +108,7 @@ impl PathParams {
     }
 
     pub fn id<T: FromStr>(&self, name: &str) -> Result<T, ApiError> {
-        self.string(name)?
-            .parse()
-            .map_err(|_| ApiError::invalid_uuid(name))
+        self.string(name)?.parse().map_err(|_| ApiError::invalid_uuid(name))
     }
 }
 
@@ -138,11 +119,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
         let raw = AxumRawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|rejection| ApiError::validation(rejection.body_text()))?;
-        Ok(Self(
-            raw.iter()
-                .map(|(key, value)| (key.to_owned(), value.to_owned()))
-                .collect(),
-        ))
+        Ok(Self(raw.iter().map(|(key, value)| (key.to_owned(), value.to_owned())).collect()))
     }
 }
 
@@ -162,9 +139,7 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Self(value))
-            .map_err(|rejection| {
-                ApiError::validation(format!("invalid query string: {}", rejection.body_text()))
-            })
+            .map_err(|rejection| ApiError::validation(format!("invalid query string: {}", rejection.body_text())))
     }
 }
 
@@ -176,19 +151,13 @@ pub fn present(raw: Option<String>) -> Option<String> {
 
 /// A UUID query parameter such as `cursor` or `task_id`.
 pub fn query_id<T: FromStr>(name: &str, raw: Option<String>) -> Result<Option<T>, ApiError> {
-    present(raw)
-        .map(|value| value.parse().map_err(|_| ApiError::invalid_uuid(name)))
-        .transpose()
+    present(raw).map(|value| value.parse().map_err(|_| ApiError::invalid_uuid(name))).transpose()
 }
 
 /// The `limit` of a listing; its range is the domain's rule.
 pub fn page_limit(raw: Option<String>) -> Result<u32, ApiError> {
     let limit = present(raw)
-        .map(|value| {
-            value
-                .parse::<i64>()
-                .map_err(|_| ApiError::validation("limit must be an integer"))
-        })
+        .map(|value| value.parse::<i64>().map_err(|_| ApiError::validation("limit must be an integer")))
         .transpose()?;
     durable_domain::command::page_limit(limit).map_err(|e| ApiError::validation(e.message))
 }
@@ -225,10 +194,7 @@ mod tests {
         assert!(with("application/json").is_ok());
         assert!(with("Application/JSON; charset=utf-8").is_ok());
         assert!(with("application/problem+json").is_ok());
-        assert_eq!(
-            with("text/plain").unwrap_err().code,
-            ErrorCode::Validation
-        );
+        assert_eq!(with("text/plain").unwrap_err().code, ErrorCode::Validation);
         assert!(require_json(&HeaderMap::new()).is_err());
     }
 
@@ -236,26 +202,12 @@ mod tests {
     fn query_values() {
         assert_eq!(page_limit(None).unwrap(), 50);
         assert_eq!(page_limit(Some(String::new())).unwrap(), 50);
-        assert_eq!(
-            page_limit(Some("x".into())).unwrap_err().message,
-            "limit must be an integer"
-        );
-        assert!(
-            page_limit(Some("0".into()))
-                .unwrap_err()
-                .message
-                .starts_with("limit must be between")
-        );
+        assert_eq!(page_limit(Some("x".into())).unwrap_err().message, "limit must be an integer");
+        assert!(page_limit(Some("0".into())).unwrap_err().message.starts_with("limit must be between"));
         let names = TaskStatus::ALL.map(TaskStatus::as_str);
-        assert_eq!(
-            status(Some("failed".into()), TaskStatus::parse, names).unwrap(),
-            Some(TaskStatus::Failed)
-        );
+        assert_eq!(status(Some("failed".into()), TaskStatus::parse, names).unwrap(), Some(TaskStatus::Failed));
         let err = status(Some("done".into()), TaskStatus::parse, names).unwrap_err();
-        assert_eq!(
-            err.message,
-            "status must be one of pending, completed, failed, canceled"
-        );
+        assert_eq!(err.message, "status must be one of pending, completed, failed, canceled");
         let err = query_id::<uuid::Uuid>("cursor", Some("nope".into())).unwrap_err();
         assert_eq!(err.message, "cursor must be a valid UUID");
     }

@@ -55,17 +55,12 @@ pub fn openapi() -> OpenApiDoc {
 struct CommonErrors;
 
 const ANY_OPERATION: &[(&str, &str)] = &[
-    (
-        "400",
-        "Invalid input: a missing or invalid field or parameter, a bad UUID",
-    ),
+    ("400", "Invalid input: a missing or invalid field or parameter, a bad UUID"),
     ("500", "Internal error; details are in the server log"),
     ("503", "(ext) Storage is unavailable; retry later"),
 ];
 
-const WITH_BODY: &[(&str, &str)] = &[
-    ("413", "(ext) The body is over the configured limit"),
-];
+const WITH_BODY: &[(&str, &str)] = &[("413", "(ext) The body is over the configured limit")];
 
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut OpenApiDoc) {
@@ -73,36 +68,19 @@ impl Modify for CommonErrors {
         let error_response = |description: &str| {
             ResponseBuilder::new()
                 .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(error_ref.clone()))
-                        .build(),
-                )
+                .content("application/json", ContentBuilder::new().schema(Some(error_ref.clone())).build())
                 .build()
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
             if !path.starts_with("/api/v1/") {
                 continue;
             }
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
-                let extra = if operation.request_body.is_some() {
-                    WITH_BODY
-                } else {
-                    &[]
-                };
+                let extra = if operation.request_body.is_some() { WITH_BODY } else { &[] };
                 for (status, description) in ANY_OPERATION.iter().chain(extra) {
                     let responses = &mut operation.responses.responses;
-                    responses
-                        .entry((*status).to_owned())
-                        .or_insert_with(|| error_response(description).into());
+                    responses.entry((*status).to_owned()).or_insert_with(|| error_response(description).into());
                 }
             }
         }

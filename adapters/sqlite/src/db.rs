@@ -15,9 +15,7 @@ use std::time::Duration;
 use durable_ports::StoreError;
 use durable_ports::metrics::PoolStats;
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
 use crate::errors;
@@ -53,11 +51,8 @@ impl Db {
             // process crash. NORMAL would be faster but may lose the last
             // commits on power loss, which a durable queue must not.
             .synchronous(SqliteSynchronous::Full);
-        let writer = base
-            .clone()
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .optimize_on_close(true, 400);
+        let writer =
+            base.clone().create_if_missing(true).journal_mode(SqliteJournalMode::Wal).optimize_on_close(true, 400);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -87,10 +82,7 @@ impl Db {
     /// A write transaction holding the database's write lock from its start.
     /// Dropping it without commit rolls it back.
     pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
-        self.write
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(errors::db)
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)
     }
 
     /// A read transaction: a consistent snapshot across several statements.

@@ -17,22 +17,17 @@ const SQLITE_CANTOPEN: i64 = 14;
 pub(crate) fn db(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(e) => {
-            let primary = e
-                .code()
-                .and_then(|c| c.parse::<i64>().ok())
-                .map(|c| c & 0xff);
+            let primary = e.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
             match primary {
-                Some(
-                    SQLITE_BUSY | SQLITE_LOCKED | SQLITE_NOMEM | SQLITE_IOERR | SQLITE_FULL
-                    | SQLITE_CANTOPEN,
-                ) => StoreError::Unavailable(err.to_string()),
+                Some(SQLITE_BUSY | SQLITE_LOCKED | SQLITE_NOMEM | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN) => {
+                    StoreError::Unavailable(err.to_string())
+                }
                 _ => StoreError::Other(err.to_string()),
             }
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable(err.to_string())
+        }
         _ => StoreError::Other(err.to_string()),
     }
 }
@@ -49,15 +44,9 @@ mod tests {
 
     #[test]
     fn pool_and_io_failures_are_unavailable() {
-        assert!(matches!(
-            db(sqlx::Error::PoolTimedOut),
-            StoreError::Unavailable(_)
-        ));
+        assert!(matches!(db(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
         let io = std::io::Error::other("disk gone");
-        assert!(matches!(
-            db(sqlx::Error::Io(io)),
-            StoreError::Unavailable(_)
-        ));
+        assert!(matches!(db(sqlx::Error::Io(io)), StoreError::Unavailable(_)));
         assert!(matches!(db(sqlx::Error::RowNotFound), StoreError::Other(_)));
     }
 }

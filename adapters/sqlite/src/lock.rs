@@ -30,9 +30,7 @@ impl LockFile {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot open lock file {}: {e}", path.display()))
-            })?;
+            .map_err(|e| StoreError::Unavailable(format!("cannot open lock file {}: {e}", path.display())))?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file, path }),
             Err(TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
@@ -41,10 +39,7 @@ impl LockFile {
                 database.display(),
                 path.display()
             ))),
-            Err(TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
-                "cannot lock {}: {e}",
-                path.display()
-            ))),
+            Err(TryLockError::Error(e)) => Err(StoreError::Unavailable(format!("cannot lock {}: {e}", path.display()))),
         }
     }
 
@@ -71,10 +66,7 @@ mod tests {
         let first = LockFile::acquire(&db).unwrap();
         assert_eq!(first.path(), dir.path().join("durable.db.lock"));
         let message = LockFile::acquire(&db).unwrap_err().to_string();
-        assert!(
-            message.contains("in use by another durable-server"),
-            "{message}"
-        );
+        assert!(message.contains("in use by another durable-server"), "{message}");
         assert!(message.contains("durable.db.lock"), "{message}");
         drop(first);
         LockFile::acquire(&db).expect("free again");

@@ -9,10 +9,7 @@ use crate::Error;
 /// Every item of every page: `fetch(cursor)` returns one page and the next
 /// cursor, starting from `first` and ending when a page has no next cursor
 /// (or repeats the cursor it was asked for, so a server bug cannot loop forever).
-pub(crate) fn paginate<T, F, Fut>(
-    first: Option<String>,
-    fetch: F,
-) -> impl Stream<Item = Result<T, Error>>
+pub(crate) fn paginate<T, F, Fut>(first: Option<String>, fetch: F) -> impl Stream<Item = Result<T, Error>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<(Vec<T>, Option<String>), Error>>,
@@ -23,10 +20,7 @@ where
         };
         let (items, next) = fetch(cursor.clone()).await?;
         let next = next.filter(|next| Some(next) != cursor.as_ref());
-        Ok(Some((
-            stream::iter(items.into_iter().map(Ok)),
-            (next.map(Some), fetch),
-        )))
+        Ok(Some((stream::iter(items.into_iter().map(Ok)), (next.map(Some), fetch))))
     })
     .try_flatten()
 }
@@ -56,9 +50,7 @@ mod tests {
         let same = |_cursor: Option<String>| async { Ok((vec![7], Some("x".to_owned()))) };
         let all: Vec<i32> = block_on(paginate(Some("x".to_owned()), same).try_collect()).unwrap();
         assert_eq!(all, [7]);
-        let failing = |_cursor: Option<String>| async {
-            Err::<(Vec<i32>, _), _>(Error::Config("boom".into()))
-        };
+        let failing = |_cursor: Option<String>| async { Err::<(Vec<i32>, _), _>(Error::Config("boom".into())) };
         assert!(block_on(paginate(None, failing).try_collect::<Vec<i32>>()).is_err());
     }
 }

@@ -8,8 +8,8 @@ use super::pages::paginate;
 use crate::client::with_query;
 use crate::retry::Idempotency;
 use crate::types::tasks::{
-    BatchCreate, BatchCreated, ClaimRequest, ClaimResponse, ClaimedTask, CreateTask, ListTasks,
-    Task, TaskCanceled, TaskCreated, TaskPage, TaskSummary,
+    BatchCreate, BatchCreated, ClaimRequest, ClaimResponse, ClaimedTask, CreateTask, ListTasks, Task, TaskCanceled,
+    TaskCreated, TaskPage, TaskSummary,
 };
 use crate::{Client, Error};
 
@@ -29,17 +29,10 @@ impl Client {
     /// (ext) `POST /queues/{queue}/tasks/batch`: creates 1–1000 tasks in one
     /// transaction; the ids come back in request order. Retried only when
     /// every task has an `idempotency_key`.
-    pub async fn create_tasks(
-        &self,
-        queue: &str,
-        tasks: &[CreateTask],
-    ) -> Result<Vec<TaskCreated>, Error> {
+    pub async fn create_tasks(&self, queue: &str, tasks: &[CreateTask]) -> Result<Vec<TaskCreated>, Error> {
         let all_keyed = !tasks.is_empty() && tasks.iter().all(|t| t.idempotency_key.is_some());
         let call = self
-            .call(
-                Method::POST,
-                self.api_url(&["queues", queue, "tasks", "batch"]),
-            )
+            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "batch"]))
             .json(&BatchCreate { tasks })
             .idempotency(Idempotency::when(all_keyed));
         Ok(self.send(call).await?.decode::<BatchCreated>()?.tasks)
@@ -49,17 +42,10 @@ impl Client {
     ///
     /// With `long_poll_seconds` the request timeout is that long plus the
     /// client's timeout. Never retried: a lost answer may hold claimed runs.
-    pub async fn claim(
-        &self,
-        queue: &str,
-        request: &ClaimRequest,
-    ) -> Result<Vec<ClaimedTask>, Error> {
+    pub async fn claim(&self, queue: &str, request: &ClaimRequest) -> Result<Vec<ClaimedTask>, Error> {
         let long_poll = Duration::from_secs(request.long_poll_seconds.unwrap_or(0));
         let call = self
-            .call(
-                Method::POST,
-                self.api_url(&["queues", queue, "tasks", "claim"]),
-            )
+            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "claim"]))
             .json(request)
             .extra_time(long_poll);
         Ok(self.send(call).await?.decode::<ClaimResponse>()?.tasks)
@@ -68,45 +54,24 @@ impl Client {
     /// `GET /tasks`: one page of tasks, newest first.
     pub async fn list_tasks(&self, filter: &ListTasks) -> Result<TaskPage, Error> {
         let url = with_query(self.api_url(&["tasks"]), &filter.query());
-        self.send(
-            self.call(Method::GET, url)
-                .idempotency(Idempotency::Idempotent),
-        )
-        .await?
-        .decode()
+        self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
     }
 
     /// Every task matching `filter`, following `next_cursor` page by page
     /// (starting at `filter.cursor`).
-    pub fn list_all_tasks(
-        &self,
-        filter: ListTasks,
-    ) -> impl Stream<Item = Result<TaskSummary, Error>> + Send + 'static {
+    pub fn list_all_tasks(&self, filter: ListTasks) -> impl Stream<Item = Result<TaskSummary, Error>> + Send + 'static {
         let client = self.clone();
         paginate(filter.cursor.clone(), move |cursor| {
             let client = client.clone();
-            let filter = ListTasks {
-                cursor,
-                ..filter.clone()
-            };
-            async move {
-                client
-                    .list_tasks(&filter)
-                    .await
-                    .map(|page| (page.tasks, page.next_cursor))
-            }
+            let filter = ListTasks { cursor, ..filter.clone() };
+            async move { client.list_tasks(&filter).await.map(|page| (page.tasks, page.next_cursor)) }
         })
     }
 
     /// (ext) `GET /tasks/{id}`: the whole task.
     pub async fn get_task(&self, task_id: Uuid) -> Result<Task, Error> {
         let url = self.api_url(&["tasks", &task_id.to_string()]);
-        self.send(
-            self.call(Method::GET, url)
-                .idempotency(Idempotency::Idempotent),
-        )
-        .await?
-        .decode()
+        self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
     }
 
     /// (ext) `POST /tasks/{id}/cancel`; [`Error::is_conflict`] if already finished.

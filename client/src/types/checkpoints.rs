@@ -20,11 +20,7 @@ pub struct PutCheckpoint {
 impl PutCheckpoint {
     /// Writes `state` as `owner_run`.
     pub fn new(owner_run: Uuid, state: Value) -> Self {
-        Self {
-            state,
-            owner_run,
-            extend_claim_by: None,
-        }
+        Self { state, owner_run, extend_claim_by: None }
     }
 
     /// Sets `extend_claim_by` in seconds.

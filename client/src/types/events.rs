@@ -18,10 +18,7 @@ pub struct EmitEvent {
 impl EmitEvent {
     /// An event named `event_name` with `payload`.
     pub fn new(event_name: impl Into<String>, payload: Option<Value>) -> Self {
-        Self {
-            event_name: event_name.into(),
-            payload,
-        }
+        Self { event_name: event_name.into(), payload }
     }
 }
 

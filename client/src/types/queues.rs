@@ -50,25 +50,18 @@ pub struct CleanupOptions {
 impl CreateQueue {
     /// A queue named `name` with the default retention.
     pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            cleanup: None,
-        }
+        Self { name: name.into(), cleanup: None }
     }
 
     /// Keeps finished tasks this many seconds (0 = forever).
     pub fn task_ttl_seconds(mut self, seconds: u64) -> Self {
-        self.cleanup
-            .get_or_insert_with(CleanupOptions::default)
-            .task_ttl_seconds = Some(seconds);
+        self.cleanup.get_or_insert_with(CleanupOptions::default).task_ttl_seconds = Some(seconds);
         self
     }
 
     /// Keeps events this many seconds (0 = forever).
     pub fn event_ttl_seconds(mut self, seconds: u64) -> Self {
-        self.cleanup
-            .get_or_insert_with(CleanupOptions::default)
-            .event_ttl_seconds = Some(seconds);
+        self.cleanup.get_or_insert_with(CleanupOptions::default).event_ttl_seconds = Some(seconds);
         self
     }
 }
@@ -108,15 +101,9 @@ mod tests {
 
     #[test]
     fn create_body_leaves_out_what_is_not_set() {
-        assert_eq!(
-            serde_json::to_value(CreateQueue::new("q")).unwrap(),
-            json!({"name": "q"})
-        );
+        assert_eq!(serde_json::to_value(CreateQueue::new("q")).unwrap(), json!({"name": "q"}));
         let body = CreateQueue::new("q").task_ttl_seconds(0);
-        assert_eq!(
-            serde_json::to_value(body).unwrap(),
-            json!({"name": "q", "cleanup": {"task_ttl_seconds": 0}})
-        );
+        assert_eq!(serde_json::to_value(body).unwrap(), json!({"name": "q", "cleanup": {"task_ttl_seconds": 0}}));
     }
 
     #[test]
@@ -126,13 +113,6 @@ mod tests {
             "oldest_pending_run_age_seconds": null, "unknown": true
         }))
         .unwrap();
-        assert_eq!(
-            (
-                stats.pending_runs,
-                stats.sleeping_runs,
-                stats.oldest_pending_run_age_seconds
-            ),
-            (1, None, None)
-        );
+        assert_eq!((stats.pending_runs, stats.sleeping_runs, stats.oldest_pending_run_age_seconds), (1, None, None));
     }
 }

@@ -177,11 +177,9 @@ impl CompleteOutcome {
     pub fn into_result(self) -> Result<Uuid, Error> {
         match self {
             Self::Completed { run_id, .. } => Ok(run_id),
-            Self::Rejected { error, .. } => Err(Error::Api {
-                status: code_status(&error.code),
-                code: error.code,
-                message: error.error,
-            }),
+            Self::Rejected { error, .. } => {
+                Err(Error::Api { status: code_status(&error.code), code: error.code, message: error.error })
+            }
         }
     }
 }
@@ -260,12 +258,7 @@ impl WaitForEvent {
         event_name: impl Into<String>,
         timeout_seconds: u64,
     ) -> Self {
-        Self {
-            event_name: event_name.into(),
-            timeout_seconds,
-            task_id,
-            step_name: step_name.into(),
-        }
+        Self { event_name: event_name.into(), timeout_seconds, task_id, step_name: step_name.into() }
     }
 }
 
@@ -348,13 +341,7 @@ mod tests {
             {"run_id": b, "error": {"error": "claim lost", "code": "CONFLICT"}},
         ]}))
         .unwrap();
-        assert!(matches!(
-            body.runs[0],
-            CompleteOutcome::Completed {
-                status: RunStatus::Completed,
-                ..
-            }
-        ));
+        assert!(matches!(body.runs[0], CompleteOutcome::Completed { status: RunStatus::Completed, .. }));
         assert_eq!(body.runs[1].run_id().to_string(), b);
         let err = body.runs[1].clone().into_result().unwrap_err();
         assert!(err.is_conflict() && err.status() == Some(409));
@@ -365,19 +352,10 @@ mod tests {
     #[test]
     fn run_queries_and_bodies() {
         let id = Uuid::nil();
-        let q = ListRuns::default()
-            .task(id)
-            .status(RunStatus::Sleeping)
-            .query();
-        assert_eq!(
-            q[0].1.as_deref(),
-            Some("00000000-0000-0000-0000-000000000000")
-        );
+        let q = ListRuns::default().task(id).status(RunStatus::Sleeping).query();
+        assert_eq!(q[0].1.as_deref(), Some("00000000-0000-0000-0000-000000000000"));
         assert_eq!(q[1].1.as_deref(), Some("sleeping"));
-        assert_eq!(
-            serde_json::to_value(CompleteBody { result: None }).unwrap(),
-            json!({})
-        );
+        assert_eq!(serde_json::to_value(CompleteBody { result: None }).unwrap(), json!({}));
         let w = WaitForEvent::new(id, "step", "evt", 5);
         assert_eq!(
             serde_json::to_value(w).unwrap(),

@@ -52,22 +52,12 @@ pub struct RetryStrategy {
 impl RetryStrategy {
     /// Always wait `base_seconds`.
     pub fn fixed(base_seconds: f64) -> Self {
-        Self {
-            kind: RetryKind::Fixed,
-            base_seconds,
-            factor: None,
-            max_seconds: None,
-        }
+        Self { kind: RetryKind::Fixed, base_seconds, factor: None, max_seconds: None }
     }
 
     /// Wait `base_seconds × factor^(attempt−1)`, capped by `max_seconds`.
     pub fn exponential(base_seconds: f64, factor: Option<f64>, max_seconds: Option<f64>) -> Self {
-        Self {
-            kind: RetryKind::Exponential,
-            base_seconds,
-            factor,
-            max_seconds,
-        }
+        Self { kind: RetryKind::Exponential, base_seconds, factor, max_seconds }
     }
 }
 
@@ -111,20 +101,14 @@ pub struct CreateTask {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
     /// (ext) The first run becomes claimable then instead of now.
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub run_at: Option<OffsetDateTime>,
 }
 
 impl CreateTask {
     /// A task named `task_name` with every option at its default.
     pub fn new(task_name: impl Into<String>) -> Self {
-        Self {
-            task_name: task_name.into(),
-            ..Self::default()
-        }
+        Self { task_name: task_name.into(), ..Self::default() }
     }
 
     /// Sets `params`.
@@ -135,9 +119,7 @@ impl CreateTask {
 
     /// Adds one header.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers
-            .get_or_insert_with(BTreeMap::new)
-            .insert(name.into(), value.into());
+        self.headers.get_or_insert_with(BTreeMap::new).insert(name.into(), value.into());
         self
     }
 
@@ -218,12 +200,7 @@ pub struct ClaimRequest {
 impl ClaimRequest {
     /// Claims up to `limit` runs for `claim_timeout` seconds, without waiting.
     pub fn new(limit: u32, claim_timeout: u64) -> Self {
-        Self {
-            limit,
-            claim_timeout,
-            long_poll_seconds: None,
-            worker_id: None,
-        }
+        Self { limit, claim_timeout, long_poll_seconds: None, worker_id: None }
     }
 
     /// Sets `long_poll_seconds`.
@@ -439,10 +416,7 @@ mod tests {
 
     #[test]
     fn create_body_carries_only_what_is_set() {
-        let body = CreateTask::new("send")
-            .params(json!({"to": "a"}))
-            .header("h", "v")
-            .max_attempts(3);
+        let body = CreateTask::new("send").params(json!({"to": "a"})).header("h", "v").max_attempts(3);
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
             json!({"task_name": "send", "params": {"to": "a"}, "headers": {"h": "v"}, "max_attempts": 3})
@@ -480,20 +454,13 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(ext.retry_strategy, Some(RetryStrategy::fixed(5.0)));
-        assert_eq!(
-            ext.claim_expires_at,
-            Some(datetime!(2030-01-01 00:00:30.5 UTC))
-        );
+        assert_eq!(ext.claim_expires_at, Some(datetime!(2030-01-01 00:00:30.5 UTC)));
         assert_eq!(ext.queue_name.as_deref(), Some("q"));
     }
 
     #[test]
     fn list_query_spells_status_in_lowercase() {
-        let query = ListTasks::default()
-            .queue("q")
-            .status(TaskStatus::Canceled)
-            .limit(10)
-            .query();
+        let query = ListTasks::default().queue("q").status(TaskStatus::Canceled).limit(10).query();
         assert_eq!(query[1], ("status", Some("canceled".to_owned())));
         assert_eq!(query[4], ("limit", Some("10".to_owned())));
         assert_eq!(query[3], ("cursor", None));

@@ -61,10 +61,7 @@ pub struct CreateWorkflowRun {
 impl CreateWorkflowRun {
     /// A run of `workflow_name` with nothing else set.
     pub fn new(workflow_name: impl Into<String>) -> Self {
-        Self {
-            workflow_name: workflow_name.into(),
-            ..Self::default()
-        }
+        Self { workflow_name: workflow_name.into(), ..Self::default() }
     }
 
     /// Sets `workflow_version`.
@@ -87,9 +84,7 @@ impl CreateWorkflowRun {
 
     /// Adds one tag.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
+        self.tags.get_or_insert_with(BTreeMap::new).insert(key.into(), value.into());
         self
     }
 }
@@ -119,16 +114,10 @@ pub struct UpdateWorkflowRun {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
     /// When it started.
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub started_at: Option<OffsetDateTime>,
     /// When it finished.
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<OffsetDateTime>,
 }
 
@@ -277,9 +266,8 @@ mod tests {
 
     #[test]
     fn patch_body_carries_only_what_changes() {
-        let body = UpdateWorkflowRun::default()
-            .status(WorkflowStatus::Running)
-            .started_at(datetime!(2030-01-01 00:00 UTC));
+        let body =
+            UpdateWorkflowRun::default().status(WorkflowStatus::Running).started_at(datetime!(2030-01-01 00:00 UTC));
         assert_eq!(
             serde_json::to_value(body).unwrap(),
             json!({"status": "running", "started_at": "2030-01-01T00:00:00Z"})

@@ -36,11 +36,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            body: body.to_string(),
-            delay: Duration::ZERO,
-        }
+        Self { status, body: body.to_string(), delay: Duration::ZERO }
     }
 
     pub fn error(status: u16, code: &str, message: &str) -> Self {
@@ -48,11 +44,7 @@ impl Reply {
     }
 
     pub fn empty(status: u16) -> Self {
-        Self {
-            status,
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
+        Self { status, body: String::new(), delay: Duration::ZERO }
     }
 
     pub fn after(mut self, delay: Duration) -> Self {
@@ -78,26 +70,15 @@ pub struct Stub {
 impl Stub {
     /// Serves `respond(request, n)`, where `n` counts the earlier requests
     /// with the same method and path.
-    pub async fn start(
-        respond: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
-    ) -> Self {
-        let shared = Arc::new(Shared {
-            respond: Box::new(respond),
-            log: Mutex::new(Vec::new()),
-        });
-        let router = axum::Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
+    pub async fn start(respond: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> Self {
+        let shared = Arc::new(Shared { respond: Box::new(respond), log: Mutex::new(Vec::new()) });
+        let router = axum::Router::new().fallback(handle).with_state(Arc::clone(&shared));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
-        Self {
-            url,
-            shared,
-            server,
-        }
+        Self { url, shared, server }
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -106,19 +87,14 @@ impl Stub {
 
     /// How many requests had this method and a path ending with `suffix`.
     pub fn count(&self, method: &str, suffix: &str) -> usize {
-        self.requests()
-            .iter()
-            .filter(|r| r.method == method && r.path.ends_with(suffix))
-            .count()
+        self.requests().iter().filter(|r| r.method == method && r.path.ends_with(suffix)).count()
     }
 
     /// Requests per "METHOD path".
     pub fn counts(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for r in self.requests() {
-            *counts
-                .entry(format!("{} {}", r.method, r.path))
-                .or_default() += 1;
+            *counts.entry(format!("{} {}", r.method, r.path)).or_default() += 1;
         }
         counts
     }
@@ -137,12 +113,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let recorded = Recorded {
         method: method.to_string(),
         path: uri.path().to_owned(),
@@ -153,10 +124,7 @@ async fn handle(
     };
     let reply = {
         let mut log = shared.log.lock().unwrap();
-        let n = log
-            .iter()
-            .filter(|r| r.method == recorded.method && r.path == recorded.path)
-            .count();
+        let n = log.iter().filter(|r| r.method == recorded.method && r.path == recorded.path).count();
         log.push(recorded.clone());
         (shared.respond)(&recorded, n)
     };

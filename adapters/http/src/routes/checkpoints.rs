@@ -6,17 +6,12 @@ use durable_domain::TaskId;
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams};
-use crate::types::checkpoints::{
-    CheckpointList, CheckpointResponse, CheckpointWritten, PutCheckpointRequest,
-};
+use crate::types::checkpoints::{CheckpointList, CheckpointResponse, CheckpointWritten, PutCheckpointRequest};
 
 pub fn routes() -> Router<SharedService> {
     Router::new()
         .route("/tasks/{task_id}/checkpoints", get(list_checkpoints))
-        .route(
-            "/tasks/{task_id}/checkpoints/{step_name}",
-            get(get_checkpoint).put(put_checkpoint),
-        )
+        .route("/tasks/{task_id}/checkpoints/{step_name}", get(get_checkpoint).put(put_checkpoint))
 }
 
 /// Upserts the state of a step; `owner_run` must hold its claim.
@@ -49,9 +44,7 @@ pub async fn get_checkpoint(
     State(service): State<SharedService>,
     params: PathParams,
 ) -> Result<Json<CheckpointResponse>, ApiError> {
-    let checkpoint = service
-        .get_checkpoint(params.id("task_id")?, params.string("step_name")?)
-        .await?;
+    let checkpoint = service.get_checkpoint(params.id("task_id")?, params.string("step_name")?).await?;
     Ok(Json(checkpoint.into()))
 }
 
@@ -67,7 +60,5 @@ pub async fn list_checkpoints(
 ) -> Result<Json<CheckpointList>, ApiError> {
     let task: TaskId = params.id("task_id")?;
     let checkpoints = service.list_checkpoints(task).await?;
-    Ok(Json(CheckpointList {
-        checkpoints: checkpoints.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(CheckpointList { checkpoints: checkpoints.into_iter().map(Into::into).collect() }))
 }

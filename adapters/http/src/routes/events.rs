@@ -22,8 +22,6 @@ pub async fn emit_event(
     State(service): State<SharedService>,
     Json(request): Json<EmitEventRequest>,
 ) -> Result<(StatusCode, Json<EventResponse>), ApiError> {
-    let event = service
-        .emit_event(request.event_name, request.payload)
-        .await?;
+    let event = service.emit_event(request.event_name, request.payload).await?;
     Ok((StatusCode::CREATED, Json(event.into())))
 }

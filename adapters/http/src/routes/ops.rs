@@ -22,9 +22,7 @@ pub async fn healthz() -> Json<StatusResponse> {
         (status = 503, description = "Storage does not answer", body = ErrorBody),
     ),
 )]
-pub async fn readyz(
-    State(service): State<SharedService>,
-) -> Result<Json<StatusResponse>, ApiError> {
+pub async fn readyz(State(service): State<SharedService>) -> Result<Json<StatusResponse>, ApiError> {
     // Any failure means "not ready", whatever its kind.
     service.ready().await.map_err(ApiError::unavailable)?;
     Ok(Json(StatusResponse { status: "ready" }))
@@ -35,8 +33,5 @@ pub async fn no_route(method: Method, uri: Uri) -> ApiError {
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        format!("method {method} is not allowed on {}", uri.path()),
-    )
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("method {method} is not allowed on {}", uri.path()))
 }

@@ -6,9 +6,7 @@ use axum::routing::{delete, get};
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, present};
-use crate::types::queues::{
-    CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse,
-};
+use crate::types::queues::{CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse};
 
 pub fn routes() -> Router<SharedService> {
     Router::new()
@@ -21,13 +19,9 @@ pub fn routes() -> Router<SharedService> {
     get, path = "/api/v1/queues", tag = "queues",
     responses((status = 200, body = QueueList)),
 )]
-pub async fn list_queues(
-    State(service): State<SharedService>,
-) -> Result<Json<QueueList>, ApiError> {
+pub async fn list_queues(State(service): State<SharedService>) -> Result<Json<QueueList>, ApiError> {
     let queues = service.list_queues().await?;
-    Ok(Json(QueueList {
-        queues: queues.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(QueueList { queues: queues.into_iter().map(Into::into).collect() }))
 }
 
 #[utoipa::path(

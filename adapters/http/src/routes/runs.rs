@@ -9,9 +9,9 @@ use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, OptionalJson, PathParams, Query, page_limit, query_id, status};
 use crate::types::runs::{
-    BatchCompleteRequest, BatchCompleteResponse, BatchCompleteResult, CompleteRequest,
-    CompletedRun, FailRequest, FailedRunResponse, HeartbeatRequest, HeartbeatResponse, RunList,
-    RunQuery, ScheduleRequest, ScheduledRunResponse, WaitForEventRequest, WaitForEventResponse,
+    BatchCompleteRequest, BatchCompleteResponse, BatchCompleteResult, CompleteRequest, CompletedRun, FailRequest,
+    FailedRunResponse, HeartbeatRequest, HeartbeatResponse, RunList, RunQuery, ScheduleRequest, ScheduledRunResponse,
+    WaitForEventRequest, WaitForEventResponse,
 };
 use crate::types::status::RunStatus;
 
@@ -38,11 +38,7 @@ pub async fn list_runs(
 ) -> Result<Json<RunList>, ApiError> {
     let filter = RunFilter {
         task_id: query_id("task_id", query.task_id)?,
-        status: status(
-            query.status,
-            DomainRunStatus::parse,
-            DomainRunStatus::ALL.map(DomainRunStatus::as_str),
-        )?,
+        status: status(query.status, DomainRunStatus::parse, DomainRunStatus::ALL.map(DomainRunStatus::as_str))?,
         cursor: query_id("cursor", query.cursor)?,
         limit: page_limit(query.limit)?,
     };
@@ -70,9 +66,7 @@ pub async fn complete_run(
     OptionalJson(request): OptionalJson<CompleteRequest>,
 ) -> Result<Json<CompletedRun>, ApiError> {
     let run: RunId = params.id("run_id")?;
-    service
-        .complete_run(run, request.unwrap_or_default().result)
-        .await?;
+    service.complete_run(run, request.unwrap_or_default().result).await?;
     Ok(Json(CompletedRun::new(run)))
 }
 
@@ -86,11 +80,8 @@ pub async fn complete_runs(
     State(service): State<SharedService>,
     Json(request): Json<BatchCompleteRequest>,
 ) -> Result<Json<BatchCompleteResponse>, ApiError> {
-    let items: Vec<(RunId, _)> = request
-        .runs
-        .into_iter()
-        .map(|item| (RunId::from_uuid(item.run_id), item.result))
-        .collect();
+    let items: Vec<(RunId, _)> =
+        request.runs.into_iter().map(|item| (RunId::from_uuid(item.run_id), item.result)).collect();
     let ids: Vec<RunId> = items.iter().map(|(id, _)| *id).collect();
     let outcomes = service.complete_runs(items).await?;
     if outcomes.len() != ids.len() {
@@ -104,14 +95,8 @@ pub async fn complete_runs(
         .into_iter()
         .zip(outcomes)
         .map(|(id, outcome)| match outcome {
-            Ok(()) => BatchCompleteResult::Completed {
-                run_id: id.as_uuid(),
-                status: RunStatus::Completed,
-            },
-            Err(e) => BatchCompleteResult::Rejected {
-                run_id: id.as_uuid(),
-                error: ApiError::from(e).body(),
-            },
+            Ok(()) => BatchCompleteResult::Completed { run_id: id.as_uuid(), status: RunStatus::Completed },
+            Err(e) => BatchCompleteResult::Rejected { run_id: id.as_uuid(), error: ApiError::from(e).body() },
         })
         .collect();
     Ok(Json(BatchCompleteResponse { runs }))
@@ -133,9 +118,7 @@ pub async fn fail_run(
     params: PathParams,
     Json(request): Json<FailRequest>,
 ) -> Result<Json<FailedRunResponse>, ApiError> {
-    let failed = service
-        .fail_run(params.id("run_id")?, request.error)
-        .await?;
+    let failed = service.fail_run(params.id("run_id")?, request.error).await?;
     Ok(Json(failed.into()))
 }
 
@@ -157,10 +140,7 @@ pub async fn schedule_run(
 ) -> Result<Json<ScheduledRunResponse>, ApiError> {
     let run: RunId = params.id("run_id")?;
     let scheduled_at = service.schedule_run(run, request.run_at).await?;
-    Ok(Json(ScheduledRunResponse {
-        run_id: run.as_uuid(),
-        scheduled_at,
-    }))
+    Ok(Json(ScheduledRunResponse { run_id: run.as_uuid(), scheduled_at }))
 }
 
 /// (ext) Extends a held claim to now + `extend_by_seconds`.
@@ -180,13 +160,8 @@ pub async fn heartbeat_run(
     Json(request): Json<HeartbeatRequest>,
 ) -> Result<Json<HeartbeatResponse>, ApiError> {
     let run: RunId = params.id("run_id")?;
-    let claim_expires_at = service
-        .heartbeat_run(run, request.extend_by_seconds)
-        .await?;
-    Ok(Json(HeartbeatResponse {
-        run_id: run.as_uuid(),
-        claim_expires_at,
-    }))
+    let claim_expires_at = service.heartbeat_run(run, request.extend_by_seconds).await?;
+    Ok(Json(HeartbeatResponse { run_id: run.as_uuid(), claim_expires_at }))
 }
 
 /// Replays a recorded outcome, resolves from the latest event, or sleeps.
@@ -208,9 +183,7 @@ pub async fn wait_for_event(
     Json(request): Json<WaitForEventRequest>,
 ) -> Result<(StatusCode, Json<WaitForEventResponse>), ApiError> {
     let event_name = request.event_name.clone();
-    let response = service
-        .wait_for_event(request.into_domain(params.id("run_id")?))
-        .await?;
+    let response = service.wait_for_event(request.into_domain(params.id("run_id")?)).await?;
     let response = WaitForEventResponse::new(response, &event_name);
     let status = match response {
         WaitForEventResponse::Resolved { .. } => StatusCode::OK,

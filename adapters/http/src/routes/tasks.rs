@@ -10,8 +10,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, page_limit, present, query_id, status};
 use crate::types::status::TaskStatus;
 use crate::types::tasks::{
-    BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse,
-    CreateTaskRequest, CreatedTaskResponse, TaskDetail, TaskList, TaskQuery,
+    BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse, CreateTaskRequest,
+    CreatedTaskResponse, TaskDetail, TaskList, TaskQuery,
 };
 
 pub fn routes() -> Router<SharedService> {
@@ -39,14 +39,8 @@ pub async fn create_task(
     params: PathParams,
     Json(request): Json<CreateTaskRequest>,
 ) -> Result<(StatusCode, Json<CreatedTaskResponse>), ApiError> {
-    let created = service
-        .create_task(params.string("queue_name")?, request.into())
-        .await?;
-    let status = if created.deduplicated {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let created = service.create_task(params.string("queue_name")?, request.into()).await?;
+    let status = if created.deduplicated { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(created.into())))
 }
 
@@ -63,9 +57,7 @@ pub async fn create_tasks(
     Json(request): Json<BatchCreateRequest>,
 ) -> Result<(StatusCode, Json<BatchCreateResponse>), ApiError> {
     let tasks = request.tasks.into_iter().map(Into::into).collect();
-    let created = service
-        .create_tasks(params.string("queue_name")?, tasks)
-        .await?;
+    let created = service.create_tasks(params.string("queue_name")?, tasks).await?;
     let tasks = created.into_iter().map(Into::into).collect();
     Ok((StatusCode::CREATED, Json(BatchCreateResponse { tasks })))
 }
@@ -82,12 +74,8 @@ pub async fn claim(
     params: PathParams,
     Json(request): Json<ClaimRequestBody>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
-    let claimed = service
-        .claim(params.string("queue_name")?, request.into())
-        .await?;
-    Ok(Json(ClaimResponse {
-        tasks: claimed.into_iter().map(Into::into).collect(),
-    }))
+    let claimed = service.claim(params.string("queue_name")?, request.into()).await?;
+    Ok(Json(ClaimResponse { tasks: claimed.into_iter().map(Into::into).collect() }))
 }
 
 /// Newest first.
@@ -102,11 +90,7 @@ pub async fn list_tasks(
 ) -> Result<Json<TaskList>, ApiError> {
     let filter = TaskFilter {
         queue_name: present(query.queue_name),
-        status: status(
-            query.status,
-            DomainTaskStatus::parse,
-            DomainTaskStatus::ALL.map(DomainTaskStatus::as_str),
-        )?,
+        status: status(query.status, DomainTaskStatus::parse, DomainTaskStatus::ALL.map(DomainTaskStatus::as_str))?,
         task_name: present(query.task_name),
         cursor: query_id("cursor", query.cursor)?,
         limit: page_limit(query.limit)?,
@@ -124,10 +108,7 @@ pub async fn list_tasks(
     params(("task_id" = uuid::Uuid, Path)),
     responses((status = 200, body = TaskDetail), (status = 404, body = ErrorBody)),
 )]
-pub async fn get_task(
-    State(service): State<SharedService>,
-    params: PathParams,
-) -> Result<Json<TaskDetail>, ApiError> {
+pub async fn get_task(State(service): State<SharedService>, params: PathParams) -> Result<Json<TaskDetail>, ApiError> {
     let task = service.get_task(params.id("task_id")?).await?;
     Ok(Json(task.into()))
 }
@@ -148,8 +129,5 @@ pub async fn cancel_task(
 ) -> Result<Json<CanceledTask>, ApiError> {
     let id: TaskId = params.id("task_id")?;
     service.cancel_task(id).await?;
-    Ok(Json(CanceledTask {
-        task_id: id.as_uuid(),
-        status: TaskStatus::Canceled,
-    }))
+    Ok(Json(CanceledTask { task_id: id.as_uuid(), status: TaskStatus::Canceled }))
 }

@@ -9,20 +9,14 @@ use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, page_limit, present, query_id, status};
 use crate::types::workflows::{
-    CreateWorkflowRunRequest, PatchWorkflowRunRequest, WorkflowQuery, WorkflowRunDetail,
-    WorkflowRunList, WorkflowRunResponse,
+    CreateWorkflowRunRequest, PatchWorkflowRunRequest, WorkflowQuery, WorkflowRunDetail, WorkflowRunList,
+    WorkflowRunResponse,
 };
 
 pub fn routes() -> Router<SharedService> {
     Router::new()
-        .route(
-            "/workflow-runs",
-            get(list_workflow_runs).post(create_workflow_run),
-        )
-        .route(
-            "/workflow-runs/{id}",
-            get(get_workflow_run).patch(update_workflow_run),
-        )
+        .route("/workflow-runs", get(list_workflow_runs).post(create_workflow_run))
+        .route("/workflow-runs/{id}", get(get_workflow_run).patch(update_workflow_run))
 }
 
 #[utoipa::path(
@@ -49,9 +43,7 @@ pub async fn update_workflow_run(
     params: PathParams,
     Json(request): Json<PatchWorkflowRunRequest>,
 ) -> Result<Json<WorkflowRunResponse>, ApiError> {
-    let run = service
-        .update_workflow_run(params.id("id")?, request.into())
-        .await?;
+    let run = service.update_workflow_run(params.id("id")?, request.into()).await?;
     Ok(Json(run.into()))
 }
 

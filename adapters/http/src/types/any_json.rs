@@ -13,18 +13,8 @@ pub struct AnyJson;
 
 impl PartialSchema for AnyJson {
     fn schema() -> RefOr<Schema> {
-        let every = vec![
-            Type::Object,
-            Type::Array,
-            Type::String,
-            Type::Number,
-            Type::Boolean,
-            Type::Null,
-        ];
-        ObjectBuilder::new()
-            .schema_type(SchemaType::Array(every))
-            .description(Some("Any JSON value."))
-            .into()
+        let every = vec![Type::Object, Type::Array, Type::String, Type::Number, Type::Boolean, Type::Null];
+        ObjectBuilder::new().schema_type(SchemaType::Array(every)).description(Some("Any JSON value.")).into()
     }
 }
 

@@ -25,10 +25,6 @@ pub struct EventResponse {
 
 impl From<Event> for EventResponse {
     fn from(event: Event) -> Self {
-        Self {
-            event_id: event.id.as_uuid(),
-            event_name: event.name,
-            created_at: event.created_at,
-        }
+        Self { event_id: event.id.as_uuid(), event_name: event.name, created_at: event.created_at }
     }
 }

@@ -53,20 +53,13 @@ pub struct Cleanup {
 
 impl From<CleanupPolicy> for Cleanup {
     fn from(policy: CleanupPolicy) -> Self {
-        Self {
-            task_ttl_seconds: policy.task_ttl_seconds,
-            event_ttl_seconds: policy.event_ttl_seconds,
-        }
+        Self { task_ttl_seconds: policy.task_ttl_seconds, event_ttl_seconds: policy.event_ttl_seconds }
     }
 }
 
 impl From<Queue> for QueueResponse {
     fn from(queue: Queue) -> Self {
-        Self {
-            name: queue.name.to_string(),
-            created_at: queue.created_at,
-            cleanup: queue.cleanup.into(),
-        }
+        Self { name: queue.name.to_string(), created_at: queue.created_at, cleanup: queue.cleanup.into() }
     }
 }
 

@@ -23,10 +23,7 @@ pub struct RunSummary {
     pub error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<OffsetDateTime>,
     /// (ext)
     pub queue_name: String,
@@ -34,10 +31,7 @@ pub struct RunSummary {
     #[serde(with = "time::serde::rfc3339")]
     pub available_at: OffsetDateTime,
     /// (ext)
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub claim_expires_at: Option<OffsetDateTime>,
     /// (ext)
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,10 +96,7 @@ pub struct CompletedRun {
 
 impl CompletedRun {
     pub fn new(run: RunId) -> Self {
-        Self {
-            run_id: run.as_uuid(),
-            status: RunStatus::Completed,
-        }
+        Self { run_id: run.as_uuid(), status: RunStatus::Completed }
     }
 }
 
@@ -151,10 +142,7 @@ pub struct FailedRunResponse {
     /// The retry, when the task has attempts left.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_run_id: Option<Uuid>,
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<OffsetDateTime>,
 }
 
@@ -238,9 +226,9 @@ impl WaitForEventResponse {
     pub fn new(response: WaitResponse, event_name: &str) -> Self {
         match response {
             WaitResponse::Outcome(WaitOutcome::Resolved { payload }) => Self::Resolved { payload },
-            WaitResponse::Outcome(WaitOutcome::Timeout) => Self::Timeout {
-                message: format!("timed out waiting for event \"{event_name}\""),
-            },
+            WaitResponse::Outcome(WaitOutcome::Timeout) => {
+                Self::Timeout { message: format!("timed out waiting for event \"{event_name}\"") }
+            }
             WaitResponse::Sleeping => Self::Sleeping {
                 message: format!(
                     "run is sleeping until event \"{event_name}\" is emitted or the timeout passes; \

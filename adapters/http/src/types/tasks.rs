@@ -208,10 +208,7 @@ pub struct TaskSummary {
     pub max_attempts: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<OffsetDateTime>,
 }
 

@@ -51,9 +51,7 @@ pub fn time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime
     deserializer.deserialize_str(TimeVisitor)
 }
 
-pub fn opt_time<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<OffsetDateTime>, D::Error> {
+pub fn opt_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
     deserializer.deserialize_option(OptionOf(TimeVisitor))
 }
 
@@ -86,9 +84,7 @@ impl Visitor<'_> for WholeSecondsVisitor {
     }
 }
 
-pub fn opt_whole_seconds<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<u64>, D::Error> {
+pub fn opt_whole_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
     deserializer.deserialize_option(OptionOf(WholeSecondsVisitor))
 }
 
@@ -151,17 +147,8 @@ mod tests {
         let message = |body: &str| decode::<Body>(body.as_bytes()).unwrap_err().message;
         assert_eq!(message(r#"{"id": "x"}"#), "id must be a valid UUID");
         assert_eq!(message(r#"{"id": 5}"#), "id must be a valid UUID");
-        assert_eq!(
-            message(&format!(r#"{{"id": "{ID}", "at": "yesterday"}}"#)),
-            "at must be an RFC 3339 time"
-        );
-        assert_eq!(
-            message(&format!(r#"{{"id": "{ID}", "ttl": -1}}"#)),
-            "ttl must be a number of seconds >= 0"
-        );
-        assert_eq!(
-            message(&format!(r#"{{"id": "{ID}", "ttl": "1"}}"#)),
-            "ttl must be a number of seconds >= 0"
-        );
+        assert_eq!(message(&format!(r#"{{"id": "{ID}", "at": "yesterday"}}"#)), "at must be an RFC 3339 time");
+        assert_eq!(message(&format!(r#"{{"id": "{ID}", "ttl": -1}}"#)), "ttl must be a number of seconds >= 0");
+        assert_eq!(message(&format!(r#"{{"id": "{ID}", "ttl": "1"}}"#)), "ttl must be a number of seconds >= 0");
     }
 }

@@ -115,10 +115,7 @@ pub struct WorkflowRunDetail {
 
 impl From<(WorkflowRun, Vec<Task>)> for WorkflowRunDetail {
     fn from((run, tasks): (WorkflowRun, Vec<Task>)) -> Self {
-        Self {
-            run: run.into(),
-            tasks: tasks.iter().map(TaskSummary::from).collect(),
-        }
+        Self { run: run.into(), tasks: tasks.iter().map(TaskSummary::from).collect() }
     }
 }
 

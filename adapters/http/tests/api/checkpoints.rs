@@ -7,13 +7,7 @@ use crate::fixtures::{NOW, NOW_TEXT};
 use crate::harness::{app, call, get, untouched};
 
 fn checkpoint(task_id: TaskId, step_name: &str, owner_run: RunId) -> Checkpoint {
-    Checkpoint {
-        task_id,
-        step_name: step_name.into(),
-        state: json!({"n": 1}),
-        owner_run,
-        updated_at: NOW,
-    }
+    Checkpoint { task_id, step_name: step_name.into(), state: json!({"n": 1}), owner_run, updated_at: NOW }
 }
 
 #[tokio::test]
@@ -32,13 +26,8 @@ async fn put_checkpoint() {
         .returning(move |w| Ok(checkpoint(w.task_id, &w.step_name, w.owner_run)));
     let uri = format!("/api/v1/tasks/{task}/checkpoints/fetch");
     let body = json!({"state": {"n": 1}, "owner_run": run.to_string(), "extend_claim_by": 15});
-    let body = call(app(service), axum::http::Method::PUT, &uri, body)
-        .await
-        .ok(200);
-    assert_eq!(
-        body,
-        json!({"task_id": task.to_string(), "step_name": "fetch", "updated_at": NOW_TEXT})
-    );
+    let body = call(app(service), axum::http::Method::PUT, &uri, body).await.ok(200);
+    assert_eq!(body, json!({"task_id": task.to_string(), "step_name": "fetch", "updated_at": NOW_TEXT}));
 }
 
 #[tokio::test]
@@ -46,30 +35,20 @@ async fn put_checkpoint_rejections() {
     let uri = format!("/api/v1/tasks/{}/checkpoints/fetch", TaskId::new());
     let put = |body| call(untouched(), axum::http::Method::PUT, &uri, body);
     assert_eq!(
-        put(json!({"owner_run": RunId::new().to_string()}))
-            .await
-            .error(400, "VALIDATION_ERROR"),
+        put(json!({"owner_run": RunId::new().to_string()})).await.error(400, "VALIDATION_ERROR"),
         "state is required"
     );
     assert_eq!(
-        put(json!({"state": 1, "owner_run": "r"}))
-            .await
-            .error(400, "VALIDATION_ERROR"),
+        put(json!({"state": 1, "owner_run": "r"})).await.error(400, "VALIDATION_ERROR"),
         "owner_run must be a valid UUID"
     );
 
     let mut service = MockService::new();
-    service.expect_put_checkpoint().returning(|w| {
-        Err(Rejection::RunNotOfTask {
-            run: w.owner_run,
-            task: w.task_id,
-        }
-        .into())
-    });
+    service
+        .expect_put_checkpoint()
+        .returning(|w| Err(Rejection::RunNotOfTask { run: w.owner_run, task: w.task_id }.into()));
     let body = json!({"state": 1, "owner_run": RunId::new().to_string()});
-    call(app(service), axum::http::Method::PUT, &uri, body)
-        .await
-        .error(409, "CONFLICT");
+    call(app(service), axum::http::Method::PUT, &uri, body).await.error(409, "CONFLICT");
 }
 
 #[tokio::test]
@@ -80,12 +59,7 @@ async fn get_checkpoint() {
         .expect_get_checkpoint()
         .withf(move |t, s| *t == task && s == "fetch")
         .returning(move |t, s| Ok(checkpoint(t, &s, run)));
-    let body = get(
-        app(service),
-        &format!("/api/v1/tasks/{task}/checkpoints/fetch"),
-    )
-    .await
-    .ok(200);
+    let body = get(app(service), &format!("/api/v1/tasks/{task}/checkpoints/fetch")).await.ok(200);
     assert_eq!(body["task_id"], task.to_string());
     assert_eq!(body["step_name"], "fetch");
     assert_eq!(body["state"], json!({"n": 1}));
@@ -95,12 +69,7 @@ async fn get_checkpoint() {
     service
         .expect_get_checkpoint()
         .returning(|task_id, step_name| Err(NotFound::Checkpoint { task_id, step_name }.into()));
-    get(
-        app(service),
-        &format!("/api/v1/tasks/{task}/checkpoints/other"),
-    )
-    .await
-    .error(404, "NOT_FOUND");
+    get(app(service), &format!("/api/v1/tasks/{task}/checkpoints/other")).await.error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -111,16 +80,11 @@ async fn list_checkpoints() {
         .expect_list_checkpoints()
         .withf(move |t| *t == task)
         .returning(move |t| Ok(vec![checkpoint(t, "a", run), checkpoint(t, "b", run)]));
-    let body = get(app(service), &format!("/api/v1/tasks/{task}/checkpoints"))
-        .await
-        .ok(200);
+    let body = get(app(service), &format!("/api/v1/tasks/{task}/checkpoints")).await.ok(200);
     assert_eq!(body["checkpoints"].as_array().unwrap().len(), 2);
     assert_eq!(body["checkpoints"][1]["step_name"], "b");
     assert_eq!(body["checkpoints"][0]["state"], json!({"n": 1}));
 
     let reply = get(untouched(), "/api/v1/tasks/xyz/checkpoints").await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "task_id must be a valid UUID"
-    );
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "task_id must be a valid UUID");
 }

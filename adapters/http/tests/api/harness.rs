@@ -26,69 +26,39 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.bytes)
-            )
-        })
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or_default()
+        self.headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap()).unwrap_or_default()
     }
 
     /// Asserts an error reply: its status, its code and a JSON body of
     /// exactly `{"error", "code"}`; returns the message.
     pub fn error(&self, status: u16, code: &str) -> String {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "body: {}",
-            String::from_utf8_lossy(&self.bytes)
-        );
+        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.bytes));
         assert_eq!(self.content_type(), "application/json");
         let body = self.json();
         assert_eq!(body["code"], code, "body: {body}");
         assert_eq!(body.as_object().unwrap().len(), 2, "body: {body}");
-        body["error"]
-            .as_str()
-            .expect("error is a string")
-            .to_owned()
+        body["error"].as_str().expect("error is a string").to_owned()
     }
 
     /// Asserts the status and returns the JSON body.
     pub fn ok(&self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "body: {}",
-            String::from_utf8_lossy(&self.bytes)
-        );
+        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.bytes));
         assert_eq!(self.content_type(), "application/json");
         self.json()
     }
 }
 
 pub async fn send(app: Router, request: Request<Body>) -> Reply {
-    let response = app
-        .oneshot(request)
-        .await
-        .expect("the router is infallible");
+    let response = app.oneshot(request).await.expect("the router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        bytes,
-    }
+    let bytes = to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec();
+    Reply { status, headers, bytes }
 }
 
 pub async fn get(app: Router, uri: &str) -> Reply {
@@ -115,13 +85,7 @@ pub async fn post(app: Router, uri: &str, body: Value) -> Reply {
 }
 
 /// A body sent as is, with the given content type (if any).
-pub async fn raw(
-    app: Router,
-    method: Method,
-    uri: &str,
-    content_type: Option<&str>,
-    body: &str,
-) -> Reply {
+pub async fn raw(app: Router, method: Method, uri: &str, content_type: Option<&str>, body: &str) -> Reply {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(content_type) = content_type {
         request = request.header(header::CONTENT_TYPE, content_type);

@@ -15,11 +15,7 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Captured {
     fn lines(&self) -> Vec<String> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap().lines().map(str::to_owned).collect()
     }
 }
 
@@ -45,24 +41,15 @@ impl<'a> MakeWriter<'a> for Captured {
 /// Runs one request with a subscriber that captures every log line.
 async fn logged(app: axum::Router, uri: &str, request_id: &str) -> Vec<String> {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
+    let subscriber = tracing_subscriber::fmt().with_writer(captured.clone()).with_ansi(false).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let request = Request::get(uri)
-        .header("x-request-id", request_id)
-        .body(Body::empty())
-        .unwrap();
+    let request = Request::get(uri).header("x-request-id", request_id).body(Body::empty()).unwrap();
     send(app, request).await;
     captured.lines()
 }
 
 fn access_lines(lines: &[String]) -> Vec<&String> {
-    lines
-        .iter()
-        .filter(|line| line.contains("latency_ms="))
-        .collect()
+    lines.iter().filter(|line| line.contains("latency_ms=")).collect()
 }
 
 #[tokio::test]
@@ -72,12 +59,7 @@ async fn a_request_is_logged_once_with_its_fields() {
     assert_eq!(access.len(), 1, "{lines:#?}");
     let line = access[0];
     assert!(line.contains("INFO"), "{line}");
-    for field in [
-        "method=GET",
-        "path=/healthz",
-        "status=200",
-        "request_id=req-7",
-    ] {
+    for field in ["method=GET", "path=/healthz", "status=200", "request_id=req-7"] {
         assert!(line.contains(field), "{field} missing from {line}");
     }
 }
@@ -85,23 +67,11 @@ async fn a_request_is_logged_once_with_its_fields() {
 #[tokio::test]
 async fn server_errors_are_logged_at_error_level_with_their_cause() {
     let mut service = MockService::new();
-    service
-        .expect_list_queues()
-        .returning(|| Err(ServiceError::Internal("disk on fire".into())));
+    service.expect_list_queues().returning(|| Err(ServiceError::Internal("disk on fire".into())));
     let lines = logged(app(service), "/api/v1/queues", "req-8").await;
     let access = access_lines(&lines);
     assert_eq!(access.len(), 1, "{lines:#?}");
-    assert!(
-        access[0].contains("ERROR") && access[0].contains("status=500"),
-        "{}",
-        access[0]
-    );
-    let cause = lines
-        .iter()
-        .find(|line| line.contains("disk on fire"))
-        .expect("the cause is logged");
-    assert!(
-        cause.contains("req-8"),
-        "the cause log carries the request id: {cause}"
-    );
+    assert!(access[0].contains("ERROR") && access[0].contains("status=500"), "{}", access[0]);
+    let cause = lines.iter().find(|line| line.contains("disk on fire")).expect("the cause is logged");
+    assert!(cause.contains("req-8"), "the cause log carries the request id: {cause}");
 }

@@ -10,19 +10,14 @@ fn queue(name: &str) -> Queue {
     Queue {
         name: queue_name(name),
         created_at: NOW,
-        cleanup: CleanupPolicy {
-            task_ttl_seconds: 60,
-            event_ttl_seconds: 0,
-        },
+        cleanup: CleanupPolicy { task_ttl_seconds: 60, event_ttl_seconds: 0 },
     }
 }
 
 #[tokio::test]
 async fn list_queues() {
     let mut service = MockService::new();
-    service
-        .expect_list_queues()
-        .returning(|| Ok(vec![queue("emails"), queue("reports")]));
+    service.expect_list_queues().returning(|| Ok(vec![queue("emails"), queue("reports")]));
     let body = get(app(service), "/api/v1/queues").await.ok(200);
     assert_eq!(
         body["queues"][0],
@@ -36,16 +31,9 @@ async fn create_queue_passes_name_and_ttls() {
     let mut service = MockService::new();
     service
         .expect_create_queue()
-        .withf(|q| {
-            *q == NewQueue {
-                name: "emails".into(),
-                task_ttl_seconds: Some(60),
-                event_ttl_seconds: Some(3600),
-            }
-        })
+        .withf(|q| *q == NewQueue { name: "emails".into(), task_ttl_seconds: Some(60), event_ttl_seconds: Some(3600) })
         .returning(|_| Ok(queue("emails")));
-    let body =
-        json!({"name": "emails", "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 3600.0}});
+    let body = json!({"name": "emails", "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 3600.0}});
     let body = post(app(service), "/api/v1/queues", body).await.ok(201);
     assert_eq!(body["name"], "emails");
     assert_eq!(body["created_at"], NOW_TEXT);
@@ -59,9 +47,7 @@ async fn create_queue_without_cleanup_leaves_defaults_to_the_engine() {
         .expect_create_queue()
         .withf(|q| q.task_ttl_seconds.is_none() && q.event_ttl_seconds.is_none())
         .returning(|_| Ok(queue("emails")));
-    post(app(service), "/api/v1/queues", json!({"name": "emails"}))
-        .await
-        .ok(201);
+    post(app(service), "/api/v1/queues", json!({"name": "emails"})).await.ok(201);
 }
 
 #[tokio::test]
@@ -70,20 +56,12 @@ async fn create_queue_rejections() {
     assert_eq!(reply.error(400, "VALIDATION_ERROR"), "name is required");
     let body = json!({"name": "q", "cleanup": {"task_ttl_seconds": -5}});
     let reply = post(untouched(), "/api/v1/queues", body).await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "cleanup.task_ttl_seconds must be a number of seconds >= 0"
-    );
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "cleanup.task_ttl_seconds must be a number of seconds >= 0");
 
     let mut service = MockService::new();
-    service
-        .expect_create_queue()
-        .returning(|q| Err(Rejection::QueueExists(q.name).into()));
+    service.expect_create_queue().returning(|q| Err(Rejection::QueueExists(q.name).into()));
     let reply = post(app(service), "/api/v1/queues", json!({"name": "emails"})).await;
-    assert_eq!(
-        reply.error(409, "CONFLICT"),
-        "queue \"emails\" already exists"
-    );
+    assert_eq!(reply.error(409, "CONFLICT"), "queue \"emails\" already exists");
 }
 
 #[tokio::test]
@@ -104,28 +82,19 @@ async fn delete_queue_answers_204_and_passes_force() {
         assert!(reply.bytes.is_empty());
     }
     let reply = delete(untouched(), "/api/v1/queues/emails?force=yes").await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "force must be true or false"
-    );
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "force must be true or false");
 }
 
 #[tokio::test]
 async fn delete_queue_conflict_and_not_found() {
     let mut service = MockService::new();
-    service
-        .expect_delete_queue()
-        .returning(|name, _| Err(Rejection::QueueNotEmpty(name).into()));
-    delete(app(service), "/api/v1/queues/emails")
-        .await
-        .error(409, "CONFLICT");
+    service.expect_delete_queue().returning(|name, _| Err(Rejection::QueueNotEmpty(name).into()));
+    delete(app(service), "/api/v1/queues/emails").await.error(409, "CONFLICT");
 
     let mut service = MockService::new();
-    service.expect_delete_queue().returning(|name, _| {
-        Err(ServiceError::NotFound(durable_domain::NotFound::Queue(
-            name,
-        )))
-    });
+    service
+        .expect_delete_queue()
+        .returning(|name, _| Err(ServiceError::NotFound(durable_domain::NotFound::Queue(name))));
     let reply = delete(app(service), "/api/v1/queues/nope").await;
     assert_eq!(reply.error(404, "NOT_FOUND"), "queue \"nope\" not found");
 }
@@ -133,23 +102,18 @@ async fn delete_queue_conflict_and_not_found() {
 #[tokio::test]
 async fn queue_stats() {
     let mut service = MockService::new();
-    service
-        .expect_queue_stats()
-        .withf(|name| name == "emails")
-        .returning(|_| {
-            Ok(QueueStats {
-                queue_name: queue_name("emails"),
-                pending_runs: 4,
-                claimed_runs: 3,
-                completed_runs: 2,
-                sleeping_runs: 1,
-                failed_runs: 0,
-                oldest_pending_run_age_seconds: None,
-            })
-        });
-    let body = get(app(service), "/api/v1/queues/emails/stats")
-        .await
-        .ok(200);
+    service.expect_queue_stats().withf(|name| name == "emails").returning(|_| {
+        Ok(QueueStats {
+            queue_name: queue_name("emails"),
+            pending_runs: 4,
+            claimed_runs: 3,
+            completed_runs: 2,
+            sleeping_runs: 1,
+            failed_runs: 0,
+            oldest_pending_run_age_seconds: None,
+        })
+    });
+    let body = get(app(service), "/api/v1/queues/emails/stats").await.ok(200);
     assert_eq!(
         body,
         json!({

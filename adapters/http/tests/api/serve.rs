@@ -16,17 +16,11 @@ async fn serves_over_tcp_until_shutdown() {
     }));
 
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(
-        response.to_ascii_lowercase().contains("x-request-id:"),
-        "{response}"
-    );
+    assert!(response.to_ascii_lowercase().contains("x-request-id:"), "{response}");
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
 
     stop.send(()).unwrap();

@@ -10,12 +10,7 @@ use crate::fixtures::{NOW, NOW_TEXT, claimed, task_state};
 use crate::harness::{app, get, post, untouched};
 
 fn created(deduplicated: bool) -> CreatedTask {
-    CreatedTask {
-        task_id: TaskId::new(),
-        run_id: RunId::new(),
-        workflow_run_id: None,
-        deduplicated,
-    }
+    CreatedTask { task_id: TaskId::new(), run_id: RunId::new(), workflow_run_id: None, deduplicated }
 }
 
 #[tokio::test]
@@ -41,12 +36,7 @@ async fn create_task_passes_every_field() {
                 && task.idempotency_key.as_deref() == Some("k1")
                 && task.run_at == Some(datetime!(2026-05-01 10:00:00 UTC))
         })
-        .returning(move |_, _| {
-            Ok(CreatedTask {
-                workflow_run_id: Some(workflow),
-                ..created(false)
-            })
-        });
+        .returning(move |_, _| Ok(CreatedTask { workflow_run_id: Some(workflow), ..created(false) }));
     let body = json!({
         "task_name": "send",
         "params": {"to": "x"},
@@ -59,9 +49,7 @@ async fn create_task_passes_every_field() {
         "idempotency_key": "k1",
         "run_at": "2026-05-01T12:00:00+02:00",
     });
-    let body = post(app(service), "/api/v1/queues/emails/tasks", body)
-        .await
-        .ok(201);
+    let body = post(app(service), "/api/v1/queues/emails/tasks", body).await.ok(201);
     assert!(body["task_id"].as_str().unwrap().parse::<TaskId>().is_ok());
     assert!(body["run_id"].as_str().unwrap().parse::<RunId>().is_ok());
     assert_eq!(body["workflow_run_id"], workflow.to_string());
@@ -73,17 +61,9 @@ async fn create_task_minimal_and_ids_are_lowercase_hyphenated() {
     let mut service = MockService::new();
     service
         .expect_create_task()
-        .withf(|_, task| {
-            task.params == Value::Null && task.headers.is_empty() && task.max_attempts.is_none()
-        })
+        .withf(|_, task| task.params == Value::Null && task.headers.is_empty() && task.max_attempts.is_none())
         .returning(|_, _| Ok(created(false)));
-    let body = post(
-        app(service),
-        "/api/v1/queues/emails/tasks",
-        json!({"task_name": "send"}),
-    )
-    .await
-    .ok(201);
+    let body = post(app(service), "/api/v1/queues/emails/tasks", json!({"task_name": "send"})).await.ok(201);
     let id = body["task_id"].as_str().unwrap();
     assert_eq!(id.len(), 36);
     assert_eq!(id, id.to_lowercase());
@@ -93,13 +73,9 @@ async fn create_task_minimal_and_ids_are_lowercase_hyphenated() {
 #[tokio::test]
 async fn deduplicated_create_answers_200() {
     let mut service = MockService::new();
-    service
-        .expect_create_task()
-        .returning(|_, _| Ok(created(true)));
+    service.expect_create_task().returning(|_, _| Ok(created(true)));
     let body = json!({"task_name": "send", "idempotency_key": "k1"});
-    let body = post(app(service), "/api/v1/queues/emails/tasks", body)
-        .await
-        .ok(200);
+    let body = post(app(service), "/api/v1/queues/emails/tasks", body).await.ok(200);
     assert_eq!(body["deduplicated"], true);
 }
 
@@ -108,30 +84,12 @@ async fn create_task_rejections_name_the_field() {
     let cases = [
         (json!({}), "task_name is required"),
         (json!({"task_name": 5}), "task_name must be a string"),
-        (
-            json!({"task_name": "a", "max_attempts": "3"}),
-            "max_attempts must be an integer",
-        ),
-        (
-            json!({"task_name": "a", "start_timeout": "soon"}),
-            "start_timeout must be a number",
-        ),
-        (
-            json!({"task_name": "a", "workflow_run_id": "wf-1"}),
-            "workflow_run_id must be a valid UUID",
-        ),
-        (
-            json!({"task_name": "a", "run_at": "tomorrow"}),
-            "run_at must be an RFC 3339 time",
-        ),
-        (
-            json!({"task_name": "a", "headers": {"x": 1}}),
-            "headers.x must be a string",
-        ),
-        (
-            json!({"task_name": "a", "retry_strategy": {"base_seconds": 1}}),
-            "retry_strategy.kind is required",
-        ),
+        (json!({"task_name": "a", "max_attempts": "3"}), "max_attempts must be an integer"),
+        (json!({"task_name": "a", "start_timeout": "soon"}), "start_timeout must be a number"),
+        (json!({"task_name": "a", "workflow_run_id": "wf-1"}), "workflow_run_id must be a valid UUID"),
+        (json!({"task_name": "a", "run_at": "tomorrow"}), "run_at must be an RFC 3339 time"),
+        (json!({"task_name": "a", "headers": {"x": 1}}), "headers.x must be a string"),
+        (json!({"task_name": "a", "retry_strategy": {"base_seconds": 1}}), "retry_strategy.kind is required"),
         (
             json!({"task_name": "a", "retry_strategy": {"kind": "linear", "base_seconds": 1}}),
             "retry_strategy.kind must be `fixed` or `exponential`",
@@ -146,15 +104,8 @@ async fn create_task_rejections_name_the_field() {
 #[tokio::test]
 async fn create_task_in_unknown_queue_is_404() {
     let mut service = MockService::new();
-    service
-        .expect_create_task()
-        .returning(|queue, _| Err(NotFound::Queue(queue).into()));
-    let reply = post(
-        app(service),
-        "/api/v1/queues/nope/tasks",
-        json!({"task_name": "a"}),
-    )
-    .await;
+    service.expect_create_task().returning(|queue, _| Err(NotFound::Queue(queue).into()));
+    let reply = post(app(service), "/api/v1/queues/nope/tasks", json!({"task_name": "a"})).await;
     assert_eq!(reply.error(404, "NOT_FOUND"), "queue \"nope\" not found");
 }
 
@@ -169,9 +120,7 @@ async fn batch_create_answers_in_order() {
         .withf(|queue, tasks| queue == "emails" && tasks.len() == 2 && tasks[1].task_name == "b")
         .returning(move |_, _| Ok(answer.clone()));
     let body = json!({"tasks": [{"task_name": "a"}, {"task_name": "b", "max_attempts": 2}]});
-    let body = post(app(service), "/api/v1/queues/emails/tasks/batch", body)
-        .await
-        .ok(201);
+    let body = post(app(service), "/api/v1/queues/emails/tasks/batch", body).await.ok(201);
     assert_eq!(body["tasks"][0]["task_id"], first.task_id.to_string());
     assert_eq!(body["tasks"][1]["run_id"], second.run_id.to_string());
     assert_eq!(body["tasks"][1]["deduplicated"], true);
@@ -181,10 +130,7 @@ async fn batch_create_answers_in_order() {
 async fn batch_create_names_the_item() {
     let body = json!({"tasks": [{"task_name": "a"}, {"params": {}}]});
     let reply = post(untouched(), "/api/v1/queues/emails/tasks/batch", body).await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "tasks[1].task_name is required"
-    );
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "tasks[1].task_name is required");
 }
 
 #[tokio::test]
@@ -202,11 +148,8 @@ async fn claim_returns_claimed_tasks() {
                 && r.worker_id.as_deref() == Some("w1")
         })
         .returning(move |_, _| Ok(vec![state.clone()]));
-    let body =
-        json!({"limit": 10, "claim_timeout": 30, "long_poll_seconds": 2.5, "worker_id": "w1"});
-    let body = post(app(service), "/api/v1/queues/emails/tasks/claim", body)
-        .await
-        .ok(200);
+    let body = json!({"limit": 10, "claim_timeout": 30, "long_poll_seconds": 2.5, "worker_id": "w1"});
+    let body = post(app(service), "/api/v1/queues/emails/tasks/claim", body).await.ok(200);
     assert_eq!(
         body["tasks"][0],
         json!({
@@ -230,34 +173,16 @@ async fn claim_with_nothing_due_is_an_empty_list() {
     let mut service = MockService::new();
     service.expect_claim().returning(|_, _| Ok(vec![]));
     let body = json!({"limit": 1, "claim_timeout": 1.5});
-    let body = post(app(service), "/api/v1/queues/emails/tasks/claim", body)
-        .await
-        .ok(200);
+    let body = post(app(service), "/api/v1/queues/emails/tasks/claim", body).await.ok(200);
     assert_eq!(body, json!({"tasks": []}));
 }
 
 #[tokio::test]
 async fn claim_rejections() {
-    let reply = post(
-        untouched(),
-        "/api/v1/queues/q/tasks/claim",
-        json!({"limit": "ten", "claim_timeout": 5}),
-    )
-    .await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "limit must be an integer"
-    );
-    let reply = post(
-        untouched(),
-        "/api/v1/queues/q/tasks/claim",
-        json!({"limit": 1}),
-    )
-    .await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "claim_timeout is required"
-    );
+    let reply = post(untouched(), "/api/v1/queues/q/tasks/claim", json!({"limit": "ten", "claim_timeout": 5})).await;
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "limit must be an integer");
+    let reply = post(untouched(), "/api/v1/queues/q/tasks/claim", json!({"limit": 1})).await;
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "claim_timeout is required");
 }
 
 #[tokio::test]
@@ -277,15 +202,8 @@ async fn list_tasks_passes_filters_and_pages() {
                 limit: 2,
             }
         })
-        .returning(move |_| {
-            Ok(Page {
-                items: vec![state.task.clone()],
-                next_cursor: Some(next),
-            })
-        });
-    let uri = format!(
-        "/api/v1/tasks?queue_name=emails&status=pending&task_name=send&cursor={cursor}&limit=2"
-    );
+        .returning(move |_| Ok(Page { items: vec![state.task.clone()], next_cursor: Some(next) }));
+    let uri = format!("/api/v1/tasks?queue_name=emails&status=pending&task_name=send&cursor={cursor}&limit=2");
     let body = get(app(service), &uri).await.ok(200);
     assert_eq!(
         body["tasks"][0],
@@ -302,18 +220,8 @@ async fn list_tasks_defaults_and_last_page() {
     let mut service = MockService::new();
     service
         .expect_list_tasks()
-        .withf(|f| {
-            *f == TaskFilter {
-                limit: 50,
-                ..TaskFilter::default()
-            }
-        })
-        .returning(|_| {
-            Ok(Page {
-                items: vec![],
-                next_cursor: None,
-            })
-        });
+        .withf(|f| *f == TaskFilter { limit: 50, ..TaskFilter::default() })
+        .returning(|_| Ok(Page { items: vec![], next_cursor: None }));
     let body = get(app(service), "/api/v1/tasks").await.ok(200);
     assert_eq!(body, json!({"tasks": []}));
 }
@@ -324,21 +232,11 @@ async fn list_tasks_rejections_name_the_parameter() {
         ("/api/v1/tasks?cursor=abc", "cursor must be a valid UUID"),
         ("/api/v1/tasks?limit=many", "limit must be an integer"),
         ("/api/v1/tasks?limit=0", "limit must be between 1 and 1000"),
-        (
-            "/api/v1/tasks?limit=1001",
-            "limit must be between 1 and 1000",
-        ),
-        (
-            "/api/v1/tasks?status=done",
-            "status must be one of pending, completed, failed, canceled",
-        ),
+        ("/api/v1/tasks?limit=1001", "limit must be between 1 and 1000"),
+        ("/api/v1/tasks?status=done", "status must be one of pending, completed, failed, canceled"),
     ];
     for (uri, message) in cases {
-        assert_eq!(
-            get(untouched(), uri).await.error(400, "VALIDATION_ERROR"),
-            message,
-            "{uri}"
-        );
+        assert_eq!(get(untouched(), uri).await.error(400, "VALIDATION_ERROR"), message, "{uri}");
     }
 }
 
@@ -351,13 +249,8 @@ async fn get_task_returns_the_whole_task() {
     let task = state.task.clone();
     let id = task.id;
     let mut service = MockService::new();
-    service
-        .expect_get_task()
-        .withf(move |t| *t == id)
-        .returning(move |_| Ok(task.clone()));
-    let body = get(app(service), &format!("/api/v1/tasks/{id}"))
-        .await
-        .ok(200);
+    service.expect_get_task().withf(move |t| *t == id).returning(move |_| Ok(task.clone()));
+    let body = get(app(service), &format!("/api/v1/tasks/{id}")).await.ok(200);
     assert_eq!(body["id"], id.to_string());
     assert_eq!(body["status"], "completed");
     assert_eq!(body["completed_at"], NOW_TEXT);
@@ -376,46 +269,20 @@ async fn get_task_returns_the_whole_task() {
 #[tokio::test]
 async fn get_task_rejects_a_bad_id() {
     let reply = get(untouched(), "/api/v1/tasks/not-a-uuid").await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "task_id must be a valid UUID"
-    );
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "task_id must be a valid UUID");
 }
 
 #[tokio::test]
 async fn cancel_task() {
     let id = TaskId::new();
     let mut service = MockService::new();
-    service
-        .expect_cancel_task()
-        .withf(move |t| *t == id)
-        .returning(|_| Ok(()));
-    let reply = crate::harness::raw(
-        app(service),
-        axum::http::Method::POST,
-        &format!("/api/v1/tasks/{id}/cancel"),
-        None,
-        "",
-    )
-    .await;
-    assert_eq!(
-        reply.ok(200),
-        json!({"task_id": id.to_string(), "status": "canceled"})
-    );
+    service.expect_cancel_task().withf(move |t| *t == id).returning(|_| Ok(()));
+    let reply =
+        crate::harness::raw(app(service), axum::http::Method::POST, &format!("/api/v1/tasks/{id}/cancel"), None, "")
+            .await;
+    assert_eq!(reply.ok(200), json!({"task_id": id.to_string(), "status": "canceled"}));
 
     let mut service = MockService::new();
-    service.expect_cancel_task().returning(|task| {
-        Err(Rejection::AlreadyFinished {
-            task,
-            status: "completed",
-        }
-        .into())
-    });
-    post(
-        app(service),
-        &format!("/api/v1/tasks/{id}/cancel"),
-        json!({}),
-    )
-    .await
-    .error(409, "CONFLICT");
+    service.expect_cancel_task().returning(|task| Err(Rejection::AlreadyFinished { task, status: "completed" }.into()));
+    post(app(service), &format!("/api/v1/tasks/{id}/cancel"), json!({})).await.error(409, "CONFLICT");
 }

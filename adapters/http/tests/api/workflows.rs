@@ -43,19 +43,14 @@ async fn create_workflow_run() {
         "workflow_name": "checkout", "workflow_version": "v2", "inputs": {"order": 7},
         "created_by": "cli", "tags": {"env": "prod"},
     });
-    let body = post(app(service), "/api/v1/workflow-runs", body)
-        .await
-        .ok(201);
+    let body = post(app(service), "/api/v1/workflow-runs", body).await.ok(201);
     assert_eq!(body["workflow_run_id"], id.to_string());
     assert_eq!(body["workflow_name"], "checkout");
     assert_eq!(body["status"], "pending");
     assert_eq!(body["created_at"], NOW_TEXT);
 
     let reply = post(untouched(), "/api/v1/workflow-runs", json!({"tags": {}})).await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "workflow_name is required"
-    );
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "workflow_name is required");
 }
 
 #[tokio::test]
@@ -78,41 +73,20 @@ async fn patch_workflow_run() {
             Ok(run)
         });
     let body = json!({"status": "running", "started_at": "2026-03-04T05:00:00Z"});
-    let body = call(
-        app(service),
-        Method::PATCH,
-        &format!("/api/v1/workflow-runs/{id}"),
-        body,
-    )
-    .await
-    .ok(200);
+    let body = call(app(service), Method::PATCH, &format!("/api/v1/workflow-runs/{id}"), body).await.ok(200);
     assert_eq!(body["status"], "running");
     assert_eq!(body["updated_at"], NOW_TEXT);
     assert!(body["workflow_run_id"].is_string());
 
-    let reply = call(
-        untouched(),
-        Method::PATCH,
-        &format!("/api/v1/workflow-runs/{id}"),
-        json!({"status": "done"}),
-    )
-    .await;
+    let reply =
+        call(untouched(), Method::PATCH, &format!("/api/v1/workflow-runs/{id}"), json!({"status": "done"})).await;
     assert_eq!(
         reply.error(400, "VALIDATION_ERROR"),
         "status must be one of `pending`, `running`, `completed`, `failed`, `canceled`"
     );
     let mut service = MockService::new();
-    service
-        .expect_update_workflow_run()
-        .returning(|id, _| Err(NotFound::WorkflowRun(id).into()));
-    call(
-        app(service),
-        Method::PATCH,
-        &format!("/api/v1/workflow-runs/{id}"),
-        json!({}),
-    )
-    .await
-    .error(404, "NOT_FOUND");
+    service.expect_update_workflow_run().returning(|id, _| Err(NotFound::WorkflowRun(id).into()));
+    call(app(service), Method::PATCH, &format!("/api/v1/workflow-runs/{id}"), json!({})).await.error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -126,9 +100,7 @@ async fn get_workflow_run_with_its_tasks() {
         .expect_get_workflow_run()
         .withf(move |w| *w == id)
         .returning(move |_| Ok((run.clone(), vec![task.clone()])));
-    let body = get(app(service), &format!("/api/v1/workflow-runs/{id}"))
-        .await
-        .ok(200);
+    let body = get(app(service), &format!("/api/v1/workflow-runs/{id}")).await.ok(200);
     assert_eq!(body["workflow_run_id"], id.to_string());
     assert_eq!(body["workflow_version"], "v2");
     assert_eq!(body["inputs"], json!({"order": 7}));
@@ -138,10 +110,7 @@ async fn get_workflow_run_with_its_tasks() {
     assert_eq!(body["tasks"][0]["task_name"], "charge");
 
     let reply = get(untouched(), "/api/v1/workflow-runs/42").await;
-    assert_eq!(
-        reply.error(400, "VALIDATION_ERROR"),
-        "id must be a valid UUID"
-    );
+    assert_eq!(reply.error(400, "VALIDATION_ERROR"), "id must be a valid UUID");
 }
 
 #[tokio::test]
@@ -159,18 +128,8 @@ async fn list_workflow_runs() {
                 limit: 50,
             }
         })
-        .returning(move |_| {
-            Ok(Page {
-                items: vec![run.clone()],
-                next_cursor: None,
-            })
-        });
-    let body = get(
-        app(service),
-        "/api/v1/workflow-runs?status=pending&workflow_name=checkout",
-    )
-    .await
-    .ok(200);
+        .returning(move |_| Ok(Page { items: vec![run.clone()], next_cursor: None }));
+    let body = get(app(service), "/api/v1/workflow-runs?status=pending&workflow_name=checkout").await.ok(200);
     assert_eq!(body["workflow_runs"][0]["workflow_run_id"], id.to_string());
     assert!(body.get("next_cursor").is_none());
 

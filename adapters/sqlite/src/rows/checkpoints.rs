@@ -23,10 +23,7 @@ fn decode(row: &SqliteRow) -> Result<Checkpoint, StoreError> {
 }
 
 /// Inserts the checkpoint or replaces the step's earlier one.
-pub(crate) async fn upsert(
-    conn: &mut SqliteConnection,
-    checkpoint: &Checkpoint,
-) -> Result<(), StoreError> {
+pub(crate) async fn upsert(conn: &mut SqliteConnection, checkpoint: &Checkpoint) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO checkpoints (task_id, step_name, state, owner_run, updated_at) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (task_id, step_name) DO UPDATE \
@@ -48,28 +45,21 @@ pub(crate) async fn get(
     task: TaskId,
     step: &str,
 ) -> Result<Option<Checkpoint>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM checkpoints WHERE task_id = ? AND step_name = ?"
-    ))
-    .bind(task.to_string())
-    .bind(step)
-    .fetch_optional(conn)
-    .await
-    .map_err(errors::db)?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM checkpoints WHERE task_id = ? AND step_name = ?"))
+        .bind(task.to_string())
+        .bind(step)
+        .fetch_optional(conn)
+        .await
+        .map_err(errors::db)?;
     row.as_ref().map(decode).transpose()
 }
 
 /// All checkpoints of a task, by step name (byte order, as Rust sorts strings).
-pub(crate) async fn of_task(
-    conn: &mut SqliteConnection,
-    task: TaskId,
-) -> Result<Vec<Checkpoint>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM checkpoints WHERE task_id = ? ORDER BY step_name"
-    ))
-    .bind(task.to_string())
-    .fetch_all(conn)
-    .await
-    .map_err(errors::db)?;
+pub(crate) async fn of_task(conn: &mut SqliteConnection, task: TaskId) -> Result<Vec<Checkpoint>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM checkpoints WHERE task_id = ? ORDER BY step_name"))
+        .bind(task.to_string())
+        .fetch_all(conn)
+        .await
+        .map_err(errors::db)?;
     rows.iter().map(decode).collect()
 }

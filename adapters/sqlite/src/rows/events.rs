@@ -22,15 +22,13 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, event: &Event) -> Result
 
 /// The latest event of a name: the last one inserted (highest rowid), so
 /// emit order decides, not the clock.
-pub(crate) async fn latest(
-    conn: &mut SqliteConnection,
-    name: &str,
-) -> Result<Option<Event>, StoreError> {
-    let row = sqlx::query("SELECT id, name, payload, created_at FROM events WHERE name = ? ORDER BY rowid DESC LIMIT 1")
-        .bind(name)
-        .fetch_optional(conn)
-        .await
-        .map_err(errors::db)?;
+pub(crate) async fn latest(conn: &mut SqliteConnection, name: &str) -> Result<Option<Event>, StoreError> {
+    let row =
+        sqlx::query("SELECT id, name, payload, created_at FROM events WHERE name = ? ORDER BY rowid DESC LIMIT 1")
+            .bind(name)
+            .fetch_optional(conn)
+            .await
+            .map_err(errors::db)?;
     let Some(row) = row else { return Ok(None) };
     let c = Cols(&row);
     Ok(Some(Event {
@@ -50,21 +48,18 @@ pub(crate) async fn outcome(
     task: TaskId,
     step: &str,
 ) -> Result<Option<WaitOutcome>, StoreError> {
-    let row = sqlx::query(
-        "SELECT outcome, payload FROM wait_outcomes WHERE task_id = ? AND step_name = ?",
-    )
-    .bind(task.to_string())
-    .bind(step)
-    .fetch_optional(conn)
-    .await
-    .map_err(errors::db)?;
+    let row = sqlx::query("SELECT outcome, payload FROM wait_outcomes WHERE task_id = ? AND step_name = ?")
+        .bind(task.to_string())
+        .bind(step)
+        .fetch_optional(conn)
+        .await
+        .map_err(errors::db)?;
     let Some(row) = row else { return Ok(None) };
     let c = Cols(&row);
     match c.text("outcome")?.as_str() {
         RESOLVED => {
-            let payload = c
-                .opt_json("payload")?
-                .ok_or_else(|| corrupt("wait outcome", "resolved without a payload"))?;
+            let payload =
+                c.opt_json("payload")?.ok_or_else(|| corrupt("wait outcome", "resolved without a payload"))?;
             Ok(Some(WaitOutcome::Resolved { payload }))
         }
         TIMEOUT => Ok(Some(WaitOutcome::Timeout)),

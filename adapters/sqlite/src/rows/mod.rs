@@ -96,9 +96,7 @@ impl Cols<'_> {
     }
 
     pub fn opt_json(&self, col: &str) -> Result<Option<Value>, StoreError> {
-        self.opt_text(col)?
-            .map(|raw| to_json(col, &raw))
-            .transpose()
+        self.opt_text(col)?.map(|raw| to_json(col, &raw)).transpose()
     }
 
     /// An id or any other value with a text form (`FromStr`).
@@ -107,20 +105,14 @@ impl Cols<'_> {
         T::Err: std::fmt::Display,
     {
         let raw = self.text(col)?;
-        raw.parse()
-            .map_err(|e| corrupt(col, format!("{raw:?}: {e}")))
+        raw.parse().map_err(|e| corrupt(col, format!("{raw:?}: {e}")))
     }
 
     pub fn opt_parse<T: FromStr>(&self, col: &str) -> Result<Option<T>, StoreError>
     where
         T::Err: std::fmt::Display,
     {
-        self.opt_text(col)?
-            .map(|raw| {
-                raw.parse()
-                    .map_err(|e| corrupt(col, format!("{raw:?}: {e}")))
-            })
-            .transpose()
+        self.opt_text(col)?.map(|raw| raw.parse().map_err(|e| corrupt(col, format!("{raw:?}: {e}")))).transpose()
     }
 
     /// A value stored by its domain name (statuses, kinds).
@@ -149,10 +141,7 @@ mod tests {
             datetime!(2026-03-04 05:06:07.123456 UTC),
             datetime!(1969-12-31 23:59:59.999999 UTC),
             Timestamp::UNIX_EPOCH,
-            time::PrimitiveDateTime::MAX
-                .assume_utc()
-                .replace_nanosecond(999_999_000)
-                .unwrap(),
+            time::PrimitiveDateTime::MAX.assume_utc().replace_nanosecond(999_999_000).unwrap(),
         ] {
             assert_eq!(to_time("t", micros(t)).unwrap(), t);
         }

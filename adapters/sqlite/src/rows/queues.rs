@@ -36,16 +36,11 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, queue: &Queue) -> Result
 
 /// SQLite integers are signed: a TTL past `i64::MAX` seconds cannot be kept.
 fn ttl(field: &str, seconds: u64) -> Result<i64, StoreError> {
-    i64::try_from(seconds).map_err(|_| {
-        ValidationError::invalid(field, format!("must be at most {}", i64::MAX)).into()
-    })
+    i64::try_from(seconds).map_err(|_| ValidationError::invalid(field, format!("must be at most {}", i64::MAX)).into())
 }
 
 /// The queue, or `NotFound`.
-pub(crate) async fn get(
-    conn: &mut SqliteConnection,
-    name: &QueueName,
-) -> Result<Queue, StoreError> {
+pub(crate) async fn get(conn: &mut SqliteConnection, name: &QueueName) -> Result<Queue, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM queues WHERE name = ?"))
         .bind(name.as_str())
         .fetch_optional(conn)

@@ -19,16 +19,10 @@ pub(crate) const COLUMNS: &str = "r.id AS r_id, r.task_id AS r_task_id, r.queue 
 pub(crate) fn decode(row: &SqliteRow) -> Result<Run, StoreError> {
     let c = Cols(row);
     let wait = match (c.opt_text("r_wait_event")?, c.opt_text("r_wait_step")?) {
-        (Some(event_name), Some(step_name)) => Some(EventWait {
-            event_name,
-            step_name,
-        }),
+        (Some(event_name), Some(step_name)) => Some(EventWait { event_name, step_name }),
         (None, None) => None,
         _ => {
-            return Err(corrupt(
-                "r_wait_event",
-                "an event wait without its step, or the reverse",
-            ));
+            return Err(corrupt("r_wait_event", "an event wait without its step, or the reverse"));
         }
     };
     Ok(Run {
@@ -100,10 +94,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run) -> Result<(),
     .map_err(errors::db)?;
     // See `tasks::update`: the write lock makes a vanished row a bug.
     if done.rows_affected() != 1 {
-        return Err(StoreError::Other(format!(
-            "run {} vanished during its update",
-            run.id
-        )));
+        return Err(StoreError::Other(format!("run {} vanished during its update", run.id)));
     }
     Ok(())
 }

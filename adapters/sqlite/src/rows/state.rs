@@ -12,39 +12,22 @@ use crate::errors;
 /// `SELECT <run and task columns> FROM runs r JOIN tasks t … <rest>`: the
 /// text of a query whose rows [`decode`] reads.
 pub(crate) fn select(rest: &str) -> String {
-    format!(
-        "SELECT {}, {} FROM runs r JOIN tasks t ON t.id = r.task_id {rest}",
-        runs::COLUMNS,
-        tasks::COLUMNS
-    )
+    format!("SELECT {}, {} FROM runs r JOIN tasks t ON t.id = r.task_id {rest}", runs::COLUMNS, tasks::COLUMNS)
 }
 
 pub(crate) fn decode(row: &SqliteRow) -> Result<TaskState, StoreError> {
-    Ok(TaskState {
-        task: tasks::decode(row)?,
-        run: runs::decode(row)?,
-    })
+    Ok(TaskState { task: tasks::decode(row)?, run: runs::decode(row)? })
 }
 
 /// The addressed run with its task.
-pub(crate) async fn by_run(
-    conn: &mut SqliteConnection,
-    run: RunId,
-) -> Result<Option<TaskState>, StoreError> {
+pub(crate) async fn by_run(conn: &mut SqliteConnection, run: RunId) -> Result<Option<TaskState>, StoreError> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select("WHERE r.id = ?"));
-    let row = sqlx::query(&SQL)
-        .bind(run.to_string())
-        .fetch_optional(conn)
-        .await
-        .map_err(errors::db)?;
+    let row = sqlx::query(&SQL).bind(run.to_string()).fetch_optional(conn).await.map_err(errors::db)?;
     row.as_ref().map(decode).transpose()
 }
 
 /// A task with its current (newest) run.
-pub(crate) async fn by_task(
-    conn: &mut SqliteConnection,
-    task: TaskId,
-) -> Result<Option<TaskState>, StoreError> {
+pub(crate) async fn by_task(conn: &mut SqliteConnection, task: TaskId) -> Result<Option<TaskState>, StoreError> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "SELECT {}, {} FROM tasks t JOIN runs r ON r.id = t.current_run WHERE t.id = ?",
@@ -52,11 +35,7 @@ pub(crate) async fn by_task(
             tasks::COLUMNS
         )
     });
-    let row = sqlx::query(&SQL)
-        .bind(task.to_string())
-        .fetch_optional(conn)
-        .await
-        .map_err(errors::db)?;
+    let row = sqlx::query(&SQL).bind(task.to_string()).fetch_optional(conn).await.map_err(errors::db)?;
     row.as_ref().map(decode).transpose()
 }
 

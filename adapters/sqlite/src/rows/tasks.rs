@@ -28,20 +28,15 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
         None => None,
         Some(kind) => Some(RetryStrategy {
             kind: RetryKind::parse(&kind).ok_or_else(|| corrupt("t_retry_kind", &kind))?,
-            base_seconds: c
-                .opt_real("t_retry_base_seconds")?
-                .ok_or_else(|| corrupt("t_retry_base_seconds", "NULL"))?,
+            base_seconds: c.opt_real("t_retry_base_seconds")?.ok_or_else(|| corrupt("t_retry_base_seconds", "NULL"))?,
             factor: c.opt_real("t_retry_factor")?,
             max_seconds: c.opt_real("t_retry_max_seconds")?,
         }),
     };
-    let headers =
-        serde_json::from_value(c.json("t_headers")?).map_err(|e| corrupt("t_headers", e))?;
+    let headers = serde_json::from_value(c.json("t_headers")?).map_err(|e| corrupt("t_headers", e))?;
     Ok(Task {
         id: c.parse("t_id")?,
-        queue: c.named("t_queue", |raw| {
-            durable_domain::QueueName::parse("queue", raw).ok()
-        })?,
+        queue: c.named("t_queue", |raw| durable_domain::QueueName::parse("queue", raw).ok())?,
         spec: TaskSpec {
             task_name: c.text("t_task_name")?,
             params: c.json("t_params")?,
@@ -75,8 +70,7 @@ fn deadline(task: &Task) -> Option<i64> {
 pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
     let spec = &task.spec;
     let retry = spec.retry_strategy.as_ref();
-    let headers =
-        serde_json::to_string(&spec.headers).map_err(|e| StoreError::Other(e.to_string()))?;
+    let headers = serde_json::to_string(&spec.headers).map_err(|e| StoreError::Other(e.to_string()))?;
     sqlx::query(
         "INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
          retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, idempotency_key, \
@@ -139,10 +133,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(
     // The write lock was held since the row was loaded, so it must still be
     // there; anything else is a bug worth failing the transaction for.
     if done.rows_affected() != 1 {
-        return Err(StoreError::Other(format!(
-            "task {} vanished during its update",
-            task.id
-        )));
+        return Err(StoreError::Other(format!("task {} vanished during its update", task.id)));
     }
     Ok(())
 }

@@ -30,37 +30,29 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<WorkflowRun, StoreError> {
     })
 }
 
-pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
-    run: &WorkflowRun,
-) -> Result<(), StoreError> {
+pub(crate) async fn insert(conn: &mut SqliteConnection, run: &WorkflowRun) -> Result<(), StoreError> {
     let tags = serde_json::to_string(&run.tags).map_err(|e| StoreError::Other(e.to_string()))?;
-    sqlx::query(&format!(
-        "INSERT INTO workflow_runs ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(run.id.to_string())
-    .bind(&run.workflow_name)
-    .bind(run.workflow_version.as_deref())
-    .bind(opt_json(run.inputs.as_ref()))
-    .bind(run.created_by.as_deref())
-    .bind(tags)
-    .bind(run.status.as_str())
-    .bind(opt_json(run.result.as_ref()))
-    .bind(opt_micros(run.started_at))
-    .bind(opt_micros(run.completed_at))
-    .bind(micros(run.created_at))
-    .bind(micros(run.updated_at))
-    .execute(conn)
-    .await
-    .map_err(errors::db)?;
+    sqlx::query(&format!("INSERT INTO workflow_runs ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+        .bind(run.id.to_string())
+        .bind(&run.workflow_name)
+        .bind(run.workflow_version.as_deref())
+        .bind(opt_json(run.inputs.as_ref()))
+        .bind(run.created_by.as_deref())
+        .bind(tags)
+        .bind(run.status.as_str())
+        .bind(opt_json(run.result.as_ref()))
+        .bind(opt_micros(run.started_at))
+        .bind(opt_micros(run.completed_at))
+        .bind(micros(run.created_at))
+        .bind(micros(run.updated_at))
+        .execute(conn)
+        .await
+        .map_err(errors::db)?;
     Ok(())
 }
 
 /// Writes back what a patch may change.
-pub(crate) async fn update(
-    conn: &mut SqliteConnection,
-    run: &WorkflowRun,
-) -> Result<(), StoreError> {
+pub(crate) async fn update(conn: &mut SqliteConnection, run: &WorkflowRun) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE workflow_runs SET status = ?, result = ?, started_at = ?, completed_at = ?, updated_at = ? \
          WHERE id = ?",
@@ -77,10 +69,7 @@ pub(crate) async fn update(
     Ok(())
 }
 
-pub(crate) async fn get(
-    conn: &mut SqliteConnection,
-    id: WorkflowRunId,
-) -> Result<Option<WorkflowRun>, StoreError> {
+pub(crate) async fn get(conn: &mut SqliteConnection, id: WorkflowRunId) -> Result<Option<WorkflowRun>, StoreError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM workflow_runs WHERE id = ?"))
         .bind(id.to_string())
         .fetch_optional(conn)
@@ -89,10 +78,7 @@ pub(crate) async fn get(
     row.as_ref().map(decode).transpose()
 }
 
-pub(crate) async fn exists(
-    conn: &mut SqliteConnection,
-    id: WorkflowRunId,
-) -> Result<bool, StoreError> {
+pub(crate) async fn exists(conn: &mut SqliteConnection, id: WorkflowRunId) -> Result<bool, StoreError> {
     sqlx::query_scalar::<_, i64>("SELECT EXISTS (SELECT 1 FROM workflow_runs WHERE id = ?)")
         .bind(id.to_string())
         .fetch_one(conn)

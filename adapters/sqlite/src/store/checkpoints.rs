@@ -10,27 +10,15 @@ use crate::db::Db;
 use crate::errors;
 use crate::rows;
 
-pub(super) async fn put(
-    db: &Db,
-    write: CheckpointWrite,
-    now: Timestamp,
-) -> Result<Checkpoint, StoreError> {
+pub(super) async fn put(db: &Db, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
     let mut tx = db.begin_write().await?;
     tasks::ensure_exists(&mut tx, write.task_id).await?;
     // An unknown owner run cannot hold a claim: 409, like any other stale owner.
-    let mut owner =
-        rows::state::by_run(&mut tx, write.owner_run)
-            .await?
-            .ok_or(Rejection::NotClaimed {
-                run: write.owner_run,
-                status: "unknown",
-            })?;
+    let mut owner = rows::state::by_run(&mut tx, write.owner_run)
+        .await?
+        .ok_or(Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
     if owner.run.task_id != write.task_id {
-        return Err(Rejection::RunNotOfTask {
-            run: write.owner_run,
-            task: write.task_id,
-        }
-        .into());
+        return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
     }
     machine::ensure_claim_held(&owner, now)?;
     if let Some(extend_by) = write.extend_claim_by {
@@ -54,13 +42,7 @@ pub(super) async fn get(db: &Db, task: TaskId, step_name: &str) -> Result<Checkp
     tasks::ensure_exists(&mut tx, task).await?;
     rows::checkpoints::get(&mut tx, task, step_name)
         .await?
-        .ok_or_else(|| {
-            NotFound::Checkpoint {
-                task_id: task,
-                step_name: step_name.to_owned(),
-            }
-            .into()
-        })
+        .ok_or_else(|| NotFound::Checkpoint { task_id: task, step_name: step_name.to_owned() }.into())
 }
 
 pub(super) async fn list(db: &Db, task: TaskId) -> Result<Vec<Checkpoint>, StoreError> {

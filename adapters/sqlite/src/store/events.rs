@@ -18,9 +18,8 @@ use crate::errors;
 use crate::rows;
 
 /// Runs asleep on an event name, through the partial index `runs_waiting`.
-static SLEEPERS: LazyLock<String> = LazyLock::new(|| {
-    rows::state::select("WHERE r.status = 'sleeping' AND r.wait_event = ? ORDER BY r.id")
-});
+static SLEEPERS: LazyLock<String> =
+    LazyLock::new(|| rows::state::select("WHERE r.status = 'sleeping' AND r.wait_event = ? ORDER BY r.id"));
 
 pub(super) async fn wait(db: &Db, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
     let mut tx = db.begin_write().await?;
@@ -37,25 +36,11 @@ pub(super) async fn wait(db: &Db, wait: &Wait, now: Timestamp) -> Result<WaitRes
     Ok(effect.response)
 }
 
-pub(super) async fn emit(
-    db: &Db,
-    name: &str,
-    payload: Value,
-    now: Timestamp,
-) -> Result<Emitted, StoreError> {
+pub(super) async fn emit(db: &Db, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
     let mut tx = db.begin_write().await?;
-    let event = Event {
-        id: EventId::new(),
-        name: name.to_owned(),
-        payload,
-        created_at: now,
-    };
+    let event = Event { id: EventId::new(), name: name.to_owned(), payload, created_at: now };
     rows::events::insert(&mut tx, &event).await?;
-    let sleepers = sqlx::query(&SLEEPERS)
-        .bind(name)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(errors::db)?;
+    let sleepers = sqlx::query(&SLEEPERS).bind(name).fetch_all(&mut *tx).await.map_err(errors::db)?;
     let mut woken = Vec::with_capacity(sleepers.len());
     for row in &sleepers {
         let mut state = rows::state::decode(row)?;

@@ -25,9 +25,7 @@ static EXPIRED: LazyLock<String> = LazyLock::new(|| {
 
 /// Sleeping runs whose time came, through the partial index `runs_sleeping`.
 static WAKING: LazyLock<String> = LazyLock::new(|| {
-    rows::state::select(
-        "WHERE r.status = 'sleeping' AND r.available_at <= ? ORDER BY r.available_at, r.id LIMIT ?",
-    )
+    rows::state::select("WHERE r.status = 'sleeping' AND r.available_at <= ? ORDER BY r.available_at, r.id LIMIT ?")
 });
 
 pub(super) async fn expire_claims(
@@ -37,12 +35,8 @@ pub(super) async fn expire_claims(
     limit: u32,
 ) -> Result<Vec<QueueName>, StoreError> {
     let mut tx = db.begin_write().await?;
-    let expired = sqlx::query(&EXPIRED)
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(errors::db)?;
+    let expired =
+        sqlx::query(&EXPIRED).bind(micros(now)).bind(i64::from(limit)).fetch_all(&mut *tx).await.map_err(errors::db)?;
     let mut requeued = Vec::new();
     for row in &expired {
         let mut state = rows::state::decode(row)?;
@@ -57,18 +51,10 @@ pub(super) async fn expire_claims(
     Ok(requeued)
 }
 
-pub(super) async fn wake_sleepers(
-    db: &Db,
-    now: Timestamp,
-    limit: u32,
-) -> Result<Vec<QueueName>, StoreError> {
+pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
     let mut tx = db.begin_write().await?;
-    let due = sqlx::query(&WAKING)
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(errors::db)?;
+    let due =
+        sqlx::query(&WAKING).bind(micros(now)).bind(i64::from(limit)).fetch_all(&mut *tx).await.map_err(errors::db)?;
     let mut woken = Vec::with_capacity(due.len());
     for row in &due {
         let mut state = rows::state::decode(row)?;
@@ -85,11 +71,7 @@ pub(super) async fn wake_sleepers(
     Ok(woken)
 }
 
-pub(super) async fn enforce_timeouts(
-    db: &Db,
-    now: Timestamp,
-    limit: u32,
-) -> Result<u64, StoreError> {
+pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
     let mut tx = db.begin_write().await?;
     // `deadline` is the domain's `machine::deadline`, kept on every write.
     let candidates: Vec<String> = sqlx::query_scalar(

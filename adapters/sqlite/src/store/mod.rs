@@ -18,15 +18,12 @@ mod workflows;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use durable_domain::command::{
-    CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
-};
+use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::machine::Policy;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
 use durable_domain::{
-    Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp,
-    WorkflowRunId,
+    Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
@@ -56,10 +53,7 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Unavailable(format!(
-                    "cannot create the folder {} for the database: {e}",
-                    parent.display()
-                ))
+                StoreError::Unavailable(format!("cannot create the folder {} for the database: {e}", parent.display()))
             })?;
         }
         // Lock before the first connection: a refused second server must not
@@ -92,21 +86,14 @@ impl SqliteStore {
 fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    let next_cursor = if more {
-        items.last().map(cursor_of)
-    } else {
-        None
-    };
+    let next_cursor = if more { items.last().map(cursor_of) } else { None };
     Page { items, next_cursor }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(self.db.reader())
-            .await
-            .map_err(errors::db)?;
+        sqlx::query("SELECT 1").execute(self.db.reader()).await.map_err(errors::db)?;
         Ok(())
     }
 
@@ -122,11 +109,7 @@ impl Store for SqliteStore {
         queues::delete(&self.db, name, force).await
     }
 
-    async fn queue_stats(
-        &self,
-        name: &QueueName,
-        now: Timestamp,
-    ) -> Result<QueueStats, StoreError> {
+    async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
         queues::stats(&self.db, name, now).await
     }
 
@@ -151,12 +134,7 @@ impl Store for SqliteStore {
         tasks::cancel(&self.db, id, now).await
     }
 
-    async fn runs_claim(
-        &self,
-        queue: &QueueName,
-        claim: &Claim,
-        now: Timestamp,
-    ) -> Result<Vec<TaskState>, StoreError> {
+    async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
         runs::claim(&self.db, queue, claim, now).await
     }
 
@@ -176,63 +154,31 @@ impl Store for SqliteStore {
         runs::complete(&self.db, items, now).await
     }
 
-    async fn run_fail(
-        &self,
-        run: RunId,
-        error: &str,
-        now: Timestamp,
-    ) -> Result<FailedRun, StoreError> {
+    async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
         runs::fail(&self.db, run, error, now).await
     }
 
-    async fn run_schedule(
-        &self,
-        run: RunId,
-        run_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<ScheduledRun, StoreError> {
+    async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
         runs::schedule(&self.db, run, run_at, now).await
     }
 
-    async fn run_heartbeat(
-        &self,
-        run: RunId,
-        extend_by: Duration,
-        now: Timestamp,
-    ) -> Result<Timestamp, StoreError> {
+    async fn run_heartbeat(&self, run: RunId, extend_by: Duration, now: Timestamp) -> Result<Timestamp, StoreError> {
         runs::heartbeat(&self.db, run, extend_by, now).await
     }
 
-    async fn run_wait_for_event(
-        &self,
-        wait: &Wait,
-        now: Timestamp,
-    ) -> Result<WaitResponse, StoreError> {
+    async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
         events::wait(&self.db, wait, now).await
     }
 
-    async fn event_emit(
-        &self,
-        name: &str,
-        payload: Value,
-        now: Timestamp,
-    ) -> Result<Emitted, StoreError> {
+    async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
         events::emit(&self.db, name, payload, now).await
     }
 
-    async fn checkpoint_put(
-        &self,
-        write: CheckpointWrite,
-        now: Timestamp,
-    ) -> Result<Checkpoint, StoreError> {
+    async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
         checkpoints::put(&self.db, write, now).await
     }
 
-    async fn checkpoint_get(
-        &self,
-        task: TaskId,
-        step_name: &str,
-    ) -> Result<Checkpoint, StoreError> {
+    async fn checkpoint_get(&self, task: TaskId, step_name: &str) -> Result<Checkpoint, StoreError> {
         checkpoints::get(&self.db, task, step_name).await
     }
 
@@ -253,34 +199,19 @@ impl Store for SqliteStore {
         workflows::update(&self.db, id, patch, now).await
     }
 
-    async fn workflow_get(
-        &self,
-        id: WorkflowRunId,
-    ) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
         workflows::get(&self.db, id).await
     }
 
-    async fn workflow_list(
-        &self,
-        filter: &WorkflowFilter,
-    ) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
+    async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         workflows::list(&self.db, filter).await
     }
 
-    async fn claims_expire(
-        &self,
-        policy: &Policy,
-        now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<QueueName>, StoreError> {
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
         maintenance::expire_claims(&self.db, policy, now, limit).await
     }
 
-    async fn sleepers_wake(
-        &self,
-        now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<QueueName>, StoreError> {
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
         maintenance::wake_sleepers(&self.db, now, limit).await
     }
 

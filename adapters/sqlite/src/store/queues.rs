@@ -1,8 +1,6 @@
 //! Queues: create, list, delete, stats.
 
-use durable_domain::{
-    Queue, QueueName, QueueStats, Rejection, RunStatus, Timestamp, ValidationError,
-};
+use durable_domain::{Queue, QueueName, QueueStats, Rejection, RunStatus, Timestamp, ValidationError};
 use durable_ports::StoreError;
 
 use crate::db::Db;
@@ -11,13 +9,12 @@ use crate::rows::{self, micros};
 
 pub(super) async fn create(db: &Db, queue: Queue, max_queues: usize) -> Result<Queue, StoreError> {
     let mut tx = db.begin_write().await?;
-    let (taken, count): (i64, i64) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?), (SELECT COUNT(*) FROM queues)",
-    )
-    .bind(queue.name.as_str())
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(errors::db)?;
+    let (taken, count): (i64, i64) =
+        sqlx::query_as("SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?), (SELECT COUNT(*) FROM queues)")
+            .bind(queue.name.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(errors::db)?;
     if taken != 0 {
         return Err(Rejection::QueueExists(queue.name.to_string()).into());
     }
@@ -40,36 +37,23 @@ pub(super) async fn delete(db: &Db, name: &QueueName, force: bool) -> Result<(),
     rows::queues::get(&mut tx, name).await?;
     if !force {
         // Unfinished = pending status: its current run is pending, claimed or sleeping.
-        let busy: i64 = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = ? AND status = 'pending')",
-        )
-        .bind(name.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(errors::db)?;
+        let busy: i64 =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = ? AND status = 'pending')")
+                .bind(name.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(errors::db)?;
         if busy != 0 {
             return Err(Rejection::QueueNotEmpty(name.to_string()).into());
         }
     }
     // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM tasks WHERE queue = ?")
-        .bind(name.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(errors::db)?;
-    sqlx::query("DELETE FROM queues WHERE name = ?")
-        .bind(name.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(errors::db)?;
+    sqlx::query("DELETE FROM tasks WHERE queue = ?").bind(name.as_str()).execute(&mut *tx).await.map_err(errors::db)?;
+    sqlx::query("DELETE FROM queues WHERE name = ?").bind(name.as_str()).execute(&mut *tx).await.map_err(errors::db)?;
     tx.commit().await.map_err(errors::db)
 }
 
-pub(super) async fn stats(
-    db: &Db,
-    name: &QueueName,
-    now: Timestamp,
-) -> Result<QueueStats, StoreError> {
+pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
     // One snapshot, so the counts and the age agree with each other.
     let mut tx = db.begin_read().await?;
     rows::queues::get(&mut tx, name).await?;
@@ -82,12 +66,11 @@ pub(super) async fn stats(
         failed_runs: 0,
         oldest_pending_run_age_seconds: None,
     };
-    let counts =
-        sqlx::query("SELECT status, COUNT(*) AS n FROM runs WHERE queue = ? GROUP BY status")
-            .bind(name.as_str())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(errors::db)?;
+    let counts = sqlx::query("SELECT status, COUNT(*) AS n FROM runs WHERE queue = ? GROUP BY status")
+        .bind(name.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(errors::db)?;
     for row in &counts {
         let cols = rows::Cols(row);
         let status = cols.named("status", RunStatus::parse)?;

@@ -64,10 +64,7 @@ pub(super) async fn next_due(db: &Db, queue: &QueueName) -> Result<Option<Timest
 }
 
 pub(super) async fn list(db: &Db, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {} FROM runs r WHERE 1 = 1",
-        rows::runs::COLUMNS
-    ));
+    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {} FROM runs r WHERE 1 = 1", rows::runs::COLUMNS));
     if let Some(task) = filter.task_id {
         query.push(" AND r.task_id = ").push_bind(task.to_string());
     }
@@ -77,27 +74,16 @@ pub(super) async fn list(db: &Db, filter: &RunFilter) -> Result<Page<Run, RunId>
     if let Some(cursor) = filter.cursor {
         query.push(" AND r.id < ").push_bind(cursor.to_string());
     }
-    query
-        .push(" ORDER BY r.id DESC LIMIT ")
-        .push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
-    let rows = query
-        .build()
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(errors::db)?;
-    let runs = rows
-        .iter()
-        .map(rows::runs::decode)
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
+    let runs = rows.iter().map(rows::runs::decode).collect::<Result<Vec<_>, _>>()?;
     Ok(page(runs, filter.limit, |r| r.id))
 }
 
 /// The addressed run with its task, or `NotFound`.
 pub(super) async fn load(conn: &mut SqliteConnection, run: RunId) -> Result<TaskState, StoreError> {
-    rows::state::by_run(conn, run)
-        .await?
-        .ok_or_else(|| NotFound::Run(run).into())
+    rows::state::by_run(conn, run).await?.ok_or_else(|| NotFound::Run(run).into())
 }
 
 pub(super) async fn complete(
@@ -125,12 +111,7 @@ pub(super) async fn complete(
     Ok(answers)
 }
 
-pub(super) async fn fail(
-    db: &Db,
-    run: RunId,
-    error: &str,
-    now: Timestamp,
-) -> Result<FailedRun, StoreError> {
+pub(super) async fn fail(db: &Db, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
     let mut tx = db.begin_write().await?;
     let mut state = load(&mut tx, run).await?;
     let outcome = machine::fail(&mut state, error, now)?;
@@ -143,12 +124,7 @@ pub(super) async fn fail(
         FailOutcome::TaskFailed => None,
     };
     tx.commit().await.map_err(errors::db)?;
-    Ok(FailedRun {
-        run_id: run,
-        queue: state.task.queue,
-        attempt: state.run.attempt,
-        next,
-    })
+    Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
 }
 
 pub(super) async fn schedule(
@@ -162,11 +138,7 @@ pub(super) async fn schedule(
     let claimable_now = machine::schedule(&mut state, run_at, now)?;
     rows::state::save(&mut tx, &state).await?;
     tx.commit().await.map_err(errors::db)?;
-    Ok(ScheduledRun {
-        queue: state.task.queue,
-        scheduled_at: run_at,
-        claimable_now,
-    })
+    Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
 }
 
 pub(super) async fn heartbeat(

@@ -76,49 +76,31 @@ async fn by_idempotency_key(
 
 pub(super) async fn get(db: &Db, id: TaskId) -> Result<Task, StoreError> {
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
-    find(&mut conn, id)
-        .await?
-        .ok_or_else(|| NotFound::Task(id).into())
+    find(&mut conn, id).await?.ok_or_else(|| NotFound::Task(id).into())
 }
 
 /// The task, if it exists.
-pub(super) async fn find(
-    conn: &mut SqliteConnection,
-    id: TaskId,
-) -> Result<Option<Task>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {} FROM tasks t WHERE t.id = ?",
-        rows::tasks::COLUMNS
-    ))
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await
-    .map_err(errors::db)?;
+pub(super) async fn find(conn: &mut SqliteConnection, id: TaskId) -> Result<Option<Task>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {} FROM tasks t WHERE t.id = ?", rows::tasks::COLUMNS))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await
+        .map_err(errors::db)?;
     row.as_ref().map(rows::tasks::decode).transpose()
 }
 
 /// `NotFound` unless the task exists.
-pub(super) async fn ensure_exists(
-    conn: &mut SqliteConnection,
-    id: TaskId,
-) -> Result<(), StoreError> {
+pub(super) async fn ensure_exists(conn: &mut SqliteConnection, id: TaskId) -> Result<(), StoreError> {
     let found: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?)")
         .bind(id.to_string())
         .fetch_one(conn)
         .await
         .map_err(errors::db)?;
-    if found == 0 {
-        Err(NotFound::Task(id).into())
-    } else {
-        Ok(())
-    }
+    if found == 0 { Err(NotFound::Task(id).into()) } else { Ok(()) }
 }
 
 pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, TaskId>, StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {} FROM tasks t WHERE 1 = 1",
-        rows::tasks::COLUMNS
-    ));
+    let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {} FROM tasks t WHERE 1 = 1", rows::tasks::COLUMNS));
     if let Some(queue) = &filter.queue_name {
         query.push(" AND t.queue = ").push_bind(queue.clone());
     }
@@ -132,27 +114,16 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
         query.push(" AND t.id < ").push_bind(cursor.to_string());
     }
     // Ids are UUID v7 in text form: their order is creation order.
-    query
-        .push(" ORDER BY t.id DESC LIMIT ")
-        .push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
-    let rows = query
-        .build()
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(errors::db)?;
-    let tasks = rows
-        .iter()
-        .map(rows::tasks::decode)
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
+    let tasks = rows.iter().map(rows::tasks::decode).collect::<Result<Vec<_>, _>>()?;
     Ok(page(tasks, filter.limit, |t| t.id))
 }
 
 pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
     let mut tx = db.begin_write().await?;
-    let mut state = rows::state::by_task(&mut tx, id)
-        .await?
-        .ok_or(NotFound::Task(id))?;
+    let mut state = rows::state::by_task(&mut tx, id).await?.ok_or(NotFound::Task(id))?;
     machine::cancel(&mut state, None, now)?;
     rows::state::save(&mut tx, &state).await?;
     tx.commit().await.map_err(errors::db)

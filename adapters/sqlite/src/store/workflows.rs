@@ -25,46 +25,29 @@ pub(super) async fn update(
     now: Timestamp,
 ) -> Result<WorkflowRun, StoreError> {
     let mut tx = db.begin_write().await?;
-    let mut run = rows::workflows::get(&mut tx, id)
-        .await?
-        .ok_or(NotFound::WorkflowRun(id))?;
+    let mut run = rows::workflows::get(&mut tx, id).await?.ok_or(NotFound::WorkflowRun(id))?;
     run.apply(patch, now);
     rows::workflows::update(&mut tx, &run).await?;
     tx.commit().await.map_err(errors::db)?;
     Ok(run)
 }
 
-pub(super) async fn get(
-    db: &Db,
-    id: WorkflowRunId,
-) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+pub(super) async fn get(db: &Db, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
     let mut tx = db.begin_read().await?;
-    let run = rows::workflows::get(&mut tx, id)
-        .await?
-        .ok_or(NotFound::WorkflowRun(id))?;
-    let tasks = sqlx::query(&format!(
-        "SELECT {} FROM tasks t WHERE t.workflow_run_id = ? ORDER BY t.id",
-        rows::tasks::COLUMNS
-    ))
-    .bind(id.to_string())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(errors::db)?;
-    let tasks = tasks
-        .iter()
-        .map(rows::tasks::decode)
-        .collect::<Result<Vec<_>, _>>()?;
+    let run = rows::workflows::get(&mut tx, id).await?.ok_or(NotFound::WorkflowRun(id))?;
+    let tasks =
+        sqlx::query(&format!("SELECT {} FROM tasks t WHERE t.workflow_run_id = ? ORDER BY t.id", rows::tasks::COLUMNS))
+            .bind(id.to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(errors::db)?;
+    let tasks = tasks.iter().map(rows::tasks::decode).collect::<Result<Vec<_>, _>>()?;
     Ok((run, tasks))
 }
 
-pub(super) async fn list(
-    db: &Db,
-    filter: &WorkflowFilter,
-) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {} FROM workflow_runs WHERE 1 = 1",
-        rows::workflows::COLUMNS
-    ));
+pub(super) async fn list(db: &Db, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
+    let mut query =
+        QueryBuilder::<Sqlite>::new(format!("SELECT {} FROM workflow_runs WHERE 1 = 1", rows::workflows::COLUMNS));
     if let Some(status) = filter.status {
         query.push(" AND status = ").push_bind(status.as_str());
     }
@@ -74,18 +57,9 @@ pub(super) async fn list(
     if let Some(cursor) = filter.cursor {
         query.push(" AND id < ").push_bind(cursor.to_string());
     }
-    query
-        .push(" ORDER BY id DESC LIMIT ")
-        .push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
-    let rows = query
-        .build()
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(errors::db)?;
-    let runs = rows
-        .iter()
-        .map(rows::workflows::decode)
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
+    let runs = rows.iter().map(rows::workflows::decode).collect::<Result<Vec<_>, _>>()?;
     Ok(page(runs, filter.limit, |w| w.id))
 }
