@@ -6,6 +6,8 @@
 //! Needs a PostgreSQL server: `DATABASE_URL`, or the local server binaries
 //! (see `durable_tests::pg`).
 
+#[path = "e2e/auth.rs"]
+mod auth;
 #[path = "e2e/batch.rs"]
 mod batch;
 #[path = "e2e/cancel.rs"]

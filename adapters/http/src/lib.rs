@@ -4,6 +4,7 @@
 //! API's `{"error", "code"}` body in one place ([`error`]), and serves the
 //! OpenAPI document and Swagger UI generated from the same code.
 
+mod auth;
 mod decode;
 mod docs;
 pub mod error;
@@ -43,6 +44,9 @@ pub struct HttpConfig {
     pub metrics: Arc<dyn Metrics>,
     /// Serves `GET /metrics` when set; without it that path is a 404.
     pub metrics_renderer: Option<MetricsRenderer>,
+    /// When set, every `/api/v1` request must carry `Authorization: Bearer
+    /// <token>`; others get 401 `UNAUTHORIZED`.
+    pub auth_token: Option<String>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -50,6 +54,7 @@ impl std::fmt::Debug for HttpConfig {
         f.debug_struct("HttpConfig")
             .field("body_limit", &self.body_limit)
             .field("serves_metrics", &self.metrics_renderer.is_some())
+            .field("requires_token", &self.auth_token.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -60,7 +65,12 @@ impl HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit: Self::DEFAULT_BODY_LIMIT, metrics: Arc::new(NoopMetrics), metrics_renderer: None }
+        Self {
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+            metrics: Arc::new(NoopMetrics),
+            metrics_renderer: None,
+            auth_token: None,
+        }
     }
 }
 
@@ -74,8 +84,13 @@ pub fn router(service: Arc<dyn Service>, config: HttpConfig) -> Router {
         .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
         .layer(axum::middleware::from_fn_with_state(config.metrics, observe::observe_request))
         .layer(CatchPanicLayer::custom(observe::panic_response));
+    let mut api = routes::api();
+    if let Some(token) = config.auth_token.filter(|t| !t.is_empty()) {
+        let token: Arc<str> = token.into();
+        api = api.route_layer(axum::middleware::from_fn_with_state(token, auth::require_bearer));
+    }
     Router::new()
-        .nest("/api/v1", routes::api())
+        .nest("/api/v1", api)
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .merge(metrics::routes(config.metrics_renderer))

@@ -59,6 +59,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
         body_limit: settings.body_limit,
         metrics: metrics.clone(),
         metrics_renderer: Some(Arc::new(move || metrics.render())),
+        auth_token: settings.auth_token.clone(),
     };
     let app = durable_http::router(engine.clone(), http);
 

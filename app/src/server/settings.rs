@@ -46,6 +46,11 @@ pub struct Settings {
     /// Log format; the level comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "DURABLE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json, global = true)]
     pub log_format: LogFormat,
+
+    /// When set, every `/api/v1` request must carry `Authorization: Bearer
+    /// <token>` (401 otherwise). Probes, metrics and docs stay open.
+    #[arg(long, env = "DURABLE_AUTH_TOKEN", global = true, hide_env_values = true)]
+    pub auth_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -61,6 +66,7 @@ impl Default for Settings {
             max_consecutive_expiries: 10,
             body_limit: 1024 * 1024,
             log_format: LogFormat::Json,
+            auth_token: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP adapter against a mocked `Service`, one request at a time.
 
+mod auth;
 mod checkpoints;
 mod errors;
 mod events;
