@@ -9,7 +9,7 @@
 //!
 //! An adapter runs the whole suite with one line in its test file:
 //!
-//! ```ignore
+//! ```text
 //! durable_tests::conformance_suite!(backend);
 //! ```
 //!
@@ -263,7 +263,7 @@ pub fn is_conflict<T: std::fmt::Debug>(result: &Result<T, ServiceError>) -> bool
 /// Defines one `#[tokio::test]` per conformance case, each calling the case
 /// with a fresh backend from `$factory` (an `async fn() -> Backend`).
 ///
-/// ```ignore
+/// ```text
 /// durable_tests::conformance_suite!(backend);
 /// ```
 #[macro_export]

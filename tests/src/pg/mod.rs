@@ -3,7 +3,7 @@
 //! [`PgCluster`] for tests that need a server of their own to stop and
 //! start again.
 //!
-//! ```ignore
+//! ```text
 //! let db = durable_tests::pg::test_database().await;
 //! let store = db.store(4).await;
 //! ```
