@@ -29,6 +29,10 @@ pub struct TargetArgs {
     #[arg(long, env = "DURABLE_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
     pub server: String,
 
+    /// Bearer token, when the server requires one.
+    #[arg(long, env = "DURABLE_AUTH_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+
     /// Skip HTTP: run `durable_app::Engine` in this process on --database-url,
     /// to show what HTTP costs.
     #[arg(long, global = true)]
@@ -101,6 +105,11 @@ pub struct ThroughputArgs {
     /// Tasks per create call (batch endpoint); 1 uses single creates.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub batch: u32,
+
+    /// Tasks enqueued and processed, untimed, before the measured run, so the
+    /// server's connections and statements are warm (0: none).
+    #[arg(long, default_value_t = 1000)]
+    pub warmup: usize,
 
     /// Concurrent enqueue callers (1: one call after the other, as the peers' harness does).
     #[arg(long, default_value_t = 1)]

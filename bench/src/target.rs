@@ -54,7 +54,11 @@ pub struct Depth {
 impl Target {
     pub async fn open(args: &TargetArgs) -> anyhow::Result<Self> {
         if !args.in_process {
-            let client = Client::builder(&args.server).retries(0).build().context("building the HTTP client")?;
+            let mut builder = Client::builder(&args.server).retries(0);
+            if let Some(token) = &args.token {
+                builder = builder.token(token);
+            }
+            let client = builder.build().context("building the HTTP client")?;
             return Ok(Self::Http(client));
         }
         let Some(url) = args.database_url.as_deref() else {
@@ -82,6 +86,20 @@ impl Target {
         match self {
             Self::Http(_) => "http",
             Self::InProcess(_) => "in-process",
+        }
+    }
+
+    /// Whether a call may be abandoned half-way. Over HTTP that only drops a
+    /// request; in process it would drop a store transaction mid-flight.
+    pub fn abandon_is_safe(&self) -> bool {
+        matches!(self, Self::Http(_))
+    }
+
+    /// In process: ends every waiting long poll (they answer empty) and makes
+    /// later claims answer at once, for good. Over HTTP: nothing.
+    pub fn end_long_polls(&self) {
+        if let Self::InProcess(p) = self {
+            p.engine.shutdown();
         }
     }
 

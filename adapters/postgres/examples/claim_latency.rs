@@ -117,10 +117,12 @@ async fn explain(pool: &sqlx::PgPool, queue: &str) -> Result<(), sqlx::Error> {
     let now = SystemClock.now();
     let plan = sqlx::query(&format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {CLAIM_SQL}"))
         .bind(queue)
+        .bind(vec![10_i64])
+        .bind(vec![now])
+        .bind(vec![now + Duration::minutes(5)])
+        .bind(vec![None::<String>])
         .bind(now)
         .bind(10_i64)
-        .bind(now + Duration::minutes(5))
-        .bind(None::<String>)
         .fetch_all(&mut *tx)
         .await?;
     tx.rollback().await?;

@@ -26,8 +26,9 @@ use sqlx::migrate::Migrator;
 pub use notifier::{ListenerConfig, ListenerTask, PgNotifier};
 pub use store::{DEFAULT_ACQUIRE_TIMEOUT, PgStore};
 
-/// The claim statement (`$1` queue, `$2` now, `$3` limit, `$4` claim end,
-/// `$5` worker id), for `EXPLAIN` in benchmarks.
+/// The claim statement (`$1` queue; arrays of one element per combined
+/// call: `$2` limit, `$3` now, `$4` claim end, `$5` worker id; then `$6` the
+/// earliest now and `$7` the sum of the limits), for `EXPLAIN` in benchmarks.
 #[doc(hidden)]
 pub use store::CLAIM_SQL;
 

@@ -21,6 +21,10 @@ use uuid::Uuid;
 
 use crate::errors::{Result, corrupt};
 
+/// `t_first_claimed_at` is the stored column or, while that is still unset,
+/// the current run's `claimed_at`: a claim writes only the run (see
+/// `store::runs::CLAIM_SQL`), and the task's next write stores the time the
+/// domain derived from it (`load::pair`).
 macro_rules! task_columns {
     () => {
         "\
@@ -32,7 +36,9 @@ macro_rules! task_columns {
     t.idempotency_key AS t_idempotency_key, t.run_at AS t_run_at, t.status AS t_status, \
     t.attempts AS t_attempts, t.failures AS t_failures, t.consecutive_expiries AS t_consecutive_expiries, \
     t.current_run AS t_current_run, t.result AS t_result, t.last_error AS t_last_error, \
-    t.created_at AS t_created_at, t.first_claimed_at AS t_first_claimed_at, t.completed_at AS t_completed_at"
+    t.created_at AS t_created_at, t.completed_at AS t_completed_at, \
+    coalesce(t.first_claimed_at, (SELECT fc.claimed_at FROM runs fc WHERE fc.id = t.current_run)) \
+        AS t_first_claimed_at"
     };
 }
 pub(crate) use task_columns;

@@ -104,9 +104,16 @@ impl Pool {
         let _ = stopped.wait_for(|stop| *stop).await;
     }
 
-    /// Stops every worker (a waiting long poll is abandoned) and returns their logs.
-    pub async fn stop(self) -> anyhow::Result<Vec<WorkerLog>> {
+    /// Stops every worker and returns their logs. Over HTTP a waiting long
+    /// poll is abandoned; in process each worker finishes its call (a
+    /// store call is not to be cut in half), and with `last` the engine
+    /// ends its long polls so that takes no time (for good: no later
+    /// claim waits).
+    pub async fn stop(self, target: &Target, last: bool) -> anyhow::Result<Vec<WorkerLog>> {
         self.stop.send_replace(true);
+        if last {
+            target.end_long_polls();
+        }
         let mut logs = Vec::with_capacity(self.workers.len());
         for worker in self.workers {
             logs.push(worker.await.context("a worker panicked")??);
@@ -143,9 +150,13 @@ impl Worker {
                 return Ok(());
             }
             let claim = self.target.claim(&self.queue, config.limit, config.long_poll, &self.id);
-            let claimed = tokio::select! {
-                claimed = claim => claimed.context("claim")?,
-                _ = stopped.changed() => return Ok(()),
+            let claimed = if self.target.abandon_is_safe() {
+                tokio::select! {
+                    claimed = claim => claimed.context("claim")?,
+                    _ = stopped.changed() => return Ok(()),
+                }
+            } else {
+                claim.await.context("claim")?
             };
             log.claim_calls += 1;
             if claimed.is_empty() {

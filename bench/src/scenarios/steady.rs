@@ -72,7 +72,7 @@ pub async fn run(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Report> {
     }
     stop_sampling.send_replace(true);
     let samples = sampler.await.context("the sampler panicked")??;
-    let logs = pool.stop().await?;
+    let logs = pool.stop(&ctx.target, true).await?;
 
     let created_at: std::collections::HashMap<Uuid, Instant> = created.iter().copied().collect();
     let latencies = logs

@@ -1,5 +1,8 @@
 //! Throughput: enqueue N no-op tasks, then let W workers drain them.
 //!
+//! First `warmup` tasks go through the same way, untimed, so the server's
+//! connections and prepared statements are warm. Then:
+//!
 //! - enqueue jobs/s: N over the time the create calls took (`producers`
 //!   concurrent callers, `batch` tasks per call);
 //! - processed jobs/s: N over the time from the workers' start (their first
@@ -24,6 +27,7 @@ use crate::stats::{Latency, rate, signed_ms};
 #[derive(Debug, Serialize)]
 struct Outcome {
     tasks: usize,
+    warmup: usize,
     batch: u32,
     producers: usize,
     workers: usize,
@@ -42,11 +46,6 @@ struct Outcome {
 pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.tasks > 0, "--tasks must be at least 1");
     ctx.target.create_queue(&ctx.queue).await.context("creating the queue")?;
-
-    let enqueue_started = Instant::now();
-    let created = enqueue(ctx, args).await?;
-    let enqueue_elapsed = enqueue_started.elapsed();
-
     let config = WorkerConfig {
         workers: args.worker.workers,
         limit: args.worker.limit,
@@ -55,10 +54,23 @@ pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
         goal: Some(args.tasks),
         tap: None,
     };
+    if args.warmup > 0 {
+        enqueue(ctx, args.warmup, args.batch, args.producers).await.context("warm-up")?;
+        // No long polls: the workers are stopped once the warm-up is done.
+        let warm_up = WorkerConfig { goal: Some(args.warmup), long_poll: 0, ..config.clone() };
+        let pool = Pool::start(&ctx.target, &ctx.queue, &warm_up);
+        pool.finished().await;
+        pool.stop(&ctx.target, false).await.context("warm-up")?;
+    }
+
+    let enqueue_started = Instant::now();
+    let created = enqueue(ctx, args.tasks, args.batch, args.producers).await?;
+    let enqueue_elapsed = enqueue_started.elapsed();
+
     let started = Instant::now();
     let pool = Pool::start(&ctx.target, &ctx.queue, &config);
     pool.finished().await;
-    let logs = pool.stop().await?;
+    let logs = pool.stop(&ctx.target, true).await?;
     let last_ack = logs.iter().filter_map(|log| log.last_ack).max().unwrap_or(started);
     let process_elapsed = last_ack - started;
 
@@ -71,6 +83,7 @@ pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
     let handed_out: usize = logs.iter().map(|log| log.claims.len()).sum();
     let outcome = Outcome {
         tasks: args.tasks,
+        warmup: args.warmup,
         batch: args.batch,
         producers: args.producers,
         workers: config.workers,
@@ -101,15 +114,15 @@ pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
     Report::new(line, &outcome)
 }
 
-/// Creates the tasks in calls of `batch`, `producers` calls at a time;
+/// Creates `tasks` tasks in calls of `batch`, `producers` calls at a time;
 /// returns when each run's create call answered.
-async fn enqueue(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<HashMap<Uuid, Instant>> {
-    let batch = args.batch as usize;
-    let calls = args.tasks.div_ceil(batch);
+async fn enqueue(ctx: &Ctx, tasks: usize, batch: u32, producers: usize) -> anyhow::Result<HashMap<Uuid, Instant>> {
+    let batch = batch as usize;
+    let calls = tasks.div_ceil(batch);
     let next = Arc::new(AtomicUsize::new(0));
-    let producers: Vec<_> = (0..args.producers.max(1))
+    let producers: Vec<_> = (0..producers.max(1))
         .map(|_| {
-            let (target, queue, next, tasks) = (ctx.target.clone(), ctx.queue.clone(), next.clone(), args.tasks);
+            let (target, queue, next) = (ctx.target.clone(), ctx.queue.clone(), next.clone());
             tokio::spawn(async move {
                 let mut created = Vec::new();
                 loop {
@@ -125,7 +138,7 @@ async fn enqueue(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<HashMap<Uui
             })
         })
         .collect();
-    let mut created = HashMap::with_capacity(args.tasks);
+    let mut created = HashMap::with_capacity(tasks);
     for producer in producers {
         created.extend(producer.await.context("a producer panicked")??);
     }

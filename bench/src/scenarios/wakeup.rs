@@ -68,7 +68,7 @@ pub async fn run(ctx: &Ctx, args: &WakeupArgs) -> anyhow::Result<Report> {
             create.push(ms(answered - sent));
         }
     }
-    pool.stop().await?;
+    pool.stop(&ctx.target, true).await?;
 
     let outcome = Outcome {
         workers: args.workers,

@@ -2,12 +2,12 @@
 
 use durable_domain::command::CheckpointWrite;
 use durable_domain::event::Checkpoint;
-use durable_domain::{NotFound, Rejection, TaskId, TaskState, Timestamp, machine};
+use durable_domain::{NotFound, Rejection, TaskId, Timestamp, machine};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::tx::in_transaction;
-use super::write;
+use super::{load, write};
 use crate::errors::Result;
 use crate::rows::{self, checkpoint_columns, run_columns, task_columns};
 
@@ -34,7 +34,7 @@ pub(crate) async fn put(pool: &PgPool, write: CheckpointWrite, now: Timestamp) -
             .bind(write.owner_run.as_uuid())
             .fetch_one(&mut *tx)
             .await?;
-        let mut owner = TaskState { task: rows::task(&task)?, run: rows::run(&run)? };
+        let mut owner = load::pair(rows::task(&task)?, rows::run(&run)?);
         machine::ensure_claim_held(&owner, now)?;
         if let Some(extend_by) = write.extend_claim_by {
             machine::heartbeat(&mut owner, extend_by, now)?;

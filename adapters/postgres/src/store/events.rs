@@ -68,8 +68,7 @@ pub(crate) async fn emit(pool: &PgPool, name: &str, payload: Value, now: Timesta
         write::record_outcomes(tx, &outcomes, now).await?;
         let tasks: Vec<_> = woken.iter().map(|s| &s.task).collect();
         let runs: Vec<_> = woken.iter().map(|s| &s.run).collect();
-        write::update_tasks(tx, &tasks).await?;
-        write::update_runs(tx, &runs).await?;
+        write::update(tx, &tasks, &runs).await?;
         let queues: Vec<_> = woken.iter().map(|s| s.task.queue.clone()).collect();
         write::notify(tx, &queues).await?;
         Ok(Emitted { event, woken: queues })

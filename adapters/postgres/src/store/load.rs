@@ -15,31 +15,28 @@ use uuid::Uuid;
 use crate::errors::Result;
 use crate::rows::{self, run_columns, task_columns};
 
+/// Locks the tasks of the given runs and the runs, in one statement: rows in
+/// task id order, each task locked right before its runs (`FOR UPDATE OF t,
+/// r` locks in that order), which is the lock order. Joining on the run's
+/// `task_id`, which never changes, keeps a row that had to wait for a lock:
+/// the re-check after the wait sees the same pairing.
+const LOCK_RUNS_SQL: &str = concat!(
+    "SELECT ",
+    task_columns!(),
+    ", ",
+    run_columns!(),
+    " FROM tasks t JOIN runs r ON r.task_id = t.id WHERE r.id = ANY($1) ORDER BY t.id, r.id FOR UPDATE OF t, r"
+);
+
 /// Locks the task of `run`, then the run itself.
 pub(crate) async fn lock_run(conn: &mut PgConnection, run: RunId) -> Result<Option<TaskState>> {
-    // The run's task_id never changes, so reading it without a lock first
-    // is safe; the task lock then serializes every writer of this task.
-    let task = sqlx::query(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE t.id = (SELECT task_id FROM runs WHERE id = $1) FOR UPDATE"
-    ))
-    .bind(run.as_uuid())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(task) = task else { return Ok(None) };
-    let task = rows::task(&task)?;
-    let run = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1 FOR UPDATE"))
-        .bind(run.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?;
-    // Runs are deleted only with their task, which we now hold.
-    let Some(run) = run else { return Ok(None) };
-    Ok(Some(TaskState { task, run: rows::run(&run)? }))
+    Ok(lock_runs(conn, &[run.as_uuid()]).await?.state(run))
 }
 
 /// Locks a task, then its current run.
 pub(crate) async fn lock_task(conn: &mut PgConnection, id: TaskId) -> Result<Option<TaskState>> {
+    // Two statements: the current run is only known once the task is
+    // locked (a retry may change it meanwhile).
     let task = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1 FOR UPDATE"))
         .bind(id.as_uuid())
         .fetch_optional(&mut *conn)
@@ -51,35 +48,32 @@ pub(crate) async fn lock_task(conn: &mut PgConnection, id: TaskId) -> Result<Opt
         .fetch_optional(&mut *conn)
         .await?;
     let Some(run) = run else { return Ok(None) };
-    Ok(Some(TaskState { task, run: rows::run(&run)? }))
+    Ok(Some(pair(task, rows::run(&run)?)))
 }
 
-/// Locks the tasks of these runs (in task id order), then the runs (in run
-/// id order). Runs that do not exist are missing from the answer.
+/// Locks the tasks of these runs and the runs (see [`LOCK_RUNS_SQL`]).
+/// Runs that do not exist are missing from the answer.
 pub(crate) async fn lock_runs(conn: &mut PgConnection, runs: &[Uuid]) -> Result<Locked> {
-    let tasks = sqlx::query(concat!(
-        "SELECT ",
-        task_columns!(),
-        " FROM tasks t WHERE t.id IN (SELECT task_id FROM runs WHERE id = ANY($1)) ORDER BY t.id FOR UPDATE"
-    ))
-    .bind(runs)
-    .fetch_all(&mut *conn)
-    .await?;
-    let runs =
-        sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = ANY($1) ORDER BY r.id FOR UPDATE"))
-            .bind(runs)
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows = sqlx::query(LOCK_RUNS_SQL).bind(runs).fetch_all(&mut *conn).await?;
     let mut locked = Locked::default();
-    for row in &tasks {
-        let task = rows::task(row)?;
-        locked.tasks.insert(task.id, task);
-    }
-    for row in &runs {
-        let run = rows::run(row)?;
-        locked.runs.insert(run.id, run);
+    for state in states(&rows)? {
+        let first_claimed_at = state.task.first_claimed_at;
+        let task = locked.tasks.entry(state.task.id).or_insert(state.task);
+        task.first_claimed_at = task.first_claimed_at.or(first_claimed_at);
+        locked.runs.insert(state.run.id, state.run);
     }
     Ok(locked)
+}
+
+/// A task with one of its runs, as the domain wants them. A claim writes
+/// only the run, so until the task is next written its `first_claimed_at`
+/// is the current run's `claimed_at`; the run was read with (or after) the
+/// task, so this is the latest word.
+pub(crate) fn pair(mut task: Task, run: Run) -> TaskState {
+    if task.first_claimed_at.is_none() && run.id == task.current_run {
+        task.first_claimed_at = run.claimed_at;
+    }
+    TaskState { task, run }
 }
 
 /// Rows held under lock by a batch operation, changed in place and written
@@ -106,5 +100,10 @@ impl Locked {
 
 /// Pairs rows that carry both a task (`t_…`) and a run (`r_…`).
 pub(crate) fn states(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<TaskState>> {
-    rows.iter().map(|row| Ok(TaskState { task: rows::task(row)?, run: rows::run(row)? })).collect()
+    rows.iter().map(state).collect()
+}
+
+/// One row that carries both a task and a run.
+pub(crate) fn state(row: &sqlx::postgres::PgRow) -> Result<TaskState> {
+    Ok(pair(rows::task(row)?, rows::run(row)?))
 }

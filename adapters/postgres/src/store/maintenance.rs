@@ -101,7 +101,7 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32) 
             let Some(at) = runs.iter().position(|r| r.id == task.current_run) else {
                 continue;
             };
-            let mut state = TaskState { task, run: runs.swap_remove(at) };
+            let mut state = load::pair(task, runs.swap_remove(at));
             match machine::overdue(&state.task, now) {
                 Some(reason) if machine::cancel(&mut state, Some(reason), now).is_ok() => canceled.push(state),
                 // Claimed since the deadline was stored (the start timeout no
@@ -197,6 +197,5 @@ async fn lock_runs_where(
 async fn save_all(conn: &mut PgConnection, states: &[TaskState]) -> Result<()> {
     let tasks: Vec<_> = states.iter().map(|s| &s.task).collect();
     let runs: Vec<_> = states.iter().map(|s| &s.run).collect();
-    write::update_tasks(conn, &tasks).await?;
-    write::update_runs(conn, &runs).await
+    write::update(conn, &tasks, &runs).await
 }

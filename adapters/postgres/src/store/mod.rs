@@ -6,6 +6,7 @@
 //! area of the port.
 
 mod checkpoints;
+mod combine;
 mod depths;
 mod events;
 mod load;
@@ -18,6 +19,7 @@ mod tx;
 mod workflows;
 mod write;
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
@@ -32,10 +34,11 @@ use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgPool};
 use time::Duration;
 
+use self::combine::Combiner;
 use crate::errors::map_sql;
 pub use runs::CLAIM_SQL;
 
@@ -44,11 +47,31 @@ pub use runs::CLAIM_SQL;
 /// requests piling up.
 pub const DEFAULT_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 
-/// The PostgreSQL store. Cheap to clone: clones share the pool.
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_IDLE_AFTER: StdDuration = StdDuration::from_secs(1);
+
+/// The PostgreSQL store. Cheap to clone: clones share the pool (and the
+/// combining of concurrent claims and acknowledgements, see [`combine`]).
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    claims: Arc<Combiner<QueueName, runs::ClaimCall, Vec<TaskState>>>,
+    completions: Arc<Combiner<(), runs::CompleteCall, ItemAnswers>>,
+    next_due: Arc<Combiner<QueueName, (), Option<Timestamp>>>,
 }
+
+/// A batch acknowledgement's answer: per item, in order.
+type ItemAnswers = Vec<Result<(), ItemError>>;
+
+/// Rows (claim limits, acknowledged runs) one combined statement takes at
+/// most; calls beyond wait for the next one.
+const MAX_COMBINED_ROWS: usize = 1000;
+
+/// Combined statements in flight per lane (a queue's claims, the
+/// acknowledgements) and process. One: measured on 2 cores with 16
+/// workers, a second statement in flight halved the batches and cost
+/// PostgreSQL about 15 % more CPU per job for no gain in throughput.
+const COMBINED_IN_FLIGHT: usize = 1;
 
 impl PgStore {
     /// Connects a pool of at most `max_connections` to `url`
@@ -58,15 +81,37 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+            // sqlx pings every connection when it goes back to the pool, so a
+            // pooled connection was fine a moment ago; pinging it again on
+            // every acquire would cost each statement another round trip.
+            // Only connections idle long enough to have missed a server
+            // restart are pinged (and replaced when that fails).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(map_sql)?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// A store over a pool configured by the caller.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            claims: Arc::new(Combiner::new(COMBINED_IN_FLIGHT, MAX_COMBINED_ROWS)),
+            completions: Arc::new(Combiner::new(COMBINED_IN_FLIGHT, MAX_COMBINED_ROWS)),
+            // One look-up at a time per queue, its answer shared by every
+            // caller that asked meanwhile: all long-pollers of a queue wake
+            // together, and all ask this after their (empty) claim.
+            next_due: Arc::new(Combiner::new(1, usize::MAX)),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -119,11 +164,34 @@ impl Store for PgStore {
     }
 
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
-        Ok(runs::claim(&self.pool, queue, claim, now).await?)
+        let pool = self.pool.clone();
+        let lane = queue.clone();
+        let call = runs::ClaimCall::new(claim, now);
+        self.claims
+            .call(queue.clone(), call, runs::ClaimCall::weight, move |calls| {
+                let (pool, lane) = (pool.clone(), lane.clone());
+                async move { Ok(runs::claim(&pool, &lane, &calls).await?) }
+            })
+            .await
     }
 
     async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
-        Ok(runs::next_due(&self.pool, queue).await?)
+        let pool = self.pool.clone();
+        let lane = queue.clone();
+        self.next_due
+            .call(
+                queue.clone(),
+                (),
+                |()| 1,
+                move |calls| {
+                    let (pool, lane) = (pool.clone(), lane.clone());
+                    async move {
+                        let due = runs::next_due(&pool, &lane).await?;
+                        Ok(vec![due; calls.len()])
+                    }
+                },
+            )
+            .await
     }
 
     async fn run_list(&self, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError> {
@@ -135,7 +203,14 @@ impl Store for PgStore {
         items: Vec<(RunId, Option<Value>)>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
-        Ok(runs::complete(&self.pool, items, now).await?)
+        let pool = self.pool.clone();
+        let call = runs::CompleteCall::new(items, now);
+        self.completions
+            .call((), call, runs::CompleteCall::weight, move |calls| {
+                let pool = pool.clone();
+                async move { Ok(runs::complete(&pool, calls).await?) }
+            })
+            .await
     }
 
     async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {

@@ -8,57 +8,116 @@ use durable_domain::{NotFound, QueueName, Run, RunId, RunStatus, TaskState, Time
 use durable_ports::ItemError;
 use durable_ports::store::{FailedRun, ScheduledRun};
 use serde_json::Value;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use time::Duration;
 
 use super::tx::in_transaction;
-use super::{load, queues, write};
-use crate::errors::Result;
+use super::{load, write};
+use crate::errors::{Result, corrupt};
 use crate::rows::{self, run_columns, task_columns};
 
-/// One statement: pick due pending runs in due order, skipping rows another
-/// transaction holds, and apply `machine::claim`'s writes (status, claim
-/// times, worker, the task's first claim). The transition is trivial enough
-/// to state in SQL, and one round trip keeps the hot path short. The task
-/// row is locked too (`SKIP LOCKED` as well: never wait while holding a run
-/// lock), since its `first_claimed_at` changes.
+/// One statement claims for every call of a combined batch (see
+/// [`super::combine`]): pick due pending runs of unfinished tasks in due
+/// order, skipping rows another transaction holds, hand them out to the
+/// calls in turn (the first call's `limit` rows to it, the next ones to the
+/// next), and apply `machine::claim`'s writes to each run with its call's
+/// time, claim end and worker. The transition is trivial enough to state in
+/// SQL, and one round trip keeps the hot path short.
+///
+/// Parameters: `$1` queue; per call `$2` limit, `$3` now, `$4` claim end,
+/// `$5` worker id (arrays, in call order); `$6` the earliest call's now (a
+/// run due then is due for every call); `$7` the sum of the limits.
+///
+/// The answer always has a row, saying whether the queue exists (an empty
+/// claim must tell "no work" from "no queue"); each claimed run adds one.
+///
+/// Only the run is locked and written. The claim's one change to the task,
+/// its `first_claimed_at`, is not stored here: until the task's next write
+/// it is read as the current run's `claimed_at` (`rows::task_columns`,
+/// `load::pair`), and that write stores it. This halves the rows a claim
+/// writes, and the index entries with them. Task-level writers (cancel,
+/// timeouts) lock the task and then wait for the run, so they see the
+/// claim once it commits; the claim itself never waits (`SKIP LOCKED`).
 pub const CLAIM_SQL: &str = concat!(
-    "WITH picked AS ( \
-         SELECT r.id, r.task_id FROM runs r JOIN tasks t ON t.id = r.task_id \
-         WHERE r.queue = $1 AND r.status = 'pending' AND r.available_at <= $2 AND t.status = 'pending' \
+    "WITH calls AS ( \
+         SELECT c.n, c.lim, c.claimed_at, c.claim_end, c.worker, \
+                (sum(c.lim) OVER (ORDER BY c.n) - c.lim)::bigint AS first_slot \
+         FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[]) \
+             WITH ORDINALITY AS c(lim, claimed_at, claim_end, worker, n) \
+     ), picked AS ( \
+         SELECT r.id, r.available_at FROM runs r JOIN tasks t ON t.id = r.task_id \
+         WHERE r.queue = $1 AND r.status = 'pending' AND r.available_at <= $6 AND t.status = 'pending' \
          ORDER BY r.available_at, r.id \
-         LIMIT $3 \
-         FOR UPDATE OF r, t SKIP LOCKED \
-     ), claimed_tasks AS ( \
-         UPDATE tasks t SET first_claimed_at = coalesce(t.first_claimed_at, $2) \
-         FROM picked p WHERE t.id = p.task_id \
-         RETURNING t.* \
-     ), claimed_runs AS ( \
-         UPDATE runs r SET status = 'claimed', claimed_at = $2, claim_expires_at = $4, worker_id = $5 \
-         FROM picked p WHERE r.id = p.id \
-         RETURNING r.* \
+         LIMIT $7 \
+         FOR UPDATE OF r SKIP LOCKED \
+     ), slotted AS ( \
+         SELECT p.id, row_number() OVER (ORDER BY p.available_at, p.id) - 1 AS slot FROM picked p \
+     ), claimed AS ( \
+         UPDATE runs r SET status = 'claimed', claimed_at = c.claimed_at, claim_expires_at = c.claim_end, \
+             worker_id = c.worker \
+         FROM slotted s JOIN calls c ON s.slot >= c.first_slot AND s.slot < c.first_slot + c.lim \
+         WHERE r.id = s.id \
+         RETURNING r.*, c.n AS call \
      ) \
-     SELECT ",
+     SELECT q.queue_exists, c.* \
+     FROM (SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1) AS queue_exists) q \
+     LEFT JOIN (SELECT r.call, ",
     task_columns!(),
     ", ",
     run_columns!(),
-    " FROM claimed_runs r JOIN claimed_tasks t ON t.id = r.task_id ORDER BY r.available_at, r.id"
+    " FROM claimed r JOIN tasks t ON t.id = r.task_id) c ON true \
+     ORDER BY c.call, c.r_available_at, c.r_id"
 );
 
-pub(crate) async fn claim(pool: &PgPool, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>> {
+/// One claim call, as the combined statement takes it.
+#[derive(Debug)]
+pub(crate) struct ClaimCall {
+    limit: u32,
+    now: Timestamp,
+    claim_end: Timestamp,
+    worker_id: Option<String>,
+}
+
+impl ClaimCall {
+    pub(crate) fn new(claim: &Claim, now: Timestamp) -> Self {
+        Self {
+            limit: claim.limit,
+            now,
+            claim_end: clock::add(now, claim.claim_timeout),
+            worker_id: claim.worker_id.clone(),
+        }
+    }
+
+    /// How much of a combined statement the call takes: its limit.
+    pub(crate) fn weight(&self) -> usize {
+        self.limit as usize
+    }
+}
+
+/// Claims for a batch of calls in one statement ([`CLAIM_SQL`]); answers
+/// in call order.
+pub(crate) async fn claim(pool: &PgPool, queue: &QueueName, calls: &[ClaimCall]) -> Result<Vec<Vec<TaskState>>> {
+    let Some(earliest) = calls.iter().map(|c| c.now).min() else { return Ok(Vec::new()) };
     let rows = sqlx::query(CLAIM_SQL)
         .bind(queue.as_str())
-        .bind(now)
-        .bind(i64::from(claim.limit))
-        .bind(clock::add(now, claim.claim_timeout))
-        .bind(claim.worker_id.as_deref())
+        .bind(calls.iter().map(|c| i64::from(c.limit)).collect::<Vec<_>>())
+        .bind(calls.iter().map(|c| c.now).collect::<Vec<_>>())
+        .bind(calls.iter().map(|c| c.claim_end).collect::<Vec<_>>())
+        .bind(calls.iter().map(|c| c.worker_id.clone()).collect::<Vec<_>>())
+        .bind(earliest)
+        .bind(calls.iter().map(|c| i64::from(c.limit)).sum::<i64>())
         .fetch_all(pool)
         .await?;
-    if rows.is_empty() {
-        // Only an empty answer needs to tell "no work" from "no queue".
-        queues::ensure_exists(pool, queue).await?;
+    if !rows.first().map(|row| row.try_get::<bool, _>("queue_exists")).transpose()?.unwrap_or(false) {
+        return Err(NotFound::Queue(queue.to_string()).into());
     }
-    load::states(&rows)
+    let mut answers: Vec<Vec<TaskState>> = calls.iter().map(|_| Vec::new()).collect();
+    for row in &rows {
+        let Some(call) = row.try_get::<Option<i64>, _>("call")? else { continue };
+        let slot = usize::try_from(call - 1).ok().and_then(|i| answers.get_mut(i));
+        slot.ok_or_else(|| corrupt(format!("claim answered call {call}")))?.push(load::state(row)?);
+    }
+    Ok(answers)
 }
 
 pub(crate) async fn next_due(pool: &PgPool, queue: &QueueName) -> Result<Option<Timestamp>> {
@@ -95,36 +154,59 @@ pub(crate) fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -
     Page { items, next_cursor }
 }
 
-pub(crate) async fn complete(
-    pool: &PgPool,
+/// One acknowledgement call, as a combined transaction takes it.
+#[derive(Debug)]
+pub(crate) struct CompleteCall {
     items: Vec<(RunId, Option<Value>)>,
     now: Timestamp,
-) -> Result<Vec<Result<(), ItemError>>> {
-    let ids: Vec<_> = items.iter().map(|(run, _)| run.as_uuid()).collect();
+}
+
+impl CompleteCall {
+    pub(crate) fn new(items: Vec<(RunId, Option<Value>)>, now: Timestamp) -> Self {
+        Self { items, now }
+    }
+
+    /// How much of a combined transaction the call takes: its items.
+    pub(crate) fn weight(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// Completes the items of a batch of calls (see [`super::combine`]) in one
+/// transaction of two statements: lock every run with its task, let the
+/// domain decide item by item, write what changed. Answers per call, per
+/// item, in order.
+pub(crate) async fn complete(pool: &PgPool, calls: Vec<CompleteCall>) -> Result<Vec<Vec<Result<(), ItemError>>>> {
+    let mut ids: Vec<_> = calls.iter().flat_map(|call| call.items.iter().map(|(run, _)| run.as_uuid())).collect();
+    ids.sort_unstable();
+    ids.dedup();
     in_transaction(pool, async |tx| {
         let mut locked = load::lock_runs(tx, &ids).await?;
         let mut changed = BTreeSet::new();
-        let mut answers = Vec::with_capacity(items.len());
+        let mut answers = Vec::with_capacity(calls.len());
         // Items apply in order against the state the earlier ones left, so a
         // run listed twice completes once and the repeat is a conflict.
-        for (run, result) in items {
-            let Some(mut state) = locked.state(run) else {
-                answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
-                continue;
-            };
-            match machine::complete(&mut state, result, now) {
-                Ok(()) => {
-                    changed.insert(run);
-                    locked.put(state);
-                    answers.push(Ok(()));
+        for CompleteCall { items, now } in calls {
+            let mut call_answers = Vec::with_capacity(items.len());
+            for (run, result) in items {
+                let Some(mut state) = locked.state(run) else {
+                    call_answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
+                    continue;
+                };
+                match machine::complete(&mut state, result, now) {
+                    Ok(()) => {
+                        changed.insert(run);
+                        locked.put(state);
+                        call_answers.push(Ok(()));
+                    }
+                    Err(rejection) => call_answers.push(Err(ItemError::Conflict(rejection))),
                 }
-                Err(rejection) => answers.push(Err(ItemError::Conflict(rejection))),
             }
+            answers.push(call_answers);
         }
         let runs: Vec<&Run> = changed.iter().filter_map(|id| locked.runs.get(id)).collect();
         let tasks: Vec<_> = runs.iter().filter_map(|run| locked.tasks.get(&run.task_id)).collect();
-        write::update_tasks(tx, &tasks).await?;
-        write::update_runs(tx, &runs).await?;
+        write::update(tx, &tasks, &runs).await?;
         Ok(answers)
     })
     .await

@@ -12,77 +12,84 @@ use crate::NOTIFY_CHANNEL;
 use crate::errors::Result;
 use crate::rows;
 
+/// Writes the mutable columns of tasks (the spec never changes) and of
+/// runs, in one statement: two `UPDATE … FROM unnest(…)` in data-modifying
+/// CTEs, so one round trip writes any number of both.
+const UPDATE_SQL: &str = "\
+WITH written_tasks AS ( \
+    UPDATE tasks t SET status = u.status, attempts = u.attempts, failures = u.failures, \
+        consecutive_expiries = u.consecutive_expiries, current_run = u.current_run, result = u.result, \
+        last_error = u.last_error, first_claimed_at = u.first_claimed_at, completed_at = u.completed_at, \
+        deadline = u.deadline \
+    FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::uuid[], $7::jsonb[], \
+                $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[]) \
+        AS u(id, status, attempts, failures, consecutive_expiries, current_run, result, last_error, \
+             first_claimed_at, completed_at, deadline) \
+    WHERE t.id = u.id \
+    RETURNING 1 \
+), written_runs AS ( \
+    UPDATE runs r SET status = u.status, available_at = u.available_at, claimed_at = u.claimed_at, \
+        claim_expires_at = u.claim_expires_at, worker_id = u.worker_id, wait_event_name = u.wait_event_name, \
+        wait_step_name = u.wait_step_name, result = u.result, error = u.error, completed_at = u.completed_at \
+    FROM unnest($12::uuid[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], \
+                $17::text[], $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::timestamptz[]) \
+        AS u(id, status, available_at, claimed_at, claim_expires_at, worker_id, wait_event_name, \
+             wait_step_name, result, error, completed_at) \
+    WHERE r.id = u.id \
+    RETURNING 1 \
+) \
+SELECT 1";
+
 /// Writes a task and its run as the domain left them.
 pub(crate) async fn save(conn: &mut PgConnection, state: &TaskState) -> Result<()> {
-    update_tasks(conn, &[&state.task]).await?;
-    update_runs(conn, &[&state.run]).await
+    update(conn, &[&state.task], &[&state.run]).await
 }
 
-/// Writes the mutable columns of tasks (the spec never changes).
+/// Writes tasks only.
 pub(crate) async fn update_tasks(conn: &mut PgConnection, tasks: &[&Task]) -> Result<()> {
-    if tasks.is_empty() {
-        return Ok(());
-    }
-    let mut c = TaskColumns::default();
-    for task in tasks {
-        c.push(task);
-    }
-    sqlx::query(
-        "UPDATE tasks t SET status = u.status, attempts = u.attempts, failures = u.failures, \
-             consecutive_expiries = u.consecutive_expiries, current_run = u.current_run, result = u.result, \
-             last_error = u.last_error, first_claimed_at = u.first_claimed_at, completed_at = u.completed_at, \
-             deadline = u.deadline \
-         FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::uuid[], $7::jsonb[], \
-                     $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[]) \
-             AS u(id, status, attempts, failures, consecutive_expiries, current_run, result, last_error, \
-                  first_claimed_at, completed_at, deadline) \
-         WHERE t.id = u.id",
-    )
-    .bind(c.id)
-    .bind(c.status)
-    .bind(c.attempts)
-    .bind(c.failures)
-    .bind(c.consecutive_expiries)
-    .bind(c.current_run)
-    .bind(c.result)
-    .bind(c.last_error)
-    .bind(c.first_claimed_at)
-    .bind(c.completed_at)
-    .bind(c.deadline)
-    .execute(conn)
-    .await?;
-    Ok(())
+    update(conn, tasks, &[]).await
 }
 
-/// Writes the mutable columns of runs.
+/// Writes runs only.
 pub(crate) async fn update_runs(conn: &mut PgConnection, runs: &[&Run]) -> Result<()> {
-    if runs.is_empty() {
+    update(conn, &[], runs).await
+}
+
+/// Writes tasks and runs as the domain left them (see [`UPDATE_SQL`]).
+pub(crate) async fn update(conn: &mut PgConnection, tasks: &[&Task], runs: &[&Run]) -> Result<()> {
+    if tasks.is_empty() && runs.is_empty() {
         return Ok(());
     }
-    let c = RunColumns::of(runs);
-    sqlx::query(
-        "UPDATE runs r SET status = u.status, available_at = u.available_at, claimed_at = u.claimed_at, \
-             claim_expires_at = u.claim_expires_at, worker_id = u.worker_id, wait_event_name = u.wait_event_name, \
-             wait_step_name = u.wait_step_name, result = u.result, error = u.error, completed_at = u.completed_at \
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::text[], \
-                     $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::timestamptz[]) \
-             AS u(id, status, available_at, claimed_at, claim_expires_at, worker_id, wait_event_name, \
-                  wait_step_name, result, error, completed_at) \
-         WHERE r.id = u.id",
-    )
-    .bind(c.id)
-    .bind(c.status)
-    .bind(c.available_at)
-    .bind(c.claimed_at)
-    .bind(c.claim_expires_at)
-    .bind(c.worker_id)
-    .bind(c.wait_event_name)
-    .bind(c.wait_step_name)
-    .bind(c.result)
-    .bind(c.error)
-    .bind(c.completed_at)
-    .execute(conn)
-    .await?;
+    let mut t = TaskColumns::default();
+    for task in tasks {
+        t.push(task);
+    }
+    let r = RunColumns::of(runs);
+    sqlx::query(UPDATE_SQL)
+        .bind(t.id)
+        .bind(t.status)
+        .bind(t.attempts)
+        .bind(t.failures)
+        .bind(t.consecutive_expiries)
+        .bind(t.current_run)
+        .bind(t.result)
+        .bind(t.last_error)
+        .bind(t.first_claimed_at)
+        .bind(t.completed_at)
+        .bind(t.deadline)
+        .bind(r.id)
+        .bind(r.status)
+        .bind(r.available_at)
+        .bind(r.claimed_at)
+        .bind(r.claim_expires_at)
+        .bind(r.worker_id)
+        .bind(r.wait_event_name)
+        .bind(r.wait_step_name)
+        .bind(r.result)
+        .bind(r.error)
+        .bind(r.completed_at)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
