@@ -7,6 +7,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 use tokio::sync::OnceCell;
 
+use testcontainers_modules::postgres::Postgres;
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
+use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+
 use super::cluster::{PgCluster, find_binaries};
 
 /// Where test databases come from: a server and its migrated template.
@@ -18,6 +22,9 @@ struct Server {
     /// Kept alive for the whole process (statics are never dropped; the
     /// cluster's watchdog cleans up after the process).
     _cluster: Option<PgCluster>,
+    /// The testcontainers container, when that is where the server runs;
+    /// its reaper removes it once the test process is gone.
+    _container: Option<ContainerAsync<Postgres>>,
 }
 
 static SERVER: OnceCell<Server> = OnceCell::const_new();
@@ -126,7 +133,7 @@ async fn find_server() -> Result<Server, String> {
     if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
         let template = format!("durable_tpl_{}", migrations_fingerprint());
         ensure_template(&url, &template, true).await.map_err(|e| format!("DATABASE_URL={url}: {e}"))?;
-        return Ok(Server { admin_url: url, template, _cluster: None });
+        return Ok(Server { admin_url: url, template, _cluster: None, _container: None });
     }
     if find_binaries().is_some() {
         // initdb and the first start take a second or two of blocking work.
@@ -137,9 +144,24 @@ async fn find_server() -> Result<Server, String> {
         let admin_url = cluster.url();
         let template = "durable_template".to_owned();
         ensure_template(&admin_url, &template, false).await?;
-        return Ok(Server { admin_url, template, _cluster: Some(cluster) });
+        return Ok(Server { admin_url, template, _cluster: Some(cluster), _container: None });
     }
-    Err(NO_SERVER.to_owned())
+    match start_container().await {
+        Ok((admin_url, container)) => {
+            let template = "durable_template".to_owned();
+            ensure_template(&admin_url, &template, false).await?;
+            Ok(Server { admin_url, template, _cluster: None, _container: Some(container) })
+        }
+        Err(docker) => Err(format!("{NO_SERVER}\n(Docker: {docker})")),
+    }
+}
+
+/// A PostgreSQL container, when a Docker engine answers.
+async fn start_container() -> Result<(String, ContainerAsync<Postgres>), String> {
+    let container = Postgres::default().with_tag("15-alpine").start().await.map_err(|e| e.to_string())?;
+    let host = container.get_host().await.map_err(|e| e.to_string())?;
+    let port = container.get_host_port_ipv4(5432).await.map_err(|e| e.to_string())?;
+    Ok((format!("postgres://postgres:postgres@{host}:{port}/postgres"), container))
 }
 
 const NO_SERVER: &str = "\
@@ -147,8 +169,7 @@ the PostgreSQL tests need a server, and none was found. Provide one of:
   1. DATABASE_URL=postgres://user:password@host:port/database — a server the tests may create databases on;
   2. the PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH or under /usr/lib/postgresql/*/bin
      (e.g. `apt-get install postgresql`), from which a private throwaway cluster is started;
-  3. a Docker engine with testcontainers — NOT supported by this harness yet (the testcontainers crate is
-     too heavy for our build budget), so use 1 or 2.";
+  3. a Docker engine, in which a PostgreSQL container is started with testcontainers.";
 
 /// Creates the template database with the schema, unless it exists. With
 /// `shared`, other test processes may race us: a session advisory lock on
