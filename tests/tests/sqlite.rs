@@ -241,6 +241,45 @@ mod file {
         assert_eq!(runs.items[0].status, RunStatus::Claimed);
     }
 
+    /// A caller that goes away mid-write (an HTTP client hanging up on a
+    /// long poll drops the handler's future) must not leave the one writer
+    /// connection inside its transaction: every later write would fail.
+    /// Claims racing each other for the writer are cut off after 0 to 2 ms,
+    /// so some are cut while waiting for the connection, some inside their
+    /// transaction and some not at all.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn writes_abandoned_half_way_leave_the_store_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.unwrap());
+        let t0 = now();
+        let name = QueueName::parse("name", "abandoned").unwrap();
+        store
+            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default() }, 10)
+            .await
+            .unwrap();
+        store.tasks_create(&name, vec![spec("a"); 400], t0).await.unwrap();
+        let callers: Vec<_> = (0..8_u64)
+            .map(|caller| {
+                let (store, name) = (store.clone(), name.clone());
+                tokio::spawn(async move {
+                    let one = claim(1);
+                    for round in 0..40_u64 {
+                        // Only where the call is cut depends on the time; the
+                        // test's verdict does not.
+                        let cut = std::time::Duration::from_micros((round * 7 + caller) % 40 * 50);
+                        let _ = tokio::time::timeout(cut, store.runs_claim(&name, &one, t0)).await;
+                    }
+                })
+            })
+            .collect();
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        let created = store.tasks_create(&name, vec![spec("after")], t0).await.expect("a create after them");
+        let claimed = store.runs_claim(&name, &claim(1000), t0).await.expect("a claim after them");
+        assert!(claimed.iter().any(|s| s.run.id == created[0].run_id));
+    }
+
     /// Eight claimers race over 2 000 runs straight on the store, completing
     /// what they claim as they go: every run is handed out exactly once,
     /// none is lost, and all end completed.

@@ -15,8 +15,10 @@ use std::time::Duration;
 use durable_ports::StoreError;
 use durable_ports::metrics::PoolStats;
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous, SqliteTransactionManager,
+};
+use sqlx::{Sqlite, Transaction, TransactionManager};
 
 use crate::errors;
 
@@ -61,6 +63,14 @@ impl Db {
             .idle_timeout(None)
             .max_lifetime(None)
             .test_before_acquire(false)
+            // ... unless it comes back still inside a transaction: a write
+            // whose caller went away mid-transaction (a client that hung up
+            // on a long poll) can leave it so, and every later `BEGIN
+            // IMMEDIATE` on it would fail. Closing it rolls that transaction
+            // back; the pool opens a fresh one.
+            .before_acquire(|conn, _| {
+                Box::pin(async move { Ok(SqliteTransactionManager::get_transaction_depth(conn) == 0) })
+            })
             .connect_with(writer)
             .await
             .map_err(errors::db)?;

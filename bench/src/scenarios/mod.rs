@@ -64,17 +64,27 @@ pub struct WorkerLog {
     pub last_ack: Option<Instant>,
 }
 
+/// What the workers are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Run,
+    /// Finish the call in flight, then stop.
+    Finish,
+    /// Stop now; over HTTP a waiting long poll is abandoned.
+    Abandon,
+}
+
 /// Running workers.
 #[derive(Debug)]
 pub struct Pool {
-    stop: Arc<watch::Sender<bool>>,
+    stop: Arc<watch::Sender<Stop>>,
     handled: Arc<AtomicUsize>,
     workers: Vec<JoinHandle<anyhow::Result<WorkerLog>>>,
 }
 
 impl Pool {
     pub fn start(target: &Arc<Target>, queue: &str, config: &WorkerConfig) -> Self {
-        let stop = Arc::new(watch::channel(false).0);
+        let stop = Arc::new(watch::channel(Stop::Run).0);
         let handled = Arc::new(AtomicUsize::new(0));
         let workers = (0..config.workers)
             .map(|i| {
@@ -101,16 +111,16 @@ impl Pool {
     pub async fn finished(&self) {
         let mut stopped = self.stop.subscribe();
         // Only fails when the sender is gone, and we hold it.
-        let _ = stopped.wait_for(|stop| *stop).await;
+        let _ = stopped.wait_for(|stop| *stop != Stop::Run).await;
     }
 
-    /// Stops every worker and returns their logs. Over HTTP a waiting long
-    /// poll is abandoned; in process each worker finishes its call (a
-    /// store call is not to be cut in half), and with `last` the engine
-    /// ends its long polls so that takes no time (for good: no later
-    /// claim waits).
+    /// Stops every worker and returns their logs. Each worker finishes the
+    /// call in flight, except with `last` (nothing follows on this server):
+    /// then over HTTP a waiting long poll is abandoned, and in process the
+    /// engine ends its long polls (for good: no later claim waits). A store
+    /// call in process is never cut in half.
     pub async fn stop(self, target: &Target, last: bool) -> anyhow::Result<Vec<WorkerLog>> {
-        self.stop.send_replace(true);
+        self.stop.send_replace(if last { Stop::Abandon } else { Stop::Finish });
         if last {
             target.end_long_polls();
         }
@@ -127,7 +137,7 @@ struct Worker {
     queue: String,
     id: String,
     config: WorkerConfig,
-    stop: Arc<watch::Sender<bool>>,
+    stop: Arc<watch::Sender<Stop>>,
     handled: Arc<AtomicUsize>,
 }
 
@@ -137,7 +147,7 @@ impl Worker {
         let outcome = self.work(&mut log).await;
         if outcome.is_err() {
             // Do not leave the others waiting for a goal that cannot come.
-            self.stop.send_replace(true);
+            self.stop.send_replace(Stop::Abandon);
         }
         outcome.map(|()| log)
     }
@@ -146,14 +156,14 @@ impl Worker {
         let mut stopped = self.stop.subscribe();
         let config = &self.config;
         loop {
-            if *stopped.borrow_and_update() {
+            if *stopped.borrow_and_update() != Stop::Run {
                 return Ok(());
             }
             let claim = self.target.claim(&self.queue, config.limit, config.long_poll, &self.id);
             let claimed = if self.target.abandon_is_safe() {
                 tokio::select! {
                     claimed = claim => claimed.context("claim")?,
-                    _ = stopped.changed() => return Ok(()),
+                    _ = stopped.wait_for(|stop| *stop == Stop::Abandon) => return Ok(()),
                 }
             } else {
                 claim.await.context("claim")?
@@ -175,7 +185,13 @@ impl Worker {
             log.rejected += claimed.len() - completed;
             let handled = self.handled.fetch_add(claimed.len(), Ordering::SeqCst) + claimed.len();
             if config.goal.is_some_and(|goal| handled >= goal) {
-                self.stop.send_replace(true);
+                self.stop.send_if_modified(|stop| {
+                    let run = *stop == Stop::Run;
+                    if run {
+                        *stop = Stop::Finish;
+                    }
+                    run
+                });
             }
         }
     }
