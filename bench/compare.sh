@@ -42,7 +42,7 @@ RESULTS=$WORK/results.jsonl
 SERVER_PID=
 : >"$RESULTS"
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+log() { printf '%s [load %s] %s\n' "$(date +%T)" "$(cut -d' ' -f1 /proc/loadavg)" "$*" >&2; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 as_pg() { if [ "$(id -u)" = 0 ]; then su "$PGOSUSER" -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
 
@@ -83,6 +83,7 @@ EOF
 touch "$WORK/postgres.log"; [ "$(id -u)" = 0 ] && chown "$PGOSUSER" "$WORK/postgres.log"
 as_pg "$PGBIN/pg_ctl -D $PGDATA -l $WORK/postgres.log -w -t 60 start >/dev/null"
 PGVERSION=$("$PGBIN/psql" -qAtX -d postgres -c 'show server_version')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "PostgreSQL $PGVERSION on 127.0.0.1:$PGPORT ($PGDATA)"
 psql_admin() { "$PGBIN/psql" -qX -v ON_ERROR_STOP=1 -d postgres "$@" >/dev/null; }
 
@@ -102,6 +103,8 @@ for rep in $(seq 1 "$REPS"); do
   echo "{\"scenario\":\"ceiling\",\"store\":\"postgres\",\"mode\":\"pgbench\",\"rep\":$rep,\"tps\":${tps:-null}}" >>"$RESULTS"
 done
 psql_admin -c "drop database pgbench_ceiling"
+# Do not leave durable the ceiling's dirty pages and WAL to flush.
+psql_admin -c "checkpoint"
 
 # --- durable ---------------------------------------------------------------
 RUN=0
@@ -169,9 +172,9 @@ for store in $STORES; do
 done
 
 # --- the table -------------------------------------------------------------
-python3 - "$RESULTS" "$PGVERSION" "$(nproc)" "$REPS" <<'EOF'
+python3 - "$RESULTS" "$PGVERSION" "$(nproc)" "$REPS" "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF'
 import json, statistics, sys
-path, pgversion, cores, reps = sys.argv[1:]
+path, pgversion, cores, reps, load_start, load_end = sys.argv[1:]
 rows = [json.loads(line) for line in open(path)]
 
 def med(case, store, mode, *keys):
@@ -234,6 +237,7 @@ label = " → ".join(f"{p['finished_runs']:,}".replace(",", " ") for p in (sizes
 row(f"claim p50 ms with {label} finished runs (ratio)", "≤ 1.5×", growth)
 
 print(f"Medians of {reps} repetitions; {cores} cores; PostgreSQL {pgversion} (private cluster, fsync and "
-      "synchronous_commit on); every repetition in a fresh database with a freshly started release server.\n")
+      "synchronous_commit on); every repetition in a fresh database with a freshly started release server. "
+      f"Load average (1, 5, 15 min) at the start: {load_start}; at the end: {load_end}.\n")
 print("\n".join(lines))
 EOF

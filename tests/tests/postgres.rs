@@ -378,6 +378,28 @@ mod postgres_only {
         assert_eq!(deadline().await, None);
     }
 
+    /// The batched statements stay key look-ups whatever the planner
+    /// guesses: on a fresh, never analysed table it would hash a thousand
+    /// ids against a full scan of `runs`, and a prepared statement keeps
+    /// that plan long after the table has grown.
+    #[tokio::test]
+    async fn a_thousand_ids_are_looked_up_by_key_on_a_fresh_table() {
+        let db = test_database().await;
+        let store = db.store(1).await;
+        let queue = queue(&store, "plans").await;
+        let created = store.tasks_create(&queue, (0..200).map(|_| spec("p")).collect(), SystemClock.now()).await;
+        let mut ids: Vec<uuid::Uuid> = created.unwrap().iter().map(|c| c.run_id.as_uuid()).collect();
+        ids.extend((0..800).map(|_| uuid::Uuid::now_v7()));
+        let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {}", durable_postgres::LOCK_RUNS_SQL))
+            .bind(&ids)
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(!plan.contains("Hash Join") && !plan.contains("Seq Scan on runs"), "{plan}");
+        assert!(plan.contains("Index Scan using runs_pkey"), "{plan}");
+    }
+
     #[tokio::test]
     async fn a_closed_pool_is_unavailable_not_a_panic() {
         let db = test_database().await;

@@ -24,13 +24,14 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
 pub use notifier::{ListenerConfig, ListenerTask, PgNotifier};
-pub use store::{DEFAULT_ACQUIRE_TIMEOUT, PgStore};
+pub use store::{DEFAULT_ACQUIRE_TIMEOUT, PgStore, connect_options};
 
-/// The claim statement (`$1` queue; arrays of one element per combined
+/// The claim statement and the batched lock statement, for `EXPLAIN` in
+/// benchmarks and tests. The claim takes (`$1` queue; arrays of one element per combined
 /// call: `$2` limit, `$3` now, `$4` claim end, `$5` worker id; then `$6` the
-/// earliest now and `$7` the sum of the limits), for `EXPLAIN` in benchmarks.
+/// earliest now and `$7` the sum of the limits); the lock takes `$1`, run ids.
 #[doc(hidden)]
-pub use store::CLAIM_SQL;
+pub use store::{CLAIM_SQL, LOCK_RUNS_SQL};
 
 /// The channel every write that makes a run claimable notifies, with the
 /// queue name as payload.

@@ -92,11 +92,13 @@ impl TestDatabase {
         &self.name
     }
 
-    /// A pool of up to `max_connections` on this database.
+    /// A pool of up to `max_connections` on this database, with the
+    /// store's session settings.
     pub async fn pool(&self, max_connections: u32) -> PgPool {
+        let options = durable_postgres::connect_options(&self.url).expect("the test database's URL");
         PgPoolOptions::new()
             .max_connections(max_connections)
-            .connect(&self.url)
+            .connect_with(options)
             .await
             .unwrap_or_else(|e| panic!("connecting to test database {}: {e}", self.name))
     }

@@ -19,13 +19,16 @@ use crate::rows::{self, run_columns, task_columns};
 /// task id order, each task locked right before its runs (`FOR UPDATE OF t,
 /// r` locks in that order), which is the lock order. Joining on the run's
 /// `task_id`, which never changes, keeps a row that had to wait for a lock:
-/// the re-check after the wait sees the same pairing.
-const LOCK_RUNS_SQL: &str = concat!(
+/// the re-check after the wait sees the same pairing. The ids drive the
+/// join (an `unnest`), so the plan is a key look-up per id whatever the
+/// planner guesses about the array's length.
+pub const LOCK_RUNS_SQL: &str = concat!(
     "SELECT ",
     task_columns!(),
     ", ",
     run_columns!(),
-    " FROM tasks t JOIN runs r ON r.task_id = t.id WHERE r.id = ANY($1) ORDER BY t.id, r.id FOR UPDATE OF t, r"
+    " FROM unnest($1::uuid[]) AS ids(id) JOIN runs r ON r.id = ids.id JOIN tasks t ON t.id = r.task_id \
+     ORDER BY t.id, r.id FOR UPDATE OF t, r"
 );
 
 /// Locks the task of `run`, then the run itself.
