@@ -6,6 +6,7 @@ use utoipa::openapi::{OpenApi as OpenApiDoc, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::error::ErrorBody;
+use crate::metrics;
 use crate::routes::{checkpoints, events, ops, queues, runs, tasks, workflows};
 
 #[derive(OpenApi)]
@@ -39,6 +40,7 @@ use crate::routes::{checkpoints, events, ops, queues, runs, tasks, workflows};
         workflows::list_workflow_runs,
         ops::healthz,
         ops::readyz,
+        metrics::metrics,
     ),
     components(schemas(ErrorBody)),
     modifiers(&CommonErrors),
