@@ -18,7 +18,10 @@ use crate::periodic::Periodic;
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Claims that ran out, whichever way their tasks went.
     pub claims_expired: usize,
+    /// Of those, tasks failed for running out too many times in a row.
+    pub tasks_failed_by_expiry: u64,
     pub sleepers_woken: usize,
     pub tasks_timed_out: u64,
     pub cleaned: Cleanup,
@@ -35,14 +38,21 @@ impl Engine {
     async fn sweep(&self) -> Result<SweepReport, ServiceError> {
         let now = self.now();
         let batch = self.config.sweep_batch;
-        let requeued = traced("store.claims_expire", self.store.claims_expire(&self.config.policy, now, batch)).await?;
-        self.notify(&requeued).await;
+        let expired = traced("store.claims_expire", self.store.claims_expire(&self.config.policy, now, batch)).await?;
+        self.notify(&expired.requeued).await;
         let woken = traced("store.sleepers_wake", self.store.sleepers_wake(now, batch)).await?;
         self.notify(&woken).await;
         let tasks_timed_out = traced("store.timeouts_enforce", self.store.timeouts_enforce(now, batch)).await?;
         let cleaned = traced("store.cleanup", self.store.cleanup(now, batch)).await?;
-        self.record_sweep(requeued.len(), woken.len(), cleaned);
-        Ok(SweepReport { claims_expired: requeued.len(), sleepers_woken: woken.len(), tasks_timed_out, cleaned })
+        let claims_expired = usize::try_from(expired.total()).unwrap_or(usize::MAX);
+        self.record_sweep(claims_expired, woken.len(), cleaned);
+        Ok(SweepReport {
+            claims_expired,
+            tasks_failed_by_expiry: expired.tasks_failed,
+            sleepers_woken: woken.len(),
+            tasks_timed_out,
+            cleaned,
+        })
     }
 }
 

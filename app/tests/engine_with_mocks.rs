@@ -7,7 +7,7 @@ use std::time::Duration;
 use durable_app::{Engine, EngineConfig};
 use durable_domain::command::{ClaimRequest, NewQueue, NewTask};
 use durable_domain::{NotFound, QueueName, Rejection, RunId, TaskId};
-use durable_ports::store::{CreatedTask, Emitted, FailedRun, ScheduledRun};
+use durable_ports::store::{CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
 use durable_ports::{ManualClock, MockNotifier, MockStore, MockSubscription, Service, ServiceError, StoreError};
 use mockall::Sequence;
 use mockall::predicate::always;
@@ -191,14 +191,17 @@ async fn shutdown_ends_a_long_poll_with_an_empty_answer() {
 async fn sweep_notifies_the_queues_it_made_claimable() {
     let mut store = MockStore::new();
     let mut notifier = MockNotifier::new();
-    store.expect_claims_expire().with(always(), always(), always()).returning(|_, _, _| Ok(vec![queue("a")]));
+    store
+        .expect_claims_expire()
+        .with(always(), always(), always())
+        .returning(|_, _, _| Ok(ExpiredClaims { requeued: vec![queue("a")], tasks_failed: 1 }));
     store.expect_sleepers_wake().returning(|_, _| Ok(vec![queue("b")]));
     store.expect_timeouts_enforce().returning(|_, _| Ok(2));
     store.expect_cleanup().returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
     notifier.expect_notify().withf(|q| q == [queue("a")]).times(1).returning(|_| ());
     notifier.expect_notify().withf(|q| q == [queue("b")]).times(1).returning(|_| ());
     let report = engine(store, notifier).sweep_once().await.unwrap();
-    assert_eq!(report.claims_expired, 1);
+    assert_eq!((report.claims_expired, report.tasks_failed_by_expiry), (2, 1));
     assert_eq!(report.sleepers_woken, 1);
     assert_eq!(report.tasks_timed_out, 2);
     assert_eq!(report.cleaned.tasks, 3);

@@ -30,7 +30,8 @@ pub enum Observation {
     RunsCompleted { n: u64 },
     /// A worker reported a failure; `retried` when a new run was scheduled.
     RunFailed { queue: QueueName, retried: bool },
-    /// The sweeper expired claims and re-queued their tasks.
+    /// The sweeper expired claims (re-queued or, after too many expiries
+    /// in a row, failed their tasks).
     ClaimsExpired { n: u64 },
     /// An event was emitted.
     EventEmitted,

@@ -18,6 +18,22 @@ use time::Duration;
 use crate::error::{ItemError, StoreError};
 use crate::metrics::{PoolStats, QueueDepth};
 
+/// What one pass of claim expiry did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpiredClaims {
+    /// The queue of each new run, claimable at once (one entry per run).
+    pub requeued: Vec<QueueName>,
+    /// Tasks failed because their claims ran out too many times in a row.
+    pub tasks_failed: u64,
+}
+
+impl ExpiredClaims {
+    /// Claims expired, whichever way their tasks went.
+    pub fn total(&self) -> u64 {
+        self.requeued.len() as u64 + self.tasks_failed
+    }
+}
+
 /// The ids of a created (or deduplicated) task.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedTask {
@@ -169,9 +185,9 @@ pub trait Store: Send + Sync + 'static {
 
     // --- maintenance (the sweeper; safe to run on many replicas at once) ---
 
-    /// Expires up to `limit` claims that ran out; returns the queues that
-    /// got a new claimable run (one entry per run).
-    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError>;
+    /// Expires up to `limit` claims that ran out: each task gets a new
+    /// claimable run, or fails after too many expiries in a row.
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError>;
 
     /// Wakes up to `limit` sleeping runs whose time came (durable sleeps
     /// ending, event waits timing out); returns their queues.

@@ -280,6 +280,42 @@ mod file {
         assert!(claimed.iter().any(|s| s.run.id == created[0].run_id));
     }
 
+    /// Writes that arrive together share a transaction: the ones that fail
+    /// are answered with their own error and leave the others' effects
+    /// committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_write_among_concurrent_ones_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.unwrap());
+        let t0 = now();
+        let name = QueueName::parse("name", "group").unwrap();
+        store
+            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default() }, 10)
+            .await
+            .unwrap();
+        let missing = QueueName::parse("name", "missing").unwrap();
+        let writers: Vec<_> = (0..64)
+            .map(|i| {
+                let (store, queue) = (store.clone(), if i % 2 == 0 { name.clone() } else { missing.clone() });
+                tokio::spawn(async move { store.tasks_create(&queue, vec![spec("group"); 3], t0).await })
+            })
+            .collect();
+        let mut created = Vec::new();
+        for (i, writer) in writers.into_iter().enumerate() {
+            match writer.await.unwrap() {
+                Ok(tasks) if i % 2 == 0 => created.extend(tasks),
+                Err(StoreError::NotFound(_)) if i % 2 == 1 => {}
+                other => panic!("writer {i}: {other:?}"),
+            }
+        }
+        assert_eq!(created.len(), 32 * 3);
+        for task in &created {
+            store.task_get(task.task_id).await.expect("a committed task");
+        }
+        let claimed = store.runs_claim(&name, &claim(1000), t0).await.unwrap();
+        assert_eq!(claimed.len(), created.len());
+    }
+
     /// Eight claimers race over 2 000 runs straight on the store, completing
     /// what they claim as they go: every run is handed out exactly once,
     /// none is lost, and all end completed.

@@ -14,7 +14,7 @@ use durable_domain::{
     TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task,
 };
 use durable_ports::metrics::QueueDepth;
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
+use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
@@ -412,7 +412,7 @@ impl Store for MemoryStore {
         Ok(page(matching, filter.limit, |w| w.id))
     }
 
-    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {
         let mut state = self.state();
         let expired: Vec<RunId> = state
             .runs
@@ -421,17 +421,20 @@ impl Store for MemoryStore {
             .take(limit as usize)
             .map(|r| r.id)
             .collect();
-        let mut requeued = Vec::new();
+        let mut report = ExpiredClaims::default();
         for run in expired {
             let mut current = state.load(run)?;
             let outcome = machine::expire_claim(&mut current, policy, now)?;
             state.save(current);
-            if let FailOutcome::Retry(next) = outcome {
-                requeued.push(next.queue.clone());
-                state.put_run(*next);
+            match outcome {
+                FailOutcome::Retry(next) => {
+                    report.requeued.push(next.queue.clone());
+                    state.put_run(*next);
+                }
+                FailOutcome::TaskFailed => report.tasks_failed += 1,
             }
         }
-        Ok(requeued)
+        Ok(report)
     }
 
     async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {

@@ -48,7 +48,7 @@ impl Families {
                 "Worker-reported failures that scheduled a retry.",
                 &["queue"],
             ),
-            claims_expired: counter("durable_claims_expired_total", "Claims that expired and were re-queued by the sweeper."),
+            claims_expired: counter("durable_claims_expired_total", "Claims that ran out, ended by the sweeper (the task re-queued, or failed after too many expiries in a row)."),
             events_emitted: counter("durable_events_emitted_total", "Events emitted."),
             wakeups: counter("durable_wakeups_total", "Sleeping runs woken: by their time coming or by an emitted event."),
             cleanup_tasks: counter("durable_cleanup_tasks_deleted_total", "Finished tasks deleted by retention."),

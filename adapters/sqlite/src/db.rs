@@ -1,8 +1,9 @@
 //! Connections: one writer and a few readers over the same WAL database.
 //!
 //! SQLite admits one writer at a time. Funnelling every write through a
-//! single connection makes writers queue in the pool (fairly, without
-//! spinning on `SQLITE_BUSY`), and `BEGIN IMMEDIATE` takes the write lock when
+//! single connection makes writers queue (fairly, without spinning on
+//! `SQLITE_BUSY`; concurrent ones share a transaction, see
+//! [`crate::group`]), and `BEGIN IMMEDIATE` takes the write lock when
 //! the transaction starts, so a transaction never reads under a shared lock
 //! and then fails to upgrade it. The write lock is therefore the row lock:
 //! what a transaction loaded cannot change before it writes. Readers use
@@ -18,9 +19,10 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous, SqliteTransactionManager,
 };
-use sqlx::{Sqlite, Transaction, TransactionManager};
+use sqlx::{Sqlite, SqliteConnection, Transaction, TransactionManager};
 
 use crate::errors;
+use crate::group::{WriteFuture, Writes};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -36,6 +38,7 @@ const READERS: u32 = 4;
 pub(crate) struct Db {
     write: SqlitePool,
     read: SqlitePool,
+    writes: Writes,
 }
 
 pub(crate) type Tx = Transaction<'static, Sqlite>;
@@ -86,13 +89,18 @@ impl Db {
             .connect_with(reader)
             .await
             .map_err(errors::db)?;
-        Ok(Self { write, read })
+        Ok(Self { write, read, writes: Writes::default() })
     }
 
-    /// A write transaction holding the database's write lock from its start.
-    /// Dropping it without commit rolls it back.
-    pub(crate) async fn begin_write(&self) -> Result<Tx, StoreError> {
-        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)
+    /// Runs `work` in a write transaction shared with the writes queued
+    /// beside it (group commit, see [`crate::group`]): answers once it is
+    /// committed, or failed with its changes undone.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        self.writes.write(&self.write, work).await
     }
 
     /// A read transaction: a consistent snapshot across several statements.
@@ -118,6 +126,12 @@ impl Db {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// A write transaction holding the database's write lock from its start.
+/// Dropping it without commit rolls it back.
+pub(crate) async fn begin_immediate(writer: &SqlitePool) -> Result<Tx, StoreError> {
+    writer.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)
 }
 
 fn migrate(err: MigrateError) -> StoreError {

@@ -3,13 +3,15 @@
 //!
 //! One process owns the database file (an advisory lock on `<file>.lock`
 //! refuses a second one), so every write goes through a single connection in
-//! `BEGIN IMMEDIATE` transactions and readers use a small pool beside it (WAL
+//! `BEGIN IMMEDIATE` transactions, concurrent writes sharing one transaction
+//! and one fsync (group commit), and readers use a small pool beside it (WAL
 //! lets them read while the writer writes). Since only this process writes,
 //! in-process notifications are complete: the notifier is
 //! [`durable_memory::LocalNotifier`], see [`notifier`].
 
 mod db;
 mod errors;
+mod group;
 mod lock;
 mod rows;
 mod store;

@@ -136,7 +136,10 @@ pub async fn expiry_limit_is_configurable(backend: Backend) {
         claim_and_expire(&ctx, &queue).await;
     }
     assert_eq!(ctx.get(task.task_id).await.status, TaskStatus::Pending);
-    claim_and_expire(&ctx, &queue).await;
+    assert_eq!(ctx.claim_with(&queue, 10, SHORT).await.len(), 1);
+    ctx.advance(SHORT);
+    let report = ctx.engine.sweep_once().await.unwrap();
+    assert_eq!((report.claims_expired, report.tasks_failed_by_expiry), (1, 1), "{report:?}");
     assert_eq!(ctx.get(task.task_id).await.status, TaskStatus::Failed);
     assert_eq!(ctx.runs(task.task_id).await.len(), 3);
 }

@@ -8,7 +8,7 @@
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
 use durable_domain::{QueueName, Run, TaskState, Timestamp};
-use durable_ports::store::Cleanup;
+use durable_ports::store::{Cleanup, ExpiredClaims};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -18,23 +18,22 @@ use super::{load, queues, write};
 use crate::errors::Result;
 use crate::rows::{self, run_columns, task_columns};
 
-pub(crate) async fn expire_claims(
-    pool: &PgPool,
-    policy: &Policy,
-    now: Timestamp,
-    limit: u32,
-) -> Result<Vec<QueueName>> {
+pub(crate) async fn expire_claims(pool: &PgPool, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims> {
     in_transaction(pool, async |tx| {
         let mut states =
             lock_runs_where(tx, "r.status = 'claimed' AND r.claim_expires_at <= $1", "r.claim_expires_at", now, limit)
                 .await?;
         let mut retries: Vec<Run> = Vec::new();
+        let mut tasks_failed = 0;
         states.retain_mut(|state| match machine::expire_claim(state, policy, now) {
             Ok(FailOutcome::Retry(next)) => {
                 retries.push(*next);
                 true
             }
-            Ok(FailOutcome::TaskFailed) => true,
+            Ok(FailOutcome::TaskFailed) => {
+                tasks_failed += 1;
+                true
+            }
             // Not expired after all (heartbeat committed before we locked it).
             Err(_) => false,
         });
@@ -43,7 +42,7 @@ pub(crate) async fn expire_claims(
         write::insert_runs(tx, &new).await?;
         let requeued: Vec<QueueName> = retries.iter().filter(|r| claimable(r, now)).map(|r| r.queue.clone()).collect();
         write::notify(tx, &requeued).await?;
-        Ok(requeued)
+        Ok(ExpiredClaims { requeued, tasks_failed })
     })
     .await
 }

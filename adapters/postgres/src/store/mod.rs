@@ -31,7 +31,7 @@ use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
+use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -285,7 +285,7 @@ impl Store for PgStore {
         Ok(workflows::list(&self.pool, filter).await?)
     }
 
-    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {
         Ok(maintenance::expire_claims(&self.pool, policy, now, limit).await?)
     }
 

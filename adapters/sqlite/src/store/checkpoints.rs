@@ -7,34 +7,36 @@ use durable_ports::StoreError;
 
 use super::tasks;
 use crate::db::Db;
-use crate::errors;
 use crate::rows;
 
 pub(super) async fn put(db: &Db, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
-    let mut tx = db.begin_write().await?;
-    tasks::ensure_exists(&mut tx, write.task_id).await?;
-    // An unknown owner run cannot hold a claim: 409, like any other stale owner.
-    let mut owner = rows::state::by_run(&mut tx, write.owner_run)
-        .await?
-        .ok_or(Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
-    if owner.run.task_id != write.task_id {
-        return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
-    }
-    machine::ensure_claim_held(&owner, now)?;
-    if let Some(extend_by) = write.extend_claim_by {
-        machine::heartbeat(&mut owner, extend_by, now)?;
-        rows::state::save(&mut tx, &owner).await?;
-    }
-    let checkpoint = Checkpoint {
-        task_id: write.task_id,
-        step_name: write.step_name,
-        state: write.state,
-        owner_run: write.owner_run,
-        updated_at: now,
-    };
-    rows::checkpoints::upsert(&mut tx, &checkpoint).await?;
-    tx.commit().await.map_err(errors::db)?;
-    Ok(checkpoint)
+    db.write(move |tx| {
+        Box::pin(async move {
+            tasks::ensure_exists(tx, write.task_id).await?;
+            // An unknown owner run cannot hold a claim: 409, like any other stale owner.
+            let mut owner = rows::state::by_run(tx, write.owner_run)
+                .await?
+                .ok_or(Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
+            if owner.run.task_id != write.task_id {
+                return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
+            }
+            machine::ensure_claim_held(&owner, now)?;
+            if let Some(extend_by) = write.extend_claim_by {
+                machine::heartbeat(&mut owner, extend_by, now)?;
+                rows::state::save(tx, &owner).await?;
+            }
+            let checkpoint = Checkpoint {
+                task_id: write.task_id,
+                step_name: write.step_name,
+                state: write.state,
+                owner_run: write.owner_run,
+                updated_at: now,
+            };
+            rows::checkpoints::upsert(tx, &checkpoint).await?;
+            Ok(checkpoint)
+        })
+    })
+    .await
 }
 
 pub(super) async fn get(db: &Db, task: TaskId, step_name: &str) -> Result<Checkpoint, StoreError> {

@@ -22,34 +22,42 @@ static SLEEPERS: LazyLock<String> =
     LazyLock::new(|| rows::state::select("WHERE r.status = 'sleeping' AND r.wait_event = ? ORDER BY r.id"));
 
 pub(super) async fn wait(db: &Db, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let mut state = runs::load(&mut tx, wait.run_id).await?;
-    tasks::ensure_exists(&mut tx, wait.task_id).await?;
-    let memo = rows::events::outcome(&mut tx, wait.task_id, &wait.step_name).await?;
-    let latest = rows::events::latest(&mut tx, &wait.event_name).await?;
-    let effect = machine::wait_for_event(&mut state, wait, memo.as_ref(), latest.as_ref(), now)?;
-    if let Some(outcome) = &effect.record {
-        rows::events::record_outcome(&mut tx, wait.task_id, &wait.step_name, outcome).await?;
-    }
-    rows::state::save(&mut tx, &state).await?;
-    tx.commit().await.map_err(errors::db)?;
-    Ok(effect.response)
+    let wait = wait.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut state = runs::load(tx, wait.run_id).await?;
+            tasks::ensure_exists(tx, wait.task_id).await?;
+            let memo = rows::events::outcome(tx, wait.task_id, &wait.step_name).await?;
+            let latest = rows::events::latest(tx, &wait.event_name).await?;
+            let effect = machine::wait_for_event(&mut state, &wait, memo.as_ref(), latest.as_ref(), now)?;
+            if let Some(outcome) = &effect.record {
+                rows::events::record_outcome(tx, wait.task_id, &wait.step_name, outcome).await?;
+            }
+            rows::state::save(tx, &state).await?;
+            Ok(effect.response)
+        })
+    })
+    .await
 }
 
 pub(super) async fn emit(db: &Db, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let event = Event { id: EventId::new(), name: name.to_owned(), payload, created_at: now };
-    rows::events::insert(&mut tx, &event).await?;
-    let sleepers = sqlx::query(&SLEEPERS).bind(name).fetch_all(&mut *tx).await.map_err(errors::db)?;
-    let mut woken = Vec::with_capacity(sleepers.len());
-    for row in &sleepers {
-        let mut state = rows::state::decode(row)?;
-        if let Some((step, outcome)) = machine::deliver(&mut state, &event, now) {
-            rows::events::record_outcome(&mut tx, state.task.id, &step, &outcome).await?;
-            rows::state::save(&mut tx, &state).await?;
-            woken.push(state.task.queue);
-        }
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(Emitted { event, woken })
+    let name = name.to_owned();
+    db.write(move |tx| {
+        Box::pin(async move {
+            let event = Event { id: EventId::new(), name: name.clone(), payload, created_at: now };
+            rows::events::insert(tx, &event).await?;
+            let sleepers = sqlx::query(&SLEEPERS).bind(&name).fetch_all(&mut *tx).await.map_err(errors::db)?;
+            let mut woken = Vec::with_capacity(sleepers.len());
+            for row in &sleepers {
+                let mut state = rows::state::decode(row)?;
+                if let Some((step, outcome)) = machine::deliver(&mut state, &event, now) {
+                    rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
+                    rows::state::save(tx, &state).await?;
+                    woken.push(state.task.queue);
+                }
+            }
+            Ok(Emitted { event, woken })
+        })
+    })
+    .await
 }

@@ -10,7 +10,7 @@ use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
 use durable_domain::{QueueName, TaskId, Timestamp};
 use durable_ports::StoreError;
-use durable_ports::store::Cleanup;
+use durable_ports::store::{Cleanup, ExpiredClaims};
 
 use crate::db::Db;
 use crate::errors;
@@ -33,128 +33,152 @@ pub(super) async fn expire_claims(
     policy: &Policy,
     now: Timestamp,
     limit: u32,
-) -> Result<Vec<QueueName>, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let expired =
-        sqlx::query(&EXPIRED).bind(micros(now)).bind(i64::from(limit)).fetch_all(&mut *tx).await.map_err(errors::db)?;
-    let mut requeued = Vec::new();
-    for row in &expired {
-        let mut state = rows::state::decode(row)?;
-        let outcome = machine::expire_claim(&mut state, policy, now)?;
-        rows::state::save(&mut tx, &state).await?;
-        if let FailOutcome::Retry(next) = outcome {
-            rows::runs::insert(&mut tx, &next).await?;
-            requeued.push(next.queue);
-        }
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(requeued)
+) -> Result<ExpiredClaims, StoreError> {
+    let policy = *policy;
+    db.write(move |tx| {
+        Box::pin(async move {
+            let expired = sqlx::query(&EXPIRED)
+                .bind(micros(now))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(errors::db)?;
+            let mut report = ExpiredClaims::default();
+            for row in &expired {
+                let mut state = rows::state::decode(row)?;
+                let outcome = machine::expire_claim(&mut state, &policy, now)?;
+                rows::state::save(tx, &state).await?;
+                match outcome {
+                    FailOutcome::Retry(next) => {
+                        rows::runs::insert(tx, &next).await?;
+                        report.requeued.push(next.queue);
+                    }
+                    FailOutcome::TaskFailed => report.tasks_failed += 1,
+                }
+            }
+            Ok(report)
+        })
+    })
+    .await
 }
 
 pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let due =
-        sqlx::query(&WAKING).bind(micros(now)).bind(i64::from(limit)).fetch_all(&mut *tx).await.map_err(errors::db)?;
-    let mut woken = Vec::with_capacity(due.len());
-    for row in &due {
-        let mut state = rows::state::decode(row)?;
-        let Some(timeout) = machine::wake_due(&mut state, now) else {
-            continue;
-        };
-        if let Some((step, outcome)) = timeout {
-            rows::events::record_outcome(&mut tx, state.task.id, &step, &outcome).await?;
-        }
-        rows::state::save(&mut tx, &state).await?;
-        woken.push(state.task.queue);
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(woken)
+    db.write(move |tx| {
+        Box::pin(async move {
+            let due = sqlx::query(&WAKING)
+                .bind(micros(now))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(errors::db)?;
+            let mut woken = Vec::with_capacity(due.len());
+            for row in &due {
+                let mut state = rows::state::decode(row)?;
+                let Some(timeout) = machine::wake_due(&mut state, now) else {
+                    continue;
+                };
+                if let Some((step, outcome)) = timeout {
+                    rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
+                }
+                rows::state::save(tx, &state).await?;
+                woken.push(state.task.queue);
+            }
+            Ok(woken)
+        })
+    })
+    .await
 }
 
 pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
-    let mut tx = db.begin_write().await?;
-    // `deadline` is the domain's `machine::deadline`, kept on every write.
-    let candidates: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM tasks WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? \
-         ORDER BY deadline LIMIT ?",
-    )
-    .bind(micros(now))
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
+    db.write(move |tx| {
+        Box::pin(async move {
+            // `deadline` is the domain's `machine::deadline`, kept on every write.
+            let candidates: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM tasks WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? \
+                 ORDER BY deadline LIMIT ?",
+            )
+            .bind(micros(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(errors::db)?;
+            let mut canceled = 0;
+            for id in candidates {
+                let id: TaskId = id.parse().map_err(|e| errors::corrupt("tasks.id", e))?;
+                let Some(mut state) = rows::state::by_task(tx, id).await? else {
+                    continue;
+                };
+                let Some(reason) = machine::overdue(&state.task, now) else {
+                    continue;
+                };
+                machine::cancel(&mut state, Some(reason), now)?;
+                rows::state::save(tx, &state).await?;
+                canceled += 1;
+            }
+            Ok(canceled)
+        })
+    })
     .await
-    .map_err(errors::db)?;
-    let mut canceled = 0;
-    for id in candidates {
-        let id: TaskId = id.parse().map_err(|e| errors::corrupt("tasks.id", e))?;
-        let Some(mut state) = rows::state::by_task(&mut tx, id).await? else {
-            continue;
-        };
-        let Some(reason) = machine::overdue(&state.task, now) else {
-            continue;
-        };
-        machine::cancel(&mut state, Some(reason), now)?;
-        rows::state::save(&mut tx, &state).await?;
-        canceled += 1;
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(canceled)
 }
 
 pub(super) async fn cleanup(db: &Db, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let queues = rows::queues::all(&mut tx).await?;
-    let mut tasks = 0u64;
-    for queue in &queues {
-        let budget = u64::from(limit).saturating_sub(tasks);
-        if budget == 0 {
-            break;
-        }
-        let Some(ttl) = queue.cleanup.task_ttl() else {
-            continue;
-        };
-        let Some(cutoff) = now.checked_sub(ttl) else {
-            continue;
-        };
-        let finished = sqlx::query(&format!(
-            "SELECT {} FROM tasks t WHERE t.queue = ? AND t.status <> 'pending' AND t.completed_at <= ? \
-             ORDER BY t.completed_at LIMIT ?",
-            rows::tasks::COLUMNS
-        ))
-        .bind(queue.name.as_str())
-        .bind(micros(cutoff))
-        .bind(i64::try_from(budget).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(errors::db)?;
-        for row in &finished {
-            let task = rows::tasks::decode(row)?;
-            if !machine::retention_due(&task, Some(ttl), now) {
-                continue;
+    db.write(move |tx| {
+        Box::pin(async move {
+            let queues = rows::queues::all(tx).await?;
+            let mut tasks = 0u64;
+            for queue in &queues {
+                let budget = u64::from(limit).saturating_sub(tasks);
+                if budget == 0 {
+                    break;
+                }
+                let Some(ttl) = queue.cleanup.task_ttl() else {
+                    continue;
+                };
+                let Some(cutoff) = now.checked_sub(ttl) else {
+                    continue;
+                };
+                let finished = sqlx::query(&format!(
+                    "SELECT {} FROM tasks t WHERE t.queue = ? AND t.status <> 'pending' AND t.completed_at <= ? \
+                     ORDER BY t.completed_at LIMIT ?",
+                    rows::tasks::COLUMNS
+                ))
+                .bind(queue.name.as_str())
+                .bind(micros(cutoff))
+                .bind(i64::try_from(budget).unwrap_or(i64::MAX))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(errors::db)?;
+                for row in &finished {
+                    let task = rows::tasks::decode(row)?;
+                    if !machine::retention_due(&task, Some(ttl), now) {
+                        continue;
+                    }
+                    // Runs, checkpoints and wait outcomes go too (ON DELETE CASCADE).
+                    sqlx::query("DELETE FROM tasks WHERE id = ?")
+                        .bind(task.id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(errors::db)?;
+                    tasks += 1;
+                }
             }
-            // Runs, checkpoints and wait outcomes go too (ON DELETE CASCADE).
-            sqlx::query("DELETE FROM tasks WHERE id = ?")
-                .bind(task.id.to_string())
+            let mut events = 0;
+            if let Some(ttl) = event_retention(queues.iter().map(|q| &q.cleanup))
+                && let Some(cutoff) = now.checked_sub(ttl)
+            {
+                let deleted = sqlx::query(
+                    "DELETE FROM events WHERE rowid IN \
+                     (SELECT rowid FROM events WHERE created_at <= ? ORDER BY created_at LIMIT ?)",
+                )
+                .bind(micros(cutoff))
+                .bind(i64::from(limit))
                 .execute(&mut *tx)
                 .await
                 .map_err(errors::db)?;
-            tasks += 1;
-        }
-    }
-    let mut events = 0;
-    if let Some(ttl) = event_retention(queues.iter().map(|q| &q.cleanup))
-        && let Some(cutoff) = now.checked_sub(ttl)
-    {
-        let deleted = sqlx::query(
-            "DELETE FROM events WHERE rowid IN \
-             (SELECT rowid FROM events WHERE created_at <= ? ORDER BY created_at LIMIT ?)",
-        )
-        .bind(micros(cutoff))
-        .bind(i64::from(limit))
-        .execute(&mut *tx)
-        .await
-        .map_err(errors::db)?;
-        events = deleted.rows_affected();
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(Cleanup { tasks, events })
+                events = deleted.rows_affected();
+            }
+            Ok(Cleanup { tasks, events })
+        })
+    })
+    .await
 }

@@ -26,7 +26,7 @@ use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, FailedRun, ScheduledRun};
+use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
@@ -207,7 +207,7 @@ impl Store for SqliteStore {
         workflows::list(&self.db, filter).await
     }
 
-    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {
         maintenance::expire_claims(&self.db, policy, now, limit).await
     }
 

@@ -8,23 +8,26 @@ use crate::errors;
 use crate::rows::{self, micros};
 
 pub(super) async fn create(db: &Db, queue: Queue, max_queues: usize) -> Result<Queue, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let (taken, count): (i64, i64) =
-        sqlx::query_as("SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?), (SELECT COUNT(*) FROM queues)")
-            .bind(queue.name.as_str())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(errors::db)?;
-    if taken != 0 {
-        return Err(Rejection::QueueExists(queue.name.to_string()).into());
-    }
-    if usize::try_from(count).unwrap_or(usize::MAX) >= max_queues {
-        let message = format!("the server's limit of {max_queues} queues is reached");
-        return Err(ValidationError::new("name", message).into());
-    }
-    rows::queues::insert(&mut tx, &queue).await?;
-    tx.commit().await.map_err(errors::db)?;
-    Ok(queue)
+    db.write(move |tx| {
+        Box::pin(async move {
+            let (taken, count): (i64, i64) =
+                sqlx::query_as("SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?), (SELECT COUNT(*) FROM queues)")
+                    .bind(queue.name.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(errors::db)?;
+            if taken != 0 {
+                return Err(Rejection::QueueExists(queue.name.to_string()).into());
+            }
+            if usize::try_from(count).unwrap_or(usize::MAX) >= max_queues {
+                let message = format!("the server's limit of {max_queues} queues is reached");
+                return Err(ValidationError::new("name", message).into());
+            }
+            rows::queues::insert(tx, &queue).await?;
+            Ok(queue)
+        })
+    })
+    .await
 }
 
 pub(super) async fn list(db: &Db) -> Result<Vec<Queue>, StoreError> {
@@ -33,24 +36,37 @@ pub(super) async fn list(db: &Db) -> Result<Vec<Queue>, StoreError> {
 }
 
 pub(super) async fn delete(db: &Db, name: &QueueName, force: bool) -> Result<(), StoreError> {
-    let mut tx = db.begin_write().await?;
-    rows::queues::get(&mut tx, name).await?;
-    if !force {
-        // Unfinished = pending status: its current run is pending, claimed or sleeping.
-        let busy: i64 =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = ? AND status = 'pending')")
+    let name = name.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            rows::queues::get(tx, &name).await?;
+            if !force {
+                // Unfinished = pending status: its current run is pending, claimed or sleeping.
+                let busy: i64 =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = ? AND status = 'pending')")
+                        .bind(name.as_str())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(errors::db)?;
+                if busy != 0 {
+                    return Err(Rejection::QueueNotEmpty(name.to_string()).into());
+                }
+            }
+            // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
+            sqlx::query("DELETE FROM tasks WHERE queue = ?")
                 .bind(name.as_str())
-                .fetch_one(&mut *tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(errors::db)?;
-        if busy != 0 {
-            return Err(Rejection::QueueNotEmpty(name.to_string()).into());
-        }
-    }
-    // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM tasks WHERE queue = ?").bind(name.as_str()).execute(&mut *tx).await.map_err(errors::db)?;
-    sqlx::query("DELETE FROM queues WHERE name = ?").bind(name.as_str()).execute(&mut *tx).await.map_err(errors::db)?;
-    tx.commit().await.map_err(errors::db)
+            sqlx::query("DELETE FROM queues WHERE name = ?")
+                .bind(name.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(errors::db)?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {

@@ -31,24 +31,28 @@ pub(super) async fn claim(
     claim: &Claim,
     now: Timestamp,
 ) -> Result<Vec<TaskState>, StoreError> {
-    let mut tx = db.begin_write().await?;
-    rows::queues::get(&mut tx, queue).await?;
-    let due = sqlx::query(&DUE)
-        .bind(queue.as_str())
-        .bind(micros(now))
-        .bind(i64::from(claim.limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(errors::db)?;
-    let mut claimed = Vec::with_capacity(due.len());
-    for row in &due {
-        let mut state = rows::state::decode(row)?;
-        machine::claim(&mut state, claim, now)?;
-        rows::state::save(&mut tx, &state).await?;
-        claimed.push(state);
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(claimed)
+    let (queue, claim) = (queue.clone(), claim.clone());
+    db.write(move |tx| {
+        Box::pin(async move {
+            rows::queues::get(tx, &queue).await?;
+            let due = sqlx::query(&DUE)
+                .bind(queue.as_str())
+                .bind(micros(now))
+                .bind(i64::from(claim.limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(errors::db)?;
+            let mut claimed = Vec::with_capacity(due.len());
+            for row in &due {
+                let mut state = rows::state::decode(row)?;
+                machine::claim(&mut state, &claim, now)?;
+                rows::state::save(tx, &state).await?;
+                claimed.push(state);
+            }
+            Ok(claimed)
+        })
+    })
+    .await
 }
 
 pub(super) async fn next_due(db: &Db, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
@@ -91,40 +95,47 @@ pub(super) async fn complete(
     items: Vec<(RunId, Option<Value>)>,
     now: Timestamp,
 ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let mut answers = Vec::with_capacity(items.len());
-    // Each item is fenced on its own; only a storage failure aborts the batch.
-    for (run, result) in items {
-        let Some(mut state) = rows::state::by_run(&mut tx, run).await? else {
-            answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
-            continue;
-        };
-        match machine::complete(&mut state, result, now) {
-            Ok(()) => {
-                rows::state::save(&mut tx, &state).await?;
-                answers.push(Ok(()));
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut answers = Vec::with_capacity(items.len());
+            // Each item is fenced on its own; only a storage failure aborts the batch.
+            for (run, result) in items {
+                let Some(mut state) = rows::state::by_run(tx, run).await? else {
+                    answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
+                    continue;
+                };
+                match machine::complete(&mut state, result, now) {
+                    Ok(()) => {
+                        rows::state::save(tx, &state).await?;
+                        answers.push(Ok(()));
+                    }
+                    Err(rejection) => answers.push(Err(ItemError::Conflict(rejection))),
+                }
             }
-            Err(rejection) => answers.push(Err(ItemError::Conflict(rejection))),
-        }
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(answers)
+            Ok(answers)
+        })
+    })
+    .await
 }
 
 pub(super) async fn fail(db: &Db, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let mut state = load(&mut tx, run).await?;
-    let outcome = machine::fail(&mut state, error, now)?;
-    rows::state::save(&mut tx, &state).await?;
-    let next = match outcome {
-        FailOutcome::Retry(next) => {
-            rows::runs::insert(&mut tx, &next).await?;
-            Some((next.id, next.available_at))
-        }
-        FailOutcome::TaskFailed => None,
-    };
-    tx.commit().await.map_err(errors::db)?;
-    Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
+    let error = error.to_owned();
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut state = load(tx, run).await?;
+            let outcome = machine::fail(&mut state, &error, now)?;
+            rows::state::save(tx, &state).await?;
+            let next = match outcome {
+                FailOutcome::Retry(next) => {
+                    rows::runs::insert(tx, &next).await?;
+                    Some((next.id, next.available_at))
+                }
+                FailOutcome::TaskFailed => None,
+            };
+            Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
+        })
+    })
+    .await
 }
 
 pub(super) async fn schedule(
@@ -133,12 +144,15 @@ pub(super) async fn schedule(
     run_at: Timestamp,
     now: Timestamp,
 ) -> Result<ScheduledRun, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let mut state = load(&mut tx, run).await?;
-    let claimable_now = machine::schedule(&mut state, run_at, now)?;
-    rows::state::save(&mut tx, &state).await?;
-    tx.commit().await.map_err(errors::db)?;
-    Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut state = load(tx, run).await?;
+            let claimable_now = machine::schedule(&mut state, run_at, now)?;
+            rows::state::save(tx, &state).await?;
+            Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
+        })
+    })
+    .await
 }
 
 pub(super) async fn heartbeat(
@@ -147,10 +161,13 @@ pub(super) async fn heartbeat(
     extend_by: Duration,
     now: Timestamp,
 ) -> Result<Timestamp, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let mut state = load(&mut tx, run).await?;
-    let end = machine::heartbeat(&mut state, extend_by, now)?;
-    rows::state::save(&mut tx, &state).await?;
-    tx.commit().await.map_err(errors::db)?;
-    Ok(end)
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut state = load(tx, run).await?;
+            let end = machine::heartbeat(&mut state, extend_by, now)?;
+            rows::state::save(tx, &state).await?;
+            Ok(end)
+        })
+    })
+    .await
 }

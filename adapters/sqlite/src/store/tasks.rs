@@ -17,35 +17,39 @@ pub(super) async fn create(
     specs: Vec<TaskSpec>,
     now: Timestamp,
 ) -> Result<Vec<CreatedTask>, StoreError> {
-    let mut tx = db.begin_write().await?;
-    rows::queues::get(&mut tx, queue).await?;
-    for spec in &specs {
-        if let Some(wf) = spec.workflow_run_id
-            && !rows::workflows::exists(&mut tx, wf).await?
-        {
-            return Err(NotFound::WorkflowRun(wf).into());
-        }
-    }
-    let mut created = Vec::with_capacity(specs.len());
-    for spec in specs {
-        if let Some(key) = &spec.idempotency_key
-            && let Some(existing) = by_idempotency_key(&mut tx, queue, key).await?
-        {
-            created.push(existing);
-            continue;
-        }
-        let new = task::create(queue.clone(), spec, now);
-        rows::tasks::insert(&mut tx, &new.task).await?;
-        rows::runs::insert(&mut tx, &new.run).await?;
-        created.push(CreatedTask {
-            task_id: new.task.id,
-            run_id: new.run.id,
-            workflow_run_id: new.task.spec.workflow_run_id,
-            deduplicated: false,
-        });
-    }
-    tx.commit().await.map_err(errors::db)?;
-    Ok(created)
+    let queue = queue.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            rows::queues::get(tx, &queue).await?;
+            for spec in &specs {
+                if let Some(wf) = spec.workflow_run_id
+                    && !rows::workflows::exists(tx, wf).await?
+                {
+                    return Err(NotFound::WorkflowRun(wf).into());
+                }
+            }
+            let mut created = Vec::with_capacity(specs.len());
+            for spec in specs {
+                if let Some(key) = &spec.idempotency_key
+                    && let Some(existing) = by_idempotency_key(tx, &queue, key).await?
+                {
+                    created.push(existing);
+                    continue;
+                }
+                let new = task::create(queue.clone(), spec, now);
+                rows::tasks::insert(tx, &new.task).await?;
+                rows::runs::insert(tx, &new.run).await?;
+                created.push(CreatedTask {
+                    task_id: new.task.id,
+                    run_id: new.run.id,
+                    workflow_run_id: new.task.spec.workflow_run_id,
+                    deduplicated: false,
+                });
+            }
+            Ok(created)
+        })
+    })
+    .await
 }
 
 /// The task already holding this key in the queue (inserted earlier in the
@@ -122,9 +126,13 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
 }
 
 pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
-    let mut tx = db.begin_write().await?;
-    let mut state = rows::state::by_task(&mut tx, id).await?.ok_or(NotFound::Task(id))?;
-    machine::cancel(&mut state, None, now)?;
-    rows::state::save(&mut tx, &state).await?;
-    tx.commit().await.map_err(errors::db)
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut state = rows::state::by_task(tx, id).await?.ok_or(NotFound::Task(id))?;
+            machine::cancel(&mut state, None, now)?;
+            rows::state::save(tx, &state).await?;
+            Ok(())
+        })
+    })
+    .await
 }

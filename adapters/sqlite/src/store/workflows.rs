@@ -12,10 +12,13 @@ use crate::errors;
 use crate::rows;
 
 pub(super) async fn create(db: &Db, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
-    let mut tx = db.begin_write().await?;
-    rows::workflows::insert(&mut tx, &run).await?;
-    tx.commit().await.map_err(errors::db)?;
-    Ok(run)
+    db.write(move |tx| {
+        Box::pin(async move {
+            rows::workflows::insert(tx, &run).await?;
+            Ok(run)
+        })
+    })
+    .await
 }
 
 pub(super) async fn update(
@@ -24,12 +27,15 @@ pub(super) async fn update(
     patch: WorkflowPatch,
     now: Timestamp,
 ) -> Result<WorkflowRun, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let mut run = rows::workflows::get(&mut tx, id).await?.ok_or(NotFound::WorkflowRun(id))?;
-    run.apply(patch, now);
-    rows::workflows::update(&mut tx, &run).await?;
-    tx.commit().await.map_err(errors::db)?;
-    Ok(run)
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut run = rows::workflows::get(tx, id).await?.ok_or(NotFound::WorkflowRun(id))?;
+            run.apply(patch, now);
+            rows::workflows::update(tx, &run).await?;
+            Ok(run)
+        })
+    })
+    .await
 }
 
 pub(super) async fn get(db: &Db, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {

@@ -1,0 +1,216 @@
+//! Group commit: concurrent writes share one transaction and one fsync.
+//!
+//! With `synchronous=FULL` every commit waits for the WAL to reach the disk,
+//! and SQLite has one writer, so committing each write on its own caps the
+//! store at one write per fsync whatever the load. Instead, writes queue up
+//! while the writer is busy and the next transaction runs all of them, each
+//! inside a savepoint of its own: a write that fails rolls back to its
+//! savepoint and leaves the others alone, and nobody hears "ok" before the
+//! shared `COMMIT` is on disk. A lone write runs at once, so an idle store
+//! answers as fast as before.
+//!
+//! The transaction runs in a task of its own, so a caller that goes away
+//! mid-write (an HTTP client hanging up) cannot leave the writer inside a
+//! transaction; its write still commits, as it would had the caller stayed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use durable_ports::StoreError;
+use sqlx::{SqliteConnection, SqlitePool};
+use tokio::sync::oneshot;
+
+use crate::db;
+use crate::errors;
+
+/// Writes one transaction takes at most; the rest wait for the next one.
+const MAX_GROUP: usize = 128;
+
+pub(crate) type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
+
+/// Answers a caller, given the shared commit's failure if it failed.
+type Settle = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// A write that ran inside the group's transaction, waiting for its commit.
+struct Ran {
+    ok: bool,
+    settle: Settle,
+}
+
+/// A queued write, its result type erased.
+trait Job: Send {
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Ran> + Send + 'c>>;
+    fn abandon(self: Box<Self>, err: StoreError);
+}
+
+struct Pending<T, F> {
+    work: F,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+{
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Ran> + Send + 'c>> {
+        let Pending { work, reply } = *self;
+        Box::pin(async move {
+            let result = work(conn).await;
+            let ok = result.is_ok();
+            let settle = Box::new(move |failed: Option<&StoreError>| {
+                let _ = reply.send(match failed {
+                    None => result,
+                    Some(err) => Err(shared(err)),
+                });
+            });
+            Ran { ok, settle }
+        })
+    }
+
+    fn abandon(self: Box<Self>, err: StoreError) {
+        let _ = self.reply.send(Err(err));
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Box<dyn Job>>,
+    draining: bool,
+}
+
+/// The queue of writes waiting for the writer, shared by the store's clones.
+#[derive(Clone, Default)]
+pub(crate) struct Writes {
+    queue: Arc<Mutex<Queue>>,
+}
+
+impl std::fmt::Debug for Writes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writes").finish_non_exhaustive()
+    }
+}
+
+impl Writes {
+    /// Runs `work` in a write transaction, possibly shared with other
+    /// writes; answers once that transaction committed (or `work` failed,
+    /// its changes undone).
+    pub(crate) async fn write<T, F>(&self, writer: &SqlitePool, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.jobs.push(Box::new(Pending { work, reply }));
+            !std::mem::replace(&mut queue.draining, true)
+        };
+        if start {
+            tokio::spawn(Drainer { queue: self.queue.clone(), finished: false }.drain(writer.clone()));
+        }
+        answer.await.unwrap_or_else(|_| Err(StoreError::Other("the write was abandoned".into())))
+    }
+}
+
+/// Runs queued writes, a group at a time, until none is left.
+struct Drainer {
+    queue: Arc<Mutex<Queue>>,
+    /// Set when the queue was found empty and handed back; from then on the
+    /// queue may belong to a new drainer.
+    finished: bool,
+}
+
+impl Drainer {
+    async fn drain(mut self, writer: SqlitePool) {
+        loop {
+            let group = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if queue.jobs.is_empty() {
+                    queue.draining = false;
+                    self.finished = true;
+                    return;
+                }
+                let take = queue.jobs.len().min(MAX_GROUP);
+                queue.jobs.drain(..take).collect::<Vec<_>>()
+            };
+            run_group(&writer, group).await;
+        }
+    }
+}
+
+impl Drop for Drainer {
+    /// Only reached with jobs left when the drain task panicked or was
+    /// dropped (runtime shutdown): tell their callers instead of leaving
+    /// them waiting, and let the next write start a fresh drainer.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        for job in queue.jobs.drain(..) {
+            job.abandon(StoreError::Other("the writer stopped".into()));
+        }
+        queue.draining = false;
+    }
+}
+
+async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
+    let mut tx = match db::begin_immediate(writer).await {
+        Ok(tx) => tx,
+        Err(err) => {
+            for job in group {
+                job.abandon(shared(&err));
+            }
+            return;
+        }
+    };
+    let mut ran = Vec::with_capacity(group.len());
+    let mut jobs = group.into_iter();
+    let mut broken = None;
+    for job in jobs.by_ref() {
+        if let Err(err) = savepoint(&mut tx, &["SAVEPOINT write"]).await {
+            job.abandon(shared(&err));
+            broken = Some(err);
+            break;
+        }
+        let done = job.run(&mut tx).await;
+        let end: &[&str] = if done.ok { &["RELEASE write"] } else { &["ROLLBACK TO write", "RELEASE write"] };
+        ran.push(done);
+        if let Err(err) = savepoint(&mut tx, end).await {
+            broken = Some(err);
+            break;
+        }
+    }
+    let outcome = match broken {
+        // Whatever state the transaction is in, none of it may commit.
+        Some(err) => {
+            let _ = tx.rollback().await;
+            for job in jobs {
+                job.abandon(shared(&err));
+            }
+            Err(err)
+        }
+        None => tx.commit().await.map_err(errors::db),
+    };
+    for done in ran {
+        (done.settle)(outcome.as_ref().err());
+    }
+}
+
+/// A copy of a failure of the shared transaction for each caller in it.
+/// Such failures come from SQLite itself: unavailable, or anything else.
+fn shared(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::Unavailable(detail) => StoreError::Unavailable(detail.clone()),
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+async fn savepoint(conn: &mut SqliteConnection, statements: &[&str]) -> Result<(), StoreError> {
+    for sql in statements {
+        sqlx::query(sql).execute(&mut *conn).await.map_err(errors::db)?;
+    }
+    Ok(())
+}
