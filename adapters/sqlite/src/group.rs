@@ -214,3 +214,96 @@ async fn savepoint(conn: &mut SqliteConnection, statements: &[&str]) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+    use super::*;
+
+    async fn writer(dir: &tempfile::TempDir) -> SqlitePool {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("group.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
+        pool
+    }
+
+    /// Inserts `n`, then fails when `fail` says so: a write that changed
+    /// something before it failed.
+    fn insert(n: i64, fail: bool) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, i64> + Send {
+        move |conn| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO t (n) VALUES (?)").bind(n).execute(&mut *conn).await.map_err(errors::db)?;
+                if fail { Err(StoreError::Other(format!("write {n} failed"))) } else { Ok(n) }
+            })
+        }
+    }
+
+    /// Waits (up to ten seconds) for the queue to be in a state.
+    async fn until(writes: &Writes, state: impl Fn(&Queue) -> bool) {
+        for _ in 0..10_000 {
+            if state(&writes.queue.lock().unwrap()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("the write queue never reached the expected state");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_queued_together_commit_together_and_a_failure_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = writer(&dir).await;
+        let writes = Writes::default();
+        // The first write holds the writer until released, so the next ten
+        // queue up behind it and run as one group.
+        let (release, held) = oneshot::channel::<()>();
+        let first = {
+            let (writes, pool) = (writes.clone(), pool.clone());
+            tokio::spawn(async move {
+                writes
+                    .write(&pool, move |conn| {
+                        Box::pin(async move {
+                            held.await.unwrap();
+                            insert(0, false)(conn).await
+                        })
+                    })
+                    .await
+            })
+        };
+        until(&writes, |q| q.draining && q.jobs.is_empty()).await;
+        let queued: Vec<_> = (1..=10)
+            .map(|n| {
+                let (writes, pool) = (writes.clone(), pool.clone());
+                tokio::spawn(async move { writes.write(&pool, insert(n, n == 5)).await })
+            })
+            .collect();
+        until(&writes, |q| q.jobs.len() == 10).await;
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), 0);
+        for (n, write) in (1..=10).zip(queued) {
+            match write.await.unwrap() {
+                Ok(got) => assert_eq!(got, n),
+                Err(err) => assert_eq!((n, err.to_string()), (5, "storage error: write 5 failed".to_owned())),
+            }
+        }
+        let stored: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n").fetch_all(&pool).await.unwrap();
+        assert_eq!(stored, vec![0, 1, 2, 3, 4, 6, 7, 8, 9, 10]);
+    }
+
+    #[tokio::test]
+    async fn a_write_after_a_quiet_spell_starts_a_new_drainer() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = writer(&dir).await;
+        let writes = Writes::default();
+        for n in 0..3 {
+            assert_eq!(writes.write(&pool, insert(n, false)).await.unwrap(), n);
+            until(&writes, |q| !q.draining).await;
+        }
+    }
+}
