@@ -247,16 +247,20 @@ mod file {
     /// Claims racing each other for the writer are cut off after 0 to 2 ms,
     /// so some are cut while waiting for the connection, some inside their
     /// transaction and some not at all.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn writes_abandoned_half_way_leave_the_store_writable() {
+    /// A store in a fresh folder, shared between tasks, with one queue.
+    async fn shared_store(queue: &str) -> (tempfile::TempDir, std::sync::Arc<SqliteStore>, QueueName) {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.unwrap());
+        let name = QueueName::parse("name", queue).unwrap();
+        let queue = Queue { name: name.clone(), created_at: now(), cleanup: CleanupPolicy::default() };
+        store.queue_create(queue, 10).await.unwrap();
+        (dir, store, name)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn writes_abandoned_half_way_leave_the_store_writable() {
+        let (_dir, store, name) = shared_store("abandoned").await;
         let t0 = now();
-        let name = QueueName::parse("name", "abandoned").unwrap();
-        store
-            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default() }, 10)
-            .await
-            .unwrap();
         store.tasks_create(&name, vec![spec("a"); 400], t0).await.unwrap();
         let callers: Vec<_> = (0..8_u64)
             .map(|caller| {
@@ -285,14 +289,8 @@ mod file {
     /// committed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_failing_write_among_concurrent_ones_undoes_only_itself() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.unwrap());
+        let (_dir, store, name) = shared_store("group").await;
         let t0 = now();
-        let name = QueueName::parse("name", "group").unwrap();
-        store
-            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default() }, 10)
-            .await
-            .unwrap();
         let missing = QueueName::parse("name", "missing").unwrap();
         let writers: Vec<_> = (0..64)
             .map(|i| {
@@ -323,14 +321,8 @@ mod file {
     async fn racing_claimers_on_the_store_hand_out_each_run_once() {
         const RUNS: usize = 2000;
         const CLAIMERS: usize = 8;
-        let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.unwrap());
+        let (_dir, store, name) = shared_store("race").await;
         let t0 = now();
-        let name = QueueName::parse("name", "race").unwrap();
-        store
-            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default() }, 10)
-            .await
-            .unwrap();
         let mut created = HashSet::new();
         for _ in 0..RUNS / 1000 {
             let batch = store.tasks_create(&name, vec![spec("race"); 1000], t0).await.unwrap();
