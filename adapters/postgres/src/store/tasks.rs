@@ -5,17 +5,18 @@ use std::collections::{HashMap, HashSet};
 use durable_domain::command::{Page, TaskFilter};
 use durable_domain::task;
 use durable_domain::{
-    NotFound, QueueName, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine,
+    NotFound, QueueName, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine,
 };
 use durable_ports::StoreError;
 use durable_ports::store::CreatedTask;
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::runs::{claimable, page};
 use super::tx::in_transaction;
 use super::{load, write};
+use crate::NOTIFY_CHANNEL;
 use crate::errors::{Error, Result};
 use crate::rows::{self, task_columns};
 
@@ -25,6 +26,9 @@ pub(crate) async fn create(
     specs: Vec<TaskSpec>,
     now: Timestamp,
 ) -> Result<Vec<CreatedTask>> {
+    if specs.iter().all(|s| s.idempotency_key.is_none() && s.workflow_run_id.is_none()) {
+        return create_plain(pool, queue, specs, now).await;
+    }
     in_transaction(pool, async |tx| {
         // Key-share locks, as foreign keys take them: the queue and workflow
         // runs cannot be deleted before we commit, and we learn which exist.
@@ -61,7 +65,7 @@ pub(crate) async fn create(
             new.push(state);
         }
 
-        let inserted: HashSet<Uuid> = insert_tasks(tx, &new).await?.into_iter().collect();
+        let inserted = insert(&mut *tx, queue, &new, now).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
         if inserted.len() < new.len() {
             // A concurrent create committed one of our keys between our look-up
             // and our insert: answer with its task, and create no run for ours.
@@ -82,16 +86,38 @@ pub(crate) async fn create(
                     *answer = CreatedTask { deduplicated: true, ..winner.clone() };
                 }
             }
-            new.retain(|s| inserted.contains(&s.task.id.as_uuid()));
-        }
-        let runs: Vec<_> = new.iter().map(|s| &s.run).collect();
-        write::insert_runs(tx, &runs).await?;
-        if runs.iter().any(|r| claimable(r, now)) {
-            write::notify(tx, [queue]).await?;
         }
         Ok(answers)
     })
     .await
+}
+
+/// Tasks without idempotency keys or workflow runs need no look-up before
+/// they are written: one statement, committed on its own, creates them.
+async fn create_plain(
+    pool: &PgPool,
+    queue: &QueueName,
+    specs: Vec<TaskSpec>,
+    now: Timestamp,
+) -> Result<Vec<CreatedTask>> {
+    let new: Vec<TaskState> = specs.into_iter().map(|spec| task::create(queue.clone(), spec, now)).collect();
+    let inserted = insert(pool, queue, &new, now).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
+    if inserted.len() != new.len() {
+        return Err(Error::Store(StoreError::Other(format!(
+            "{} of {} new tasks were not inserted",
+            new.len() - inserted.len(),
+            new.len()
+        ))));
+    }
+    Ok(new
+        .iter()
+        .map(|s| CreatedTask {
+            task_id: s.task.id,
+            run_id: s.run.id,
+            workflow_run_id: s.task.spec.workflow_run_id,
+            deduplicated: false,
+        })
+        .collect())
 }
 
 async fn ensure_workflows(conn: &mut PgConnection, specs: &[TaskSpec]) -> Result<()> {
@@ -142,55 +168,99 @@ async fn existing_keys(
         .collect()
 }
 
-/// Inserts tasks, skipping any whose idempotency key a concurrent create
-/// took; returns the ids actually inserted.
-async fn insert_tasks(conn: &mut PgConnection, new: &[TaskState]) -> Result<Vec<Uuid>> {
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
+/// Inserts new tasks and their first runs in one statement: checks the
+/// queue (key-share lock, as a foreign key takes it), inserts the tasks,
+/// skipping any whose idempotency key a concurrent create took, inserts the
+/// runs of the tasks inserted, and notifies when one is claimable now.
+///
+/// Parameters: `$1` queue; `$2` whether a new run is claimable now; `$3` the
+/// notify channel; `$4`–`$21` the task columns ([`NewTaskColumns`]);
+/// `$22`–`$36` the run columns ([`write::bind_runs`]). The answer has one
+/// row saying whether the queue exists, plus one per inserted task. It
+/// names `notified`: a plain `SELECT` in `WITH` runs only if the answer
+/// needs it, and the planner drops subquery columns nobody reads.
+const INSERT_SQL: &str = "\
+WITH q AS ( \
+    SELECT 1 FROM queues WHERE name = $1 FOR KEY SHARE \
+), t AS ( \
+    INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
+        retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
+        idempotency_key, run_at, status, attempts, failures, consecutive_expiries, current_run, created_at, \
+        deadline) \
+    SELECT u.id, u.queue, u.task_name, u.params, u.headers, u.retry_kind, u.retry_base_seconds, \
+        u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
+        u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
+        u.deadline \
+    FROM unnest($4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[], \
+        $10::float8[], $11::float8[], $12::float8[], $13::bigint[], $14::bigint[], $15::bigint[], $16::uuid[], \
+        $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[]) \
+        AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
+             retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
+             idempotency_key, run_at, current_run, created_at, deadline) \
+    WHERE EXISTS (SELECT 1 FROM q) \
+    ON CONFLICT ON CONSTRAINT tasks_idempotency DO NOTHING \
+    RETURNING id \
+), r AS ( \
+    INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, \
+        worker_id, wait_event_name, wait_step_name, result, error, created_at, completed_at) \
+    SELECT u.* FROM unnest($22::uuid[], $23::uuid[], $24::text[], $25::bigint[], $26::text[], \
+        $27::timestamptz[], $28::timestamptz[], $29::timestamptz[], $30::text[], $31::text[], $32::text[], \
+        $33::jsonb[], $34::text[], $35::timestamptz[], $36::timestamptz[]) \
+        AS u(id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, worker_id, \
+             wait_event_name, wait_step_name, result, error, created_at, completed_at) \
+    WHERE u.task_id IN (SELECT id FROM t) \
+    RETURNING 1 \
+), n AS ( \
+    SELECT pg_notify($3, $1) WHERE $2::boolean AND EXISTS (SELECT 1 FROM r) \
+) \
+SELECT s.queue_exists, s.notified, t.id \
+FROM (SELECT EXISTS (SELECT 1 FROM q) AS queue_exists, (SELECT count(*) FROM n) AS notified) s \
+LEFT JOIN t ON true";
+
+/// Runs [`INSERT_SQL`]: the ids of the tasks inserted, or `None` when the
+/// queue does not exist.
+async fn insert<'e>(
+    conn: impl PgExecutor<'e>,
+    queue: &QueueName,
+    new: &[TaskState],
+    now: Timestamp,
+) -> Result<Option<HashSet<Uuid>>> {
     let mut c = NewTaskColumns::default();
     for state in new {
         c.push(&state.task);
     }
-    let inserted = sqlx::query_scalar(
-        "INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
-             retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
-             idempotency_key, run_at, status, attempts, failures, consecutive_expiries, current_run, created_at, \
-             deadline) \
-         SELECT u.id, u.queue, u.task_name, u.params, u.headers, u.retry_kind, u.retry_base_seconds, \
-             u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
-             u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
-             u.deadline \
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::text[], \
-             $7::float8[], $8::float8[], $9::float8[], $10::bigint[], $11::bigint[], $12::bigint[], $13::uuid[], \
-             $14::text[], $15::timestamptz[], $16::uuid[], $17::timestamptz[], $18::timestamptz[]) \
-             AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
-                  retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
-                  idempotency_key, run_at, current_run, created_at, deadline) \
-         ON CONFLICT ON CONSTRAINT tasks_idempotency DO NOTHING \
-         RETURNING id",
-    )
-    .bind(c.id)
-    .bind(c.queue)
-    .bind(c.task_name)
-    .bind(c.params)
-    .bind(c.headers)
-    .bind(c.retry_kind)
-    .bind(c.retry_base_seconds)
-    .bind(c.retry_factor)
-    .bind(c.retry_max_seconds)
-    .bind(c.max_attempts)
-    .bind(c.start_timeout_us)
-    .bind(c.execution_timeout_us)
-    .bind(c.workflow_run_id)
-    .bind(c.idempotency_key)
-    .bind(c.run_at)
-    .bind(c.current_run)
-    .bind(c.created_at)
-    .bind(c.deadline)
-    .fetch_all(conn)
-    .await?;
-    Ok(inserted)
+    let runs: Vec<&Run> = new.iter().map(|s| &s.run).collect();
+    let query = sqlx::query(INSERT_SQL)
+        .bind(queue.as_str())
+        .bind(runs.iter().any(|r| claimable(r, now)))
+        .bind(NOTIFY_CHANNEL)
+        .bind(c.id)
+        .bind(c.queue)
+        .bind(c.task_name)
+        .bind(c.params)
+        .bind(c.headers)
+        .bind(c.retry_kind)
+        .bind(c.retry_base_seconds)
+        .bind(c.retry_factor)
+        .bind(c.retry_max_seconds)
+        .bind(c.max_attempts)
+        .bind(c.start_timeout_us)
+        .bind(c.execution_timeout_us)
+        .bind(c.workflow_run_id)
+        .bind(c.idempotency_key)
+        .bind(c.run_at)
+        .bind(c.current_run)
+        .bind(c.created_at)
+        .bind(c.deadline);
+    let rows = write::bind_runs(query, &runs).fetch_all(conn).await?;
+    if !rows.first().map(|row| row.try_get::<bool, _>("queue_exists")).transpose()?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let ids = rows
+        .iter()
+        .filter_map(|row| row.try_get::<Option<Uuid>, _>("id").transpose())
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(Some(ids))
 }
 
 #[derive(Default)]

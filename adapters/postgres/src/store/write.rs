@@ -5,7 +5,9 @@ use durable_domain::event::WaitOutcome;
 use durable_domain::machine;
 use durable_domain::{QueueName, Run, Task, TaskId, TaskState, Timestamp};
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
 use crate::NOTIFY_CHANNEL;
@@ -97,32 +99,42 @@ pub(crate) async fn insert_runs(conn: &mut PgConnection, runs: &[&Run]) -> Resul
     if runs.is_empty() {
         return Ok(());
     }
-    let c = RunColumns::of(runs);
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, \
              worker_id, wait_event_name, wait_step_name, result, error, created_at, completed_at) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], \
              $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], \
              $14::timestamptz[], $15::timestamptz[])",
-    )
-    .bind(c.id)
-    .bind(c.task_id)
-    .bind(c.queue)
-    .bind(c.attempt)
-    .bind(c.status)
-    .bind(c.available_at)
-    .bind(c.claimed_at)
-    .bind(c.claim_expires_at)
-    .bind(c.worker_id)
-    .bind(c.wait_event_name)
-    .bind(c.wait_step_name)
-    .bind(c.result)
-    .bind(c.error)
-    .bind(c.created_at)
-    .bind(c.completed_at)
-    .execute(conn)
-    .await?;
+    );
+    bind_runs(query, runs).execute(conn).await?;
     Ok(())
+}
+
+/// Binds the columns of `runs` as fifteen arrays, in the order of the
+/// `runs` table: id, task_id, queue, attempt, status, available_at,
+/// claimed_at, claim_expires_at, worker_id, wait_event_name, wait_step_name,
+/// result, error, created_at, completed_at.
+pub(crate) fn bind_runs<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    runs: &[&Run],
+) -> Query<'q, Postgres, PgArguments> {
+    let c = RunColumns::of(runs);
+    query
+        .bind(c.id)
+        .bind(c.task_id)
+        .bind(c.queue)
+        .bind(c.attempt)
+        .bind(c.status)
+        .bind(c.available_at)
+        .bind(c.claimed_at)
+        .bind(c.claim_expires_at)
+        .bind(c.worker_id)
+        .bind(c.wait_event_name)
+        .bind(c.wait_step_name)
+        .bind(c.result)
+        .bind(c.error)
+        .bind(c.created_at)
+        .bind(c.completed_at)
 }
 
 /// Records `(task, step)` wait outcomes. An outcome, once recorded, is never
