@@ -1,7 +1,10 @@
 //! The real server (the same composition root as `durable-server`) started
 //! in-process on a loopback port, for end-to-end tests over HTTP.
 
+use std::sync::Arc;
+
 use durable_app::server::{self, Server, Settings};
+use durable_ports::Clock;
 
 use crate::pg::{TestDatabase, test_database};
 
@@ -33,6 +36,15 @@ impl TestServer {
     pub async fn start(settings: Settings, database: Option<TestDatabase>) -> Self {
         let server = server::start(&settings).await.expect("server starts");
         Self { server, database }
+    }
+
+    /// A server on its own fresh PostgreSQL database whose engine reads
+    /// time from `clock`.
+    pub async fn postgres_with_clock(clock: Arc<dyn Clock>) -> Self {
+        let database = test_database().await;
+        let settings = Settings { database_url: database.url().to_owned(), ..Self::settings() };
+        let server = server::start_with_clock(&settings, clock).await.expect("server starts");
+        Self { server, database: Some(database) }
     }
 
     /// `http://127.0.0.1:<port>`.

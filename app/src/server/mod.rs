@@ -15,7 +15,7 @@ use anyhow::Context;
 use durable_domain::machine::Policy;
 use durable_http::HttpConfig;
 use durable_metrics::PrometheusMetrics;
-use durable_ports::SystemClock;
+use durable_ports::{Clock, SystemClock};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -40,6 +40,12 @@ pub struct Server {
 /// Opens storage (applying migrations), binds `settings.listen` and starts
 /// serving. Returns once the listener is bound.
 pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
+    start_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with the engine reading time from `clock`: end-to-end tests
+/// drive a [`durable_ports::ManualClock`] instead of waiting on the wall clock.
+pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
     let storage = storage::open(settings).await?;
     let config = EngineConfig {
         max_queues: settings.max_queues,
@@ -50,8 +56,7 @@ pub async fn start(settings: &Settings) -> anyhow::Result<Server> {
     // in one process and each must count only its own work.
     let metrics = Arc::new(PrometheusMetrics::new());
     let engine = Arc::new(
-        Engine::new(storage.store.clone(), storage.notifier.clone(), Arc::new(SystemClock), config)
-            .with_metrics(metrics.clone()),
+        Engine::new(storage.store.clone(), storage.notifier.clone(), clock, config).with_metrics(metrics.clone()),
     );
     let sweeper = spawn_sweeper(engine.clone(), settings.sweep_interval());
     let gauges = spawn_gauge_refresher(engine.clone(), settings.metrics_interval());

@@ -1,10 +1,11 @@
 //! Queue stats: counts per run status and the age of the oldest claimable
 //! pending run.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use durable_client::{ClaimRequest, CreateTask, ErrorCode, QueueStats};
-use time::OffsetDateTime;
+use durable_ports::{Clock, ManualClock};
+use durable_tests::server::TestServer;
 
 use crate::support::{Harness, expect_api_error};
 
@@ -14,7 +15,9 @@ fn counts(s: &QueueStats) -> (u64, u64, u64, Option<u64>, Option<u64>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stats_count_runs_by_status_and_age_the_oldest_pending_run() {
-    let h = Harness::postgres().await;
+    // The server's clock only moves when the test moves it, so the age is exact.
+    let clock = ManualClock::starting_now();
+    let h = Harness::with(TestServer::postgres_with_clock(Arc::new(clock.clone())).await);
     let c = &h.client;
     h.queue("st").await;
     h.queue("other").await;
@@ -33,37 +36,21 @@ async fn stats_count_runs_by_status_and_age_the_oldest_pending_run() {
     let names: Vec<&str> = claimed.iter().map(|t| t.task_name.as_str()).collect();
     assert_eq!(names, ["claimed", "completed", "sleeping", "failed"]);
     c.complete_run(claimed[1].run_id, None).await.unwrap();
-    c.schedule_run(claimed[2].run_id, OffsetDateTime::now_utc() + time::Duration::hours(1)).await.unwrap();
+    c.schedule_run(claimed[2].run_id, clock.now() + time::Duration::hours(1)).await.unwrap();
     let failed = c.fail_run(claimed[3].run_id, "nope").await.unwrap();
     assert_eq!(failed.next_run_id, None, "max_attempts 1: the task fails");
 
-    let before_pending = Instant::now();
     c.create_task("st", &CreateTask::new("pending")).await.unwrap();
-    let after_pending = Instant::now();
     // A deferred run counts as pending but has no age yet.
-    c.create_task("st", &CreateTask::new("deferred").run_at(OffsetDateTime::now_utc() + time::Duration::hours(1)))
-        .await
-        .unwrap();
+    c.create_task("st", &CreateTask::new("deferred").run_at(clock.now() + time::Duration::hours(1))).await.unwrap();
     // Another queue's runs do not count.
     c.create_task("other", &CreateTask::new("elsewhere")).await.unwrap();
 
-    // Let the pending run age a little, so its age is measurably above 0.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let asking = Instant::now();
+    clock.advance(time::Duration::milliseconds(1500));
     let stats = c.queue_stats("st").await.unwrap();
-    let answered = Instant::now();
     assert_eq!(stats.queue_name, "st");
     assert_eq!(counts(&stats), (2, 1, 1, Some(1), Some(1)), "{stats:?}");
-    let age = stats.oldest_pending_run_age_seconds.expect("a claimable pending run has an age");
-    // The server's "now" lies within the stats request, the run's due time
-    // within its create request; 50 ms for clock rounding.
-    let at_least = asking.duration_since(after_pending).as_secs_f64() - 0.05;
-    let at_most = answered.duration_since(before_pending).as_secs_f64() + 0.05;
-    assert!(
-        (at_least..=at_most).contains(&age),
-        "oldest_pending_run_age_seconds {age} is not the age of the oldest due pending run \
-         (between {at_least:.3} and {at_most:.3} s)"
-    );
+    assert_eq!(stats.oldest_pending_run_age_seconds, Some(1.5), "the age of the oldest due pending run");
 
     // Once the due run is claimed only the deferred one is pending: no age.
     let taken = c.claim("st", &ClaimRequest::new(10, 60)).await.unwrap();
