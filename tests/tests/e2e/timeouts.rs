@@ -1,4 +1,5 @@
 //! Task timeouts: `start_timeout` and `execution_timeout` cancel the task.
+
 use durable_client::{ClaimRequest, CreateTask, ErrorCode, ListRuns, RunStatus, TaskStatus};
 use uuid::Uuid;
 
