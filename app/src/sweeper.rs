@@ -21,7 +21,7 @@ pub struct SweepReport {
     /// Claims that ran out, whichever way their tasks went.
     pub claims_expired: usize,
     /// Of those, tasks failed for running out too many times in a row.
-    pub tasks_failed_by_expiry: u64,
+    pub tasks_failed_by_expiry: usize,
     pub sleepers_woken: usize,
     pub tasks_timed_out: u64,
     pub cleaned: Cleanup,
@@ -44,10 +44,9 @@ impl Engine {
         self.notify(&woken).await;
         let tasks_timed_out = traced("store.timeouts_enforce", self.store.timeouts_enforce(now, batch)).await?;
         let cleaned = traced("store.cleanup", self.store.cleanup(now, batch)).await?;
-        let claims_expired = usize::try_from(expired.total()).unwrap_or(usize::MAX);
-        self.record_sweep(claims_expired, woken.len(), cleaned);
+        self.record_sweep(expired.total(), woken.len(), cleaned);
         Ok(SweepReport {
-            claims_expired,
+            claims_expired: expired.total(),
             tasks_failed_by_expiry: expired.tasks_failed,
             sleepers_woken: woken.len(),
             tasks_timed_out,

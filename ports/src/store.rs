@@ -24,13 +24,13 @@ pub struct ExpiredClaims {
     /// The queue of each new run, claimable at once (one entry per run).
     pub requeued: Vec<QueueName>,
     /// Tasks failed because their claims ran out too many times in a row.
-    pub tasks_failed: u64,
+    pub tasks_failed: usize,
 }
 
 impl ExpiredClaims {
     /// Claims expired, whichever way their tasks went.
-    pub fn total(&self) -> u64 {
-        self.requeued.len() as u64 + self.tasks_failed
+    pub fn total(&self) -> usize {
+        self.requeued.len() + self.tasks_failed
     }
 }
 

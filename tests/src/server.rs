@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use durable_app::server::{self, Server, Settings};
-use durable_ports::Clock;
+use durable_ports::{Clock, SystemClock};
 
 use crate::pg::{TestDatabase, test_database};
 
@@ -18,9 +18,7 @@ pub struct TestServer {
 impl TestServer {
     /// A server on its own fresh PostgreSQL database.
     pub async fn postgres() -> Self {
-        let database = test_database().await;
-        let settings = Settings { database_url: database.url().to_owned(), ..Self::settings() };
-        Self::start(settings, Some(database)).await
+        Self::postgres_with_clock(Arc::new(SystemClock)).await
     }
 
     /// A server on the in-memory store.
