@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::cli::WorkerArgs;
 use crate::target::Target;
 
 /// What a scenario needs to run.
@@ -51,6 +52,20 @@ pub struct WorkerConfig {
     pub goal: Option<usize>,
     /// Receives every claimed run with the instant its claim answered.
     pub tap: Option<mpsc::UnboundedSender<(Uuid, Instant)>>,
+}
+
+impl WorkerConfig {
+    /// Workers as the command line sets them, stopping at `goal` runs.
+    pub fn from_args(args: &WorkerArgs, goal: Option<usize>) -> Self {
+        Self {
+            workers: args.workers,
+            limit: args.limit,
+            long_poll: args.long_poll,
+            batch_ack: args.batch_ack(),
+            goal,
+            tap: None,
+        }
+    }
 }
 
 /// What one worker saw.

@@ -51,14 +51,7 @@ struct Outcome {
 pub async fn run(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.rate > 0, "--rate must be at least 1");
     ctx.target.create_queue(&ctx.queue).await.context("creating the queue")?;
-    let config = WorkerConfig {
-        workers: args.worker.workers,
-        limit: args.worker.limit,
-        long_poll: args.worker.long_poll,
-        batch_ack: args.worker.batch_ack(),
-        goal: None,
-        tap: None,
-    };
+    let config = WorkerConfig::from_args(&args.worker, None);
     let pool = Pool::start(&ctx.target, &ctx.queue, &config);
     let started = Instant::now();
     let (stop_sampling, sampling) = watch::channel(false);

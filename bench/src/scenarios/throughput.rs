@@ -46,14 +46,7 @@ struct Outcome {
 pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.tasks > 0, "--tasks must be at least 1");
     ctx.target.create_queue(&ctx.queue).await.context("creating the queue")?;
-    let config = WorkerConfig {
-        workers: args.worker.workers,
-        limit: args.worker.limit,
-        long_poll: args.worker.long_poll,
-        batch_ack: args.worker.batch_ack(),
-        goal: Some(args.tasks),
-        tap: None,
-    };
+    let config = WorkerConfig::from_args(&args.worker, Some(args.tasks));
     if args.warmup > 0 {
         enqueue(ctx, args.warmup, args.batch, args.producers).await.context("warm-up")?;
         // No long polls: the workers are stopped once the warm-up is done.
