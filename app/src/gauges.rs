@@ -1,5 +1,6 @@
-//! The gauge refresher: queue depths, the store's pool and the notifier's
-//! reconnects, read on an interval and recorded as gauges.
+//! The gauge refresher: queue depths, the store's pool, the notifier's
+//! reconnects and the rows the store skipped, read on an interval and
+//! recorded as gauges (or counters, for running totals).
 //!
 //! Reading on an interval rather than per scrape means scrapers, however
 //! many and however frequent, cost the database one grouped query per
@@ -26,6 +27,7 @@ impl Engine {
                 self.record(Observation::Pool { in_use: pool.in_use, idle: pool.idle });
             }
             self.record(Observation::NotifierReconnects(self.notifier.reconnects()));
+            self.record(Observation::RowsSkipped(self.store.rows_skipped()));
             Ok(())
         }
         .instrument(tracing::debug_span!("refresh_gauges"))

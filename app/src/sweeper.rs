@@ -25,12 +25,20 @@ pub struct SweepReport {
     pub sleepers_woken: usize,
     pub tasks_timed_out: u64,
     pub cleaned: Cleanup,
+    /// Steps that failed this pass (each logged and counted); the others ran.
+    pub failed_steps: usize,
 }
 
 impl Engine {
     /// One maintenance pass at the clock's current time. Each step handles
     /// at most `sweep_batch` rows, so one pass stays short; a backlog drains
     /// over the following passes.
+    ///
+    /// The steps are independent: one that fails (a queue or a row it cannot
+    /// handle, a statement that errors) is logged, counted in
+    /// `durable_sweep_failures_total` and skipped, and expiry, wake-ups,
+    /// timeouts and retention go on for everything else. Only when every
+    /// step failed (the store is down, say) is the pass an error.
     pub async fn sweep_once(&self) -> Result<SweepReport, ServiceError> {
         self.sweep().instrument(tracing::debug_span!("sweep")).await
     }
@@ -38,22 +46,56 @@ impl Engine {
     async fn sweep(&self) -> Result<SweepReport, ServiceError> {
         let now = self.now();
         let batch = self.config.sweep_batch;
-        let expired = traced("store.claims_expire", self.store.claims_expire(&self.config.policy, now, batch)).await?;
-        self.notify(&expired.requeued).await;
-        let woken = traced("store.sleepers_wake", self.store.sleepers_wake(now, batch)).await?;
-        self.notify(&woken).await;
-        let tasks_timed_out = traced("store.timeouts_enforce", self.store.timeouts_enforce(now, batch)).await?;
-        let cleaned = traced("store.cleanup", self.store.cleanup(now, batch)).await?;
-        self.record_sweep(expired.total(), woken.len(), cleaned);
-        Ok(SweepReport {
-            claims_expired: expired.total(),
-            tasks_failed_by_expiry: expired.tasks_failed,
-            sleepers_woken: woken.len(),
-            tasks_timed_out,
-            cleaned,
-        })
+        let mut report = SweepReport::default();
+        let mut first_error = None;
+        let mut failed = |step: &'static str, err: ServiceError| {
+            self.step_failed(step, &err);
+            report.failed_steps += 1;
+            first_error.get_or_insert(err);
+        };
+
+        match traced("store.claims_expire", self.store.claims_expire(&self.config.policy, now, batch)).await {
+            Ok(expired) => {
+                self.notify(&expired.requeued).await;
+                report.claims_expired = expired.total();
+                report.tasks_failed_by_expiry = expired.tasks_failed;
+            }
+            Err(err) => failed("claims_expire", err.into()),
+        }
+        match traced("store.sleepers_wake", self.store.sleepers_wake(now, batch)).await {
+            Ok(woken) => {
+                self.notify(&woken).await;
+                report.sleepers_woken = woken.len();
+            }
+            Err(err) => failed("sleepers_wake", err.into()),
+        }
+        match traced("store.timeouts_enforce", self.store.timeouts_enforce(now, batch)).await {
+            Ok(n) => report.tasks_timed_out = n,
+            Err(err) => failed("timeouts_enforce", err.into()),
+        }
+        match traced("store.cleanup", self.store.cleanup(now, batch)).await {
+            Ok(cleaned) => report.cleaned = cleaned,
+            Err(err) => failed("cleanup", err.into()),
+        }
+
+        self.record_sweep(report.claims_expired, report.sleepers_woken, report.cleaned);
+        match first_error {
+            Some(err) if report.failed_steps == SWEEP_STEPS => Err(err),
+            _ => Ok(report),
+        }
+    }
+
+    fn step_failed(&self, step: &'static str, err: &ServiceError) {
+        self.record(Observation::SweepStepFailed { step });
+        match err {
+            ServiceError::Unavailable(e) => tracing::warn!(step, error = %e, "sweep step skipped: storage unavailable"),
+            e => tracing::error!(step, error = %e, "sweep step failed; the other steps go on"),
+        }
     }
 }
+
+/// Expiry, wake-ups, timeouts, retention.
+const SWEEP_STEPS: usize = 4;
 
 impl Engine {
     fn record_sweep(&self, claims_expired: usize, sleepers_woken: usize, cleaned: Cleanup) {
@@ -79,11 +121,11 @@ pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> SweeperHandle {
     Periodic::spawn("sweeper", interval, move || {
         let engine = engine.clone();
         async move {
-            match engine.sweep_once().await {
-                Ok(report) if report != SweepReport::default() => tracing::debug!(?report, "sweep"),
-                Ok(_) => {}
-                Err(ServiceError::Unavailable(e)) => tracing::warn!(error = %e, "sweep skipped: storage unavailable"),
-                Err(e) => tracing::error!(error = %e, "sweep failed"),
+            // Failed steps are logged where they fail.
+            if let Ok(report) = engine.sweep_once().await
+                && report != SweepReport::default()
+            {
+                tracing::debug!(?report, "sweep");
             }
         }
     })

@@ -43,7 +43,7 @@ fn queue(name: &str) -> QueueName {
 }
 
 #[tokio::test]
-async fn a_gauge_refresh_reads_depths_once_plus_pool_and_reconnects() {
+async fn a_gauge_refresh_reads_depths_once_plus_pool_reconnects_and_skipped_rows() {
     let depth = QueueDepth {
         queue: queue("emails"),
         pending_due: 4,
@@ -56,6 +56,7 @@ async fn a_gauge_refresh_reads_depths_once_plus_pool_and_reconnects() {
     let reading = depth.clone();
     store.expect_queue_depths().times(1).returning(move |_| Ok(vec![reading.clone()]));
     store.expect_pool_stats().times(1).returning(|| Some(PoolStats { in_use: 3, idle: 5 }));
+    store.expect_rows_skipped().times(1).returning(|| 1);
     let mut notifier = MockNotifier::new();
     notifier.expect_reconnects().times(1).returning(|| 2);
     let (engine, metrics) = engine(store, notifier);
@@ -67,6 +68,7 @@ async fn a_gauge_refresh_reads_depths_once_plus_pool_and_reconnects() {
             Observation::QueueDepths(vec![depth]),
             Observation::Pool { in_use: 3, idle: 5 },
             Observation::NotifierReconnects(2),
+            Observation::RowsSkipped(1),
         ]
     );
 }

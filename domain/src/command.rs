@@ -274,21 +274,36 @@ pub fn text(field: &str, value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// [`text`] for every string and key inside a JSON value.
+/// Checks a user payload (params, results, state, event payloads, workflow
+/// inputs): [`text`] for every string and key, and [`number`] for every
+/// number. The server keeps everything else as the client sent it.
 pub fn json(field: &str, value: &Value) -> Result<(), ValidationError> {
-    let clean = match value {
-        Value::String(s) => !s.contains('\0'),
-        Value::Array(items) => return items.iter().try_for_each(|v| json(field, v)),
-        Value::Object(map) => {
-            for (key, v) in map {
-                text(field, key)?;
-                json(field, v)?;
-            }
-            true
-        }
-        Value::Null | Value::Bool(_) | Value::Number(_) => true,
-    };
-    if clean { Ok(()) } else { Err(ValidationError::invalid(field, "must not contain NUL (\\u0000) characters")) }
+    match value {
+        Value::String(s) => text(field, s),
+        Value::Array(items) => items.iter().try_for_each(|v| json(field, v)),
+        Value::Object(map) => map.iter().try_for_each(|(key, v)| {
+            text(field, key)?;
+            json(field, v)
+        }),
+        Value::Number(n) => number(field, n),
+        Value::Null | Value::Bool(_) => Ok(()),
+    }
+}
+
+/// Numbers keep their digits through the server, however many; but one
+/// beyond the range of a 64-bit float is something almost no reader can
+/// decode (JavaScript reads Infinity, Go's encoding/json fails, Python
+/// reads inf), so a task carrying it would poison every worker that claims
+/// it. Refused at the door instead.
+fn number(field: &str, n: &serde_json::Number) -> Result<(), ValidationError> {
+    if n.as_f64().is_some_and(f64::is_finite) {
+        Ok(())
+    } else {
+        Err(ValidationError::invalid(
+            field,
+            format!("holds the number {n}, outside the range of a 64-bit float (±1.7976931348623157e308)"),
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -348,6 +363,19 @@ mod tests {
         let bad = ClaimRequest { limit: 1, claim_timeout: 1.0, worker_id: Some("w\0".into()), ..Default::default() };
         assert_eq!(bad.validate().unwrap_err().field, "worker_id");
         assert!(json("state", &serde_json::json!({"a\0": 1})).is_err());
+    }
+
+    #[test]
+    fn numbers_beyond_a_double_are_rejected_and_others_kept() {
+        let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        for kept in ["1.7976931348623157e308", "-1.7976931348623157e308", "5e-324", "1e-400", "-0", "1234567890123456789012345678901234567890"] {
+            assert_eq!(json("params", &parse(&format!("{{\"x\": [{kept}]}}"))), Ok(()), "{kept}");
+        }
+        for refused in ["1e400", "-1e400", "1.8e308"] {
+            let err = json("result", &parse(&format!("{{\"x\": [{refused}]}}"))).unwrap_err();
+            assert_eq!(err.field, "result");
+            assert!(err.message.contains("64-bit float"), "{}", err.message);
+        }
     }
 
     #[test]

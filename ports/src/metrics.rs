@@ -52,6 +52,11 @@ pub enum Observation {
     Pool { in_use: u32, idle: u32 },
     /// The notifier's reconnects since the process started (a running total).
     NotifierReconnects(u64),
+    /// Stored rows that claims and sweeps left out because they could not be
+    /// decoded, since the process started (a running total).
+    RowsSkipped(u64),
+    /// One step of a sweeper pass failed; the pass went on with the others.
+    SweepStepFailed { step: &'static str },
 }
 
 /// Live runs of one queue, by state, at one instant.

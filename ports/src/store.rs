@@ -234,4 +234,11 @@ pub trait Store: Send + Sync + 'static {
     fn pool_stats(&self) -> Option<PoolStats> {
         None
     }
+
+    /// Stored rows that claims and sweeps could not decode and left out
+    /// (logged one by one), since the process started. Stores whose rows
+    /// are typed in memory never skip any.
+    fn rows_skipped(&self) -> u64 {
+        0
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) struct Families {
     pub oldest_pending_age: GaugeVec,
     pub pool: IntGaugeVec,
     pub notifier_reconnects: IntCounter,
+    pub rows_skipped: IntCounter,
+    pub sweep_failures: IntCounterVec,
 }
 
 impl Families {
@@ -98,6 +100,15 @@ impl Families {
                 "durable_notifier_reconnects_total",
                 "Times the notifier re-established its LISTEN connection.",
             ),
+            rows_skipped: counter(
+                "durable_rows_skipped_total",
+                "Stored rows that claims and sweeps could not decode and left out (each is logged with its ids).",
+            ),
+            sweep_failures: counter_vec(
+                "durable_sweep_failures_total",
+                "Sweeper steps that failed (expiry, wake, timeouts, retention); the other steps of the pass still ran.",
+                &["step"],
+            ),
         };
         families.register_all(registry);
         families
@@ -123,6 +134,8 @@ impl Families {
             Box::new(self.oldest_pending_age.clone()),
             Box::new(self.pool.clone()),
             Box::new(self.notifier_reconnects.clone()),
+            Box::new(self.rows_skipped.clone()),
+            Box::new(self.sweep_failures.clone()),
         ];
         for collector in collectors {
             registry.register(collector).expect("metric names are distinct");

@@ -110,6 +110,11 @@ impl Metrics for PrometheusMetrics {
                 let seen = m.notifier_reconnects.get();
                 m.notifier_reconnects.inc_by(total.saturating_sub(seen));
             }
+            Observation::RowsSkipped(total) => {
+                let seen = m.rows_skipped.get();
+                m.rows_skipped.inc_by(total.saturating_sub(seen));
+            }
+            Observation::SweepStepFailed { step } => m.sweep_failures.with_label_values(&[step]).inc(),
         }
     }
 }

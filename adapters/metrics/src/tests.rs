@@ -112,6 +112,20 @@ fn pool_and_reconnects() {
 }
 
 #[test]
+fn skipped_rows_and_sweep_failures() {
+    let metrics = PrometheusMetrics::new();
+    metrics.record(Observation::RowsSkipped(3));
+    metrics.record(Observation::RowsSkipped(5));
+    metrics.record(Observation::SweepStepFailed { step: "claims_expire" });
+    metrics.record(Observation::SweepStepFailed { step: "claims_expire" });
+    metrics.record(Observation::SweepStepFailed { step: "cleanup" });
+    let text = metrics.render();
+    assert_eq!(value(&text, "durable_rows_skipped_total"), Some(5.0), "{text}");
+    assert_eq!(value(&text, r#"durable_sweep_failures_total{step="claims_expire"}"#), Some(2.0));
+    assert_eq!(value(&text, r#"durable_sweep_failures_total{step="cleanup"}"#), Some(1.0));
+}
+
+#[test]
 fn every_family_has_help_and_type() {
     let text = PrometheusMetrics::new().render();
     // Families without a sample yet are still described for the unlabelled ones.

@@ -15,8 +15,10 @@
 //! ```
 
 mod errors;
+mod json_text;
 mod notifier;
 mod rows;
+mod skipped;
 mod store;
 
 use durable_ports::StoreError;

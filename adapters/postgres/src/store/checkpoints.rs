@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::tx::in_transaction;
 use super::{load, write};
 use crate::errors::Result;
+use crate::json_text::JsonText;
 use crate::rows::{self, checkpoint_columns, run_columns, task_columns};
 
 pub(crate) async fn put(pool: &PgPool, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint> {
@@ -49,7 +50,7 @@ pub(crate) async fn put(pool: &PgPool, write: CheckpointWrite, now: Timestamp) -
         ))
         .bind(write.task_id.as_uuid())
         .bind(&write.step_name)
-        .bind(&write.state)
+        .bind(JsonText::of(&write.state))
         .bind(write.owner_run.as_uuid())
         .bind(now)
         .fetch_one(&mut *tx)

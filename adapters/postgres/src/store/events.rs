@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::tx::in_transaction;
 use super::{load, locks, write};
 use crate::errors::Result;
+use crate::json_text::JsonText;
 use crate::rows::{self, event_columns};
 
 pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<WaitResponse> {
@@ -41,7 +42,7 @@ pub(crate) async fn emit(pool: &PgPool, name: &str, payload: Value, now: Timesta
         sqlx::query("INSERT INTO events (id, name, payload, created_at) VALUES ($1, $2, $3, $4)")
             .bind(event.id.as_uuid())
             .bind(&event.name)
-            .bind(&event.payload)
+            .bind(JsonText::of(&event.payload))
             .bind(event.created_at)
             .execute(&mut *tx)
             .await?;

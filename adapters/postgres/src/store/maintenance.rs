@@ -3,7 +3,8 @@
 //! Each pass takes a bounded batch with `SKIP LOCKED`, so any number of
 //! replicas can sweep at once: they split the due rows between them instead
 //! of queueing on each other's locks. SQL only preselects candidates; the
-//! domain decides, under the locks, what happens to each.
+//! domain decides, under the locks, what happens to each. A row that cannot
+//! be decoded is left out ([`SkippedRows`]) and the pass goes on with the rest.
 
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
@@ -17,12 +18,18 @@ use super::tx::in_transaction;
 use super::{load, queues, write};
 use crate::errors::Result;
 use crate::rows::{self, run_columns, task_columns};
+use crate::skipped::SkippedRows;
 
-pub(crate) async fn expire_claims(pool: &PgPool, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims> {
+pub(crate) async fn expire_claims(
+    pool: &PgPool,
+    policy: &Policy,
+    now: Timestamp,
+    limit: u32,
+    skipped: &SkippedRows,
+) -> Result<ExpiredClaims> {
     in_transaction(pool, async |tx| {
-        let mut states =
-            lock_runs_where(tx, "r.status = 'claimed' AND r.claim_expires_at <= $1", "r.claim_expires_at", now, limit)
-                .await?;
+        let condition = "r.status = 'claimed' AND r.claim_expires_at <= $1";
+        let mut states = lock_runs_where(tx, condition, "r.claim_expires_at", now, limit, skipped).await?;
         let mut retries: Vec<Run> = Vec::new();
         let mut tasks_failed = 0;
         states.retain_mut(|state| match machine::expire_claim(state, policy, now) {
@@ -47,10 +54,15 @@ pub(crate) async fn expire_claims(pool: &PgPool, policy: &Policy, now: Timestamp
     .await
 }
 
-pub(crate) async fn wake_sleepers(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Vec<QueueName>> {
+pub(crate) async fn wake_sleepers(
+    pool: &PgPool,
+    now: Timestamp,
+    limit: u32,
+    skipped: &SkippedRows,
+) -> Result<Vec<QueueName>> {
     in_transaction(pool, async |tx| {
-        let mut states =
-            lock_runs_where(tx, "r.status = 'sleeping' AND r.available_at <= $1", "r.available_at", now, limit).await?;
+        let condition = "r.status = 'sleeping' AND r.available_at <= $1";
+        let mut states = lock_runs_where(tx, condition, "r.available_at", now, limit, skipped).await?;
         let mut outcomes = Vec::new();
         states.retain_mut(|state| match machine::wake_due(state, now) {
             Some(timeout) => {
@@ -70,7 +82,7 @@ pub(crate) async fn wake_sleepers(pool: &PgPool, now: Timestamp, limit: u32) -> 
     .await
 }
 
-pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32) -> Result<u64> {
+pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32, skipped: &SkippedRows) -> Result<u64> {
     in_transaction(pool, async |tx| {
         let tasks = sqlx::query(concat!(
             "SELECT ",
@@ -82,7 +94,7 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32) 
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        let tasks = tasks.iter().map(rows::task).collect::<Result<Vec<_>>>()?;
+        let tasks = skipped.decode_each("timeouts", &tasks, rows::task);
         // We hold the tasks, so waiting for their runs follows the lock order.
         let run_ids: Vec<Uuid> = tasks.iter().map(|t| t.current_run.as_uuid()).collect();
         let runs = sqlx::query(concat!(
@@ -93,7 +105,7 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32) 
         .bind(&run_ids)
         .fetch_all(&mut *tx)
         .await?;
-        let mut runs = runs.iter().map(rows::run).collect::<Result<Vec<_>>>()?;
+        let mut runs = skipped.decode_each("timeouts", &runs, rows::run);
         let mut canceled = Vec::new();
         let mut postponed = Vec::new();
         for task in tasks {
@@ -115,7 +127,7 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32) 
     .await
 }
 
-pub(crate) async fn cleanup(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Cleanup> {
+pub(crate) async fn cleanup(pool: &PgPool, now: Timestamp, limit: u32, skipped: &SkippedRows) -> Result<Cleanup> {
     in_transaction(pool, async |tx| {
         let queues = queues::all(tx).await?;
 
@@ -145,8 +157,7 @@ pub(crate) async fn cleanup(pool: &PgPool, now: Timestamp, limit: u32) -> Result
         .fetch_all(&mut *tx)
         .await?;
         let mut expired = Vec::new();
-        for row in &rows {
-            let task = rows::task(row)?;
+        for task in skipped.decode_each("retention", &rows, rows::task) {
             let ttl = queues.iter().find(|q| q.name == task.queue).and_then(|q| q.cleanup.task_ttl());
             if machine::retention_due(&task, ttl, now) {
                 expired.push(task.id.as_uuid());
@@ -182,6 +193,7 @@ async fn lock_runs_where(
     order: &str,
     now: Timestamp,
     limit: u32,
+    skipped: &SkippedRows,
 ) -> Result<Vec<TaskState>> {
     let sql = format!(
         "SELECT {}, {} FROM runs r JOIN tasks t ON t.id = r.task_id WHERE {condition} \
@@ -190,7 +202,7 @@ async fn lock_runs_where(
         run_columns!()
     );
     let rows = sqlx::query(&sql).bind(now).bind(i64::from(limit)).fetch_all(conn).await?;
-    load::states(&rows)
+    Ok(skipped.decode_each("sweep", &rows, load::state))
 }
 
 async fn save_all(conn: &mut PgConnection, states: &[TaskState]) -> Result<()> {

@@ -40,6 +40,7 @@ use time::Duration;
 
 use self::combine::Combiner;
 use crate::errors::map_sql;
+use crate::skipped::SkippedRows;
 pub use load::LOCK_RUNS_SQL;
 pub use runs::CLAIM_SQL;
 
@@ -59,6 +60,7 @@ pub struct PgStore {
     claims: Arc<Combiner<QueueName, runs::ClaimCall, Vec<TaskState>>>,
     completions: Arc<Combiner<(), runs::CompleteCall, ItemAnswers>>,
     next_due: Arc<Combiner<QueueName, (), Option<Timestamp>>>,
+    skipped: Arc<SkippedRows>,
 }
 
 /// Planner settings of the store's sessions. Every statement here looks
@@ -123,6 +125,7 @@ impl PgStore {
             // caller that asked meanwhile: all long-pollers of a queue wake
             // together, and all ask this after their (empty) claim.
             next_due: Arc::new(Combiner::new(1, usize::MAX)),
+            skipped: Arc::default(),
         }
     }
 
@@ -185,11 +188,12 @@ impl Store for PgStore {
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
         let pool = self.pool.clone();
         let lane = queue.clone();
+        let skipped = self.skipped.clone();
         let call = runs::ClaimCall::new(claim, now);
         self.claims
             .call(queue.clone(), call, runs::ClaimCall::weight, move |calls| {
-                let (pool, lane) = (pool.clone(), lane.clone());
-                async move { Ok(runs::claim(&pool, &lane, &calls).await?) }
+                let (pool, lane, skipped) = (pool.clone(), lane.clone(), skipped.clone());
+                async move { Ok(runs::claim(&pool, &lane, &calls, &skipped).await?) }
             })
             .await
     }
@@ -286,19 +290,19 @@ impl Store for PgStore {
     }
 
     async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {
-        Ok(maintenance::expire_claims(&self.pool, policy, now, limit).await?)
+        Ok(maintenance::expire_claims(&self.pool, policy, now, limit, &self.skipped).await?)
     }
 
     async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
-        Ok(maintenance::wake_sleepers(&self.pool, now, limit).await?)
+        Ok(maintenance::wake_sleepers(&self.pool, now, limit, &self.skipped).await?)
     }
 
     async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
-        Ok(maintenance::enforce_timeouts(&self.pool, now, limit).await?)
+        Ok(maintenance::enforce_timeouts(&self.pool, now, limit, &self.skipped).await?)
     }
 
     async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
-        Ok(maintenance::cleanup(&self.pool, now, limit).await?)
+        Ok(maintenance::cleanup(&self.pool, now, limit, &self.skipped).await?)
     }
 
     async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
@@ -307,5 +311,9 @@ impl Store for PgStore {
 
     fn pool_stats(&self) -> Option<PoolStats> {
         Some(depths::pool_stats(&self.pool))
+    }
+
+    fn rows_skipped(&self) -> u64 {
+        self.skipped.total()
     }
 }

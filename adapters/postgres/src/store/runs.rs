@@ -15,6 +15,7 @@ use super::tx::in_transaction;
 use super::{load, write};
 use crate::errors::{Result, corrupt};
 use crate::rows::{self, run_columns, task_columns};
+use crate::skipped::SkippedRows;
 
 /// One statement claims for every call of a combined batch (see
 /// [`super::combine`]): pick due pending runs of unfinished tasks in due
@@ -96,7 +97,15 @@ impl ClaimCall {
 
 /// Claims for a batch of calls in one statement ([`CLAIM_SQL`]); answers
 /// in call order.
-pub(crate) async fn claim(pool: &PgPool, queue: &QueueName, calls: &[ClaimCall]) -> Result<Vec<Vec<TaskState>>> {
+/// The claim has committed when its rows are decoded, so a row that cannot
+/// be decoded is left out ([`SkippedRows`]): it stays claimed until its claim
+/// expires, and the calls still get every other run.
+pub(crate) async fn claim(
+    pool: &PgPool,
+    queue: &QueueName,
+    calls: &[ClaimCall],
+    skipped: &SkippedRows,
+) -> Result<Vec<Vec<TaskState>>> {
     let Some(earliest) = calls.iter().map(|c| c.now).min() else { return Ok(Vec::new()) };
     let rows = sqlx::query(CLAIM_SQL)
         .bind(queue.as_str())
@@ -112,10 +121,14 @@ pub(crate) async fn claim(pool: &PgPool, queue: &QueueName, calls: &[ClaimCall])
         return Err(NotFound::Queue(queue.to_string()).into());
     }
     let mut answers: Vec<Vec<TaskState>> = calls.iter().map(|_| Vec::new()).collect();
-    for row in &rows {
-        let Some(call) = row.try_get::<Option<i64>, _>("call")? else { continue };
+    // A row without a call only says that the queue exists.
+    let claimed = skipped.decode_each("claim", &rows, |row| match row.try_get::<Option<i64>, _>("call")? {
+        Some(call) => Ok(Some((call, load::state(row)?))),
+        None => Ok(None),
+    });
+    for (call, state) in claimed.into_iter().flatten() {
         let slot = usize::try_from(call - 1).ok().and_then(|i| answers.get_mut(i));
-        slot.ok_or_else(|| corrupt(format!("claim answered call {call}")))?.push(load::state(row)?);
+        slot.ok_or_else(|| corrupt(format!("claim answered call {call}")))?.push(state);
     }
     Ok(answers)
 }

@@ -18,6 +18,7 @@ use super::tx::in_transaction;
 use super::{load, write};
 use crate::NOTIFY_CHANNEL;
 use crate::errors::{Error, Result};
+use crate::json_text::JsonText;
 use crate::rows::{self, task_columns};
 
 pub(crate) async fn create(
@@ -191,7 +192,7 @@ WITH q AS ( \
         u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
         u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
         u.deadline \
-    FROM unnest($4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[], \
+    FROM unnest($4::uuid[], $5::text[], $6::text[], $7::json[], $8::jsonb[], $9::text[], \
         $10::float8[], $11::float8[], $12::float8[], $13::bigint[], $14::bigint[], $15::bigint[], $16::uuid[], \
         $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[]) \
         AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
@@ -205,7 +206,7 @@ WITH q AS ( \
         worker_id, wait_event_name, wait_step_name, result, error, created_at, completed_at) \
     SELECT u.* FROM unnest($22::uuid[], $23::uuid[], $24::text[], $25::bigint[], $26::text[], \
         $27::timestamptz[], $28::timestamptz[], $29::timestamptz[], $30::text[], $31::text[], $32::text[], \
-        $33::jsonb[], $34::text[], $35::timestamptz[], $36::timestamptz[]) \
+        $33::json[], $34::text[], $35::timestamptz[], $36::timestamptz[]) \
         AS u(id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, worker_id, \
              wait_event_name, wait_step_name, result, error, created_at, completed_at) \
     WHERE u.task_id IN (SELECT id FROM t) \
@@ -268,7 +269,7 @@ struct NewTaskColumns {
     id: Vec<Uuid>,
     queue: Vec<String>,
     task_name: Vec<String>,
-    params: Vec<Value>,
+    params: Vec<JsonText>,
     headers: Vec<Value>,
     retry_kind: Vec<Option<&'static str>>,
     retry_base_seconds: Vec<Option<f64>>,
@@ -292,7 +293,7 @@ impl NewTaskColumns {
         self.id.push(task.id.as_uuid());
         self.queue.push(task.queue.as_str().to_owned());
         self.task_name.push(spec.task_name.clone());
-        self.params.push(spec.params.clone());
+        self.params.push(JsonText::of(&spec.params));
         self.headers.push(rows::string_map(&spec.headers));
         self.retry_kind.push(retry.map(|r| r.kind.as_str()));
         self.retry_base_seconds.push(retry.map(|r| r.base_seconds));

@@ -8,6 +8,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::runs::page;
 use super::tx::in_transaction;
 use crate::errors::Result;
+use crate::json_text::JsonText;
 use crate::rows::{self, task_columns, workflow_columns};
 
 pub(crate) async fn create(pool: &PgPool, run: WorkflowRun) -> Result<WorkflowRun> {
@@ -19,11 +20,11 @@ pub(crate) async fn create(pool: &PgPool, run: WorkflowRun) -> Result<WorkflowRu
     .bind(run.id.as_uuid())
     .bind(&run.workflow_name)
     .bind(&run.workflow_version)
-    .bind(&run.inputs)
+    .bind(JsonText::of_opt(run.inputs.as_ref()))
     .bind(&run.created_by)
     .bind(rows::string_map(&run.tags))
     .bind(run.status.as_str())
-    .bind(&run.result)
+    .bind(JsonText::of_opt(run.result.as_ref()))
     .bind(run.started_at)
     .bind(run.completed_at)
     .bind(run.created_at)
@@ -53,7 +54,7 @@ pub(crate) async fn update(
         )
         .bind(id.as_uuid())
         .bind(run.status.as_str())
-        .bind(&run.result)
+        .bind(JsonText::of_opt(run.result.as_ref()))
         .bind(run.started_at)
         .bind(run.completed_at)
         .bind(run.updated_at)

@@ -4,7 +4,6 @@
 use durable_domain::event::WaitOutcome;
 use durable_domain::machine;
 use durable_domain::{QueueName, Run, Task, TaskId, TaskState, Timestamp};
-use serde_json::Value;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres};
@@ -12,6 +11,7 @@ use uuid::Uuid;
 
 use crate::NOTIFY_CHANNEL;
 use crate::errors::Result;
+use crate::json_text::JsonText;
 use crate::rows;
 
 /// Writes the mutable columns of tasks (the spec never changes) and of
@@ -23,7 +23,7 @@ WITH written_tasks AS ( \
         consecutive_expiries = u.consecutive_expiries, current_run = u.current_run, result = u.result, \
         last_error = u.last_error, first_claimed_at = u.first_claimed_at, completed_at = u.completed_at, \
         deadline = u.deadline \
-    FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::uuid[], $7::jsonb[], \
+    FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::uuid[], $7::json[], \
                 $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[]) \
         AS u(id, status, attempts, failures, consecutive_expiries, current_run, result, last_error, \
              first_claimed_at, completed_at, deadline) \
@@ -34,7 +34,7 @@ WITH written_tasks AS ( \
         claim_expires_at = u.claim_expires_at, worker_id = u.worker_id, wait_event_name = u.wait_event_name, \
         wait_step_name = u.wait_step_name, result = u.result, error = u.error, completed_at = u.completed_at \
     FROM unnest($12::uuid[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], \
-                $17::text[], $18::text[], $19::text[], $20::jsonb[], $21::text[], $22::timestamptz[]) \
+                $17::text[], $18::text[], $19::text[], $20::json[], $21::text[], $22::timestamptz[]) \
         AS u(id, status, available_at, claimed_at, claim_expires_at, worker_id, wait_event_name, \
              wait_step_name, result, error, completed_at) \
     WHERE r.id = u.id \
@@ -103,7 +103,7 @@ pub(crate) async fn insert_runs(conn: &mut PgConnection, runs: &[&Run]) -> Resul
         "INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, \
              worker_id, wait_event_name, wait_step_name, result, error, created_at, completed_at) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], \
-             $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], \
+             $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::json[], $13::text[], \
              $14::timestamptz[], $15::timestamptz[])",
     );
     bind_runs(query, runs).execute(conn).await?;
@@ -150,18 +150,18 @@ pub(crate) async fn record_outcomes(
     let mut task_id = Vec::with_capacity(outcomes.len());
     let mut step_name = Vec::with_capacity(outcomes.len());
     let mut outcome = Vec::with_capacity(outcomes.len());
-    let mut payload: Vec<Option<Value>> = Vec::with_capacity(outcomes.len());
+    let mut payload: Vec<Option<JsonText>> = Vec::with_capacity(outcomes.len());
     for (task, step, recorded) in outcomes {
         let (kind, value) = rows::wait_outcome_columns(recorded);
         task_id.push(task.as_uuid());
         step_name.push(step.as_str());
         outcome.push(kind);
-        payload.push(value.cloned());
+        payload.push(JsonText::of_opt(value));
     }
     sqlx::query(
         "INSERT INTO wait_outcomes (task_id, step_name, outcome, payload, recorded_at) \
          SELECT u.task_id, u.step_name, u.outcome, u.payload, $5 \
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS u(task_id, step_name, outcome, payload) \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::json[]) AS u(task_id, step_name, outcome, payload) \
          ON CONFLICT (task_id, step_name) DO NOTHING",
     )
     .bind(task_id)
@@ -200,7 +200,7 @@ struct TaskColumns {
     failures: Vec<i64>,
     consecutive_expiries: Vec<i64>,
     current_run: Vec<Uuid>,
-    result: Vec<Option<Value>>,
+    result: Vec<Option<JsonText>>,
     last_error: Vec<Option<String>>,
     first_claimed_at: Vec<Option<Timestamp>>,
     completed_at: Vec<Option<Timestamp>>,
@@ -215,7 +215,7 @@ impl TaskColumns {
         self.failures.push(rows::bigint(task.failures));
         self.consecutive_expiries.push(rows::bigint(task.consecutive_expiries));
         self.current_run.push(task.current_run.as_uuid());
-        self.result.push(task.result.clone());
+        self.result.push(JsonText::of_opt(task.result.as_ref()));
         self.last_error.push(task.last_error.clone());
         self.first_claimed_at.push(task.first_claimed_at);
         self.completed_at.push(task.completed_at);
@@ -241,7 +241,7 @@ struct RunColumns {
     worker_id: Vec<Option<String>>,
     wait_event_name: Vec<Option<String>>,
     wait_step_name: Vec<Option<String>>,
-    result: Vec<Option<Value>>,
+    result: Vec<Option<JsonText>>,
     error: Vec<Option<String>>,
     created_at: Vec<Timestamp>,
     completed_at: Vec<Option<Timestamp>>,
@@ -262,7 +262,7 @@ impl RunColumns {
             c.worker_id.push(run.worker_id.clone());
             c.wait_event_name.push(run.wait.as_ref().map(|w| w.event_name.clone()));
             c.wait_step_name.push(run.wait.as_ref().map(|w| w.step_name.clone()));
-            c.result.push(run.result.clone());
+            c.result.push(JsonText::of_opt(run.result.as_ref()));
             c.error.push(run.error.clone());
             c.created_at.push(run.created_at);
             c.completed_at.push(run.completed_at);
