@@ -206,3 +206,30 @@ async fn sweep_notifies_the_queues_it_made_claimable() {
     assert_eq!(report.tasks_timed_out, 2);
     assert_eq!(report.cleaned.tasks, 3);
 }
+
+#[tokio::test]
+async fn a_failing_sweep_step_does_not_stop_the_others() {
+    let mut store = MockStore::new();
+    let mut notifier = MockNotifier::new();
+    store.expect_claims_expire().times(1).returning(|_, _, _| Err(StoreError::Other("corrupt row".into())));
+    store.expect_sleepers_wake().times(1).returning(|_, _| Ok(vec![queue("b")]));
+    store.expect_timeouts_enforce().times(1).returning(|_, _| Err(StoreError::Other("statement failed".into())));
+    store.expect_cleanup().times(1).returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
+    notifier.expect_notify().withf(|q| q == [queue("b")]).times(1).returning(|_| ());
+    let report = engine(store, notifier).sweep_once().await.unwrap();
+    assert_eq!(report.failed_steps, 2);
+    assert_eq!(report.sleepers_woken, 1);
+    assert_eq!(report.cleaned.tasks, 3);
+}
+
+#[tokio::test]
+async fn a_sweep_is_an_error_only_when_every_step_failed() {
+    let mut store = MockStore::new();
+    let down = || StoreError::Unavailable("connection refused".into());
+    store.expect_claims_expire().times(1).returning(move |_, _, _| Err(down()));
+    store.expect_sleepers_wake().times(1).returning(move |_, _| Err(down()));
+    store.expect_timeouts_enforce().times(1).returning(move |_, _| Err(down()));
+    store.expect_cleanup().times(1).returning(move |_, _| Err(down()));
+    let err = engine(store, MockNotifier::new()).sweep_once().await.unwrap_err();
+    assert!(matches!(err, ServiceError::Unavailable(_)), "{err:?}");
+}

@@ -113,7 +113,11 @@ pub fn expire_claim(state: &mut TaskState, policy: &Policy, now: Timestamp) -> R
         Ok(FailOutcome::TaskFailed)
     } else {
         task.last_error = Some(CLAIM_EXPIRED.to_owned());
-        Ok(FailOutcome::Retry(Box::new(next_run(task, run, now, now))))
+        // The worker vanished, not the work: the new run keeps the place in
+        // line of the one that expired (due when it was), so it is handed
+        // out ahead of every run that became due since, however long the
+        // backlog, instead of waiting behind it a second time.
+        Ok(FailOutcome::Retry(Box::new(next_run(task, run, run.available_at, now))))
     }
 }
 

@@ -414,3 +414,13 @@ fn after_expiry_the_old_worker_is_fenced_off() {
     claim_at(&mut next, at(31));
     machine::complete(&mut next, None, at(32)).unwrap();
 }
+
+#[test]
+fn an_expired_claim_requeues_the_task_due_when_its_run_was() {
+    let mut state = new_task(spec());
+    let due = state.run.available_at;
+    claim_at(&mut state, T0 + secs(5));
+    let next = expire_after_claim(&mut state, T0 + secs(5));
+    assert_eq!(next.run.available_at, due, "ahead of every run that became due since");
+    assert_eq!(next.run.created_at, T0 + secs(35));
+}

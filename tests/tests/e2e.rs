@@ -30,6 +30,8 @@ mod long_poll;
 mod ops;
 #[path = "e2e/pagination.rs"]
 mod pagination;
+#[path = "e2e/payloads.rs"]
+mod payloads;
 #[path = "e2e/queues.rs"]
 mod queues;
 #[path = "e2e/replicas.rs"]

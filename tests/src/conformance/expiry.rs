@@ -143,3 +143,21 @@ pub async fn expiry_limit_is_configurable(backend: Backend) {
     assert_eq!(ctx.get(task.task_id).await.status, TaskStatus::Failed);
     assert_eq!(ctx.runs(task.task_id).await.len(), 3);
 }
+
+pub async fn a_requeued_run_keeps_its_place_ahead_of_a_later_backlog(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let held = ctx.started_with(&queue, new_task("crashed"), SHORT).await;
+    // A backlog that became due after the crashed task's run did.
+    ctx.advance(1.0);
+    let backlog = ctx.engine.create_tasks(queue.clone(), vec![new_task("later"); 20]).await.unwrap();
+    ctx.advance(SHORT);
+    ctx.sweep().await;
+    let first = ctx.claim(&queue, 1).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].task.id, held.task.id, "the crashed worker's task is handed out first");
+    assert_eq!(first[0].run.attempt, 2);
+    assert_eq!(first[0].run.available_at, held.run.available_at, "due when its first run was");
+    let rest = ctx.claim(&queue, 100).await;
+    assert_eq!(rest.len(), backlog.len());
+}

@@ -334,6 +334,7 @@ macro_rules! conformance_suite {
                 ten_expiries_in_a_row_fail_the_task,
                 other_outcomes_reset_the_expiry_streak,
                 expiry_limit_is_configurable,
+                a_requeued_run_keeps_its_place_ahead_of_a_later_backlog,
             }
             fencing {
                 stale_worker_is_fenced_before_the_sweep,

@@ -1,0 +1,149 @@
+//! PostgreSQL rows that a claim or a sweep cannot decode, and payloads
+//! written under the first schema (jsonb), which rewrote numbers.
+//!
+//! A bad row is made by hand with SQL, as an operator or another version
+//! might leave one: the store must log it, count it and go on with the
+//! good rows beside it.
+
+use std::borrow::Cow;
+
+use durable_domain::command::Claim;
+use durable_domain::machine::Policy;
+use durable_domain::{CleanupPolicy, Queue, QueueName, TaskId, TaskSpec, Timestamp};
+use durable_ports::{Clock, Store, SystemClock};
+use durable_postgres::{MIGRATOR, PgStore, migrate};
+use durable_tests::pg::{empty_database, test_database};
+use serde_json::{Value, json};
+use sqlx::migrate::Migrator;
+use time::Duration;
+
+async fn queue(store: &PgStore, name: &str, cleanup: CleanupPolicy) -> QueueName {
+    let name = QueueName::parse("queue", name).unwrap();
+    let queue = Queue { name, created_at: SystemClock.now(), cleanup };
+    store.queue_create(queue, 128).await.expect("create queue").name
+}
+
+fn spec(params: Value) -> TaskSpec {
+    TaskSpec {
+        task_name: "job".to_owned(),
+        params,
+        headers: Default::default(),
+        retry_strategy: None,
+        max_attempts: 3,
+        start_timeout: None,
+        execution_timeout: None,
+        workflow_run_id: None,
+        idempotency_key: None,
+        run_at: None,
+    }
+}
+
+fn claim(limit: u32, seconds: i64) -> Claim {
+    Claim { limit, claim_timeout: Duration::seconds(seconds), long_poll: None, worker_id: Some("w".into()) }
+}
+
+async fn create(store: &PgStore, queue: &QueueName, n: usize, now: Timestamp) -> Vec<TaskId> {
+    let specs = (0..n).map(|i| spec(json!({"i": i}))).collect();
+    store.tasks_create(queue, specs, now).await.expect("create").into_iter().map(|c| c.task_id).collect()
+}
+
+/// Headers are a map of strings; a number there cannot be decoded.
+async fn spoil(store: &PgStore, task: TaskId) {
+    sqlx::query("UPDATE tasks SET headers = '{\"h\": 1}' WHERE id = $1")
+        .bind(task.as_uuid())
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_claim_hands_out_the_good_rows_beside_one_it_cannot_decode() {
+    let db = test_database().await;
+    let store = db.store(2).await;
+    let queue = queue(&store, "q", CleanupPolicy::default()).await;
+    let now = SystemClock.now();
+    let tasks = create(&store, &queue, 3, now).await;
+    spoil(&store, tasks[1]).await;
+
+    let claimed = store.runs_claim(&queue, &claim(10, 60), now).await.expect("the claim answers");
+    let ids: Vec<TaskId> = claimed.iter().map(|s| s.task.id).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&tasks[0]) && ids.contains(&tasks[2]));
+    assert_eq!(store.rows_skipped(), 1);
+}
+
+#[tokio::test]
+async fn a_row_that_cannot_be_decoded_does_not_stop_the_others_from_expiring() {
+    let db = test_database().await;
+    let store = db.store(2).await;
+    let queue = queue(&store, "q", CleanupPolicy::default()).await;
+    let now = SystemClock.now();
+    let tasks = create(&store, &queue, 3, now).await;
+    assert_eq!(store.runs_claim(&queue, &claim(10, 1), now).await.unwrap().len(), 3);
+    spoil(&store, tasks[0]).await;
+
+    let later = now + Duration::seconds(2);
+    let expired = store.claims_expire(&Policy::default(), later, 100).await.expect("the sweep step answers");
+    assert_eq!(expired.requeued.len(), 2);
+    assert_eq!(store.rows_skipped(), 1);
+    let again = store.runs_claim(&queue, &claim(10, 60), later).await.unwrap();
+    let mut ids: Vec<TaskId> = again.iter().map(|s| s.task.id).collect();
+    ids.sort();
+    let mut expected = vec![tasks[1], tasks[2]];
+    expected.sort();
+    assert_eq!(ids, expected, "the good tasks were re-queued");
+}
+
+#[tokio::test]
+async fn retention_deletes_the_good_rows_beside_one_it_cannot_decode() {
+    let db = test_database().await;
+    let store = db.store(2).await;
+    let cleanup = CleanupPolicy { task_ttl_seconds: 1, event_ttl_seconds: 0 };
+    let queue = queue(&store, "q", cleanup).await;
+    let now = SystemClock.now();
+    let tasks = create(&store, &queue, 3, now).await;
+    let claimed = store.runs_claim(&queue, &claim(10, 60), now).await.unwrap();
+    let items = claimed.iter().map(|s| (s.run.id, None)).collect();
+    assert!(store.runs_complete(items, now).await.unwrap().iter().all(Result::is_ok));
+    spoil(&store, tasks[2]).await;
+
+    let cleaned = store.cleanup(now + Duration::seconds(5), 100).await.expect("the sweep step answers");
+    assert_eq!(cleaned.tasks, 2);
+    assert_eq!(store.rows_skipped(), 1);
+}
+
+/// The first schema stored payloads as jsonb, which turned
+/// 1.7976931348623157e308 into a 309-digit integer that could not be read
+/// back as a number: such rows must be readable after the upgrade.
+#[tokio::test]
+async fn payloads_stored_by_the_jsonb_schema_are_readable_after_the_upgrade() {
+    let db = empty_database().await;
+    let pool = db.pool(2).await;
+    let first_only = Migrator {
+        migrations: Cow::Owned(MIGRATOR.migrations[..1].to_vec()),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    first_only.run(&pool).await.expect("the first migration");
+    let store = PgStore::from_pool(pool);
+    let queue = queue(&store, "legacy", CleanupPolicy::default()).await;
+    let now = SystemClock.now();
+    let poisoned: Value = serde_json::from_str(r#"{"x": 1.7976931348623157e308}"#).unwrap();
+    // Written as jsonb, the way the first schema's store bound it.
+    let task = create(&store, &queue, 1, now).await[0];
+    sqlx::query("UPDATE tasks SET params = $1::text::jsonb WHERE id = $2")
+        .bind(poisoned.to_string())
+        .bind(task.as_uuid())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let stored: String = sqlx::query_scalar("SELECT params::text FROM tasks").fetch_one(store.pool()).await.unwrap();
+    assert!(stored.len() > 300, "jsonb spelled the number out: {stored}");
+
+    migrate(store.pool()).await.expect("the remaining migrations");
+    let claimed = store.runs_claim(&queue, &claim(1, 60), now).await.expect("the claim answers");
+    assert_eq!(claimed.len(), 1);
+    let x = claimed[0].task.spec.params["x"].as_f64();
+    assert_eq!(x, Some(f64::MAX), "the same number, spelled as jsonb left it");
+}
