@@ -368,7 +368,14 @@ mod tests {
     #[test]
     fn numbers_beyond_a_double_are_rejected_and_others_kept() {
         let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
-        for kept in ["1.7976931348623157e308", "-1.7976931348623157e308", "5e-324", "1e-400", "-0", "1234567890123456789012345678901234567890"] {
+        for kept in [
+            "1.7976931348623157e308",
+            "-1.7976931348623157e308",
+            "5e-324",
+            "1e-400",
+            "-0",
+            "1234567890123456789012345678901234567890",
+        ] {
             assert_eq!(json("params", &parse(&format!("{{\"x\": [{kept}]}}"))), Ok(()), "{kept}");
         }
         for refused in ["1e400", "-1e400", "1.8e308"] {

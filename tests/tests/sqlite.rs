@@ -360,4 +360,43 @@ mod file {
         let stats = store.queue_stats(&name, t0).await.unwrap();
         assert_eq!((stats.pending_runs, stats.claimed_runs, stats.completed_runs), (0, 0, RUNS as u64));
     }
+
+    /// Headers are a map of strings; a number there cannot be decoded. The
+    /// change is made through a connection of its own, as a hand edit would.
+    async fn spoil(dir: &tempfile::TempDir, task: durable_domain::TaskId) {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", dir.path().join("durable.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE tasks SET headers = '{\"h\": 1}' WHERE id = ?")
+            .bind(task.to_string())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_row_that_cannot_be_decoded_stops_neither_claims_nor_expiry_of_the_others() {
+        let (dir, store, name) = shared_store("spoiled").await;
+        let t0 = now();
+        let created = store.tasks_create(&name, (0..4).map(|_| spec("job")).collect(), t0).await.unwrap();
+        spoil(&dir, created[0].task_id).await;
+
+        // The spoiled task is first in line; the claim still hands out the others, one at a time.
+        let short = Claim { limit: 1, claim_timeout: Duration::seconds(1), ..claim(1) };
+        let mut handed = Vec::new();
+        for _ in 0..3 {
+            let claimed = store.runs_claim(&name, &short, t0).await.expect("the claim answers");
+            assert_eq!(claimed.len(), 1, "{claimed:?}");
+            handed.push(claimed[0].task.id);
+        }
+        assert!(!handed.contains(&created[0].task_id));
+        assert!(store.runs_claim(&name, &short, t0).await.unwrap().is_empty());
+        assert_eq!(store.rows_skipped(), 1);
+
+        let later = t0 + Duration::seconds(2);
+        let expired = store.claims_expire(&Default::default(), later, 100).await.expect("the sweep step answers");
+        assert_eq!(expired.requeued.len(), 3, "the good claims expired");
+        assert_eq!(store.rows_skipped(), 2, "the spoiled one was met again and left out");
+    }
 }

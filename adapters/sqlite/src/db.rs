@@ -11,6 +11,7 @@
 //! writer.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use durable_ports::StoreError;
@@ -23,6 +24,7 @@ use sqlx::{Sqlite, SqliteConnection, Transaction, TransactionManager};
 
 use crate::errors;
 use crate::group::{WriteFuture, Writes};
+use crate::skipped::SkippedRows;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -39,6 +41,7 @@ pub(crate) struct Db {
     write: SqlitePool,
     read: SqlitePool,
     writes: Writes,
+    skipped: Arc<SkippedRows>,
 }
 
 pub(crate) type Tx = Transaction<'static, Sqlite>;
@@ -89,7 +92,12 @@ impl Db {
             .connect_with(reader)
             .await
             .map_err(errors::db)?;
-        Ok(Self { write, read, writes: Writes::default() })
+        Ok(Self { write, read, writes: Writes::default(), skipped: Arc::default() })
+    }
+
+    /// The count of rows claims and sweeps left out (see [`SkippedRows`]).
+    pub(crate) fn skipped(&self) -> Arc<SkippedRows> {
+        self.skipped.clone()
     }
 
     /// Runs `work` in a write transaction shared with the writes queued

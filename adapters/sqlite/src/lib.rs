@@ -14,6 +14,7 @@ mod errors;
 mod group;
 mod lock;
 mod rows;
+mod skipped;
 mod store;
 
 pub use durable_memory::LocalNotifier;

@@ -2,7 +2,8 @@
 //!
 //! Each step picks candidates through an index (a cheap SQL pre-filter on
 //! the same condition the domain checks) and lets the domain decide on each
-//! one. Every step is bounded by `limit` and is one transaction.
+//! one. Every step is bounded by `limit` and is one transaction. A row that
+//! cannot be decoded is left out (`SkippedRows`) and the step goes on.
 
 use std::sync::LazyLock;
 
@@ -35,6 +36,7 @@ pub(super) async fn expire_claims(
     limit: u32,
 ) -> Result<ExpiredClaims, StoreError> {
     let policy = *policy;
+    let skipped = db.skipped();
     db.write(move |tx| {
         Box::pin(async move {
             let expired = sqlx::query(&EXPIRED)
@@ -45,7 +47,7 @@ pub(super) async fn expire_claims(
                 .map_err(errors::db)?;
             let mut report = ExpiredClaims::default();
             for row in &expired {
-                let mut state = rows::state::decode(row)?;
+                let Some(mut state) = skipped.decoded("expiry", row, rows::state::decode) else { continue };
                 let outcome = machine::expire_claim(&mut state, &policy, now)?;
                 rows::state::save(tx, &state).await?;
                 match outcome {
@@ -63,6 +65,7 @@ pub(super) async fn expire_claims(
 }
 
 pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    let skipped = db.skipped();
     db.write(move |tx| {
         Box::pin(async move {
             let due = sqlx::query(&WAKING)
@@ -73,7 +76,7 @@ pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result
                 .map_err(errors::db)?;
             let mut woken = Vec::with_capacity(due.len());
             for row in &due {
-                let mut state = rows::state::decode(row)?;
+                let Some(mut state) = skipped.decoded("wake", row, rows::state::decode) else { continue };
                 let Some(timeout) = machine::wake_due(&mut state, now) else {
                     continue;
                 };
@@ -122,6 +125,7 @@ pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Res
 }
 
 pub(super) async fn cleanup(db: &Db, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
+    let skipped = db.skipped();
     db.write(move |tx| {
         Box::pin(async move {
             let queues = rows::queues::all(tx).await?;
@@ -149,7 +153,7 @@ pub(super) async fn cleanup(db: &Db, now: Timestamp, limit: u32) -> Result<Clean
                 .await
                 .map_err(errors::db)?;
                 for row in &finished {
-                    let task = rows::tasks::decode(row)?;
+                    let Some(task) = skipped.decoded("retention", row, rows::tasks::decode) else { continue };
                     if !machine::retention_due(&task, Some(ttl), now) {
                         continue;
                     }

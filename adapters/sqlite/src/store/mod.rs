@@ -230,4 +230,8 @@ impl Store for SqliteStore {
     fn pool_stats(&self) -> Option<PoolStats> {
         Some(self.db.pool_stats())
     }
+
+    fn rows_skipped(&self) -> u64 {
+        self.db.skipped().total()
+    }
 }

@@ -4,11 +4,12 @@ use std::sync::LazyLock;
 
 use durable_domain::command::{Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
-use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp};
+use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock};
 use durable_ports::store::{FailedRun, ScheduledRun};
 use durable_ports::{ItemError, StoreError};
 use serde_json::Value;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::Duration;
 
 use super::page;
@@ -32,27 +33,57 @@ pub(super) async fn claim(
     now: Timestamp,
 ) -> Result<Vec<TaskState>, StoreError> {
     let (queue, claim) = (queue.clone(), claim.clone());
+    let skipped = db.skipped();
     db.write(move |tx| {
         Box::pin(async move {
             rows::queues::get(tx, &queue).await?;
-            let due = sqlx::query(&DUE)
-                .bind(queue.as_str())
-                .bind(micros(now))
-                .bind(i64::from(claim.limit))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(errors::db)?;
-            let mut claimed = Vec::with_capacity(due.len());
-            for row in &due {
-                let mut state = rows::state::decode(row)?;
-                machine::claim(&mut state, &claim, now)?;
-                rows::state::save(tx, &state).await?;
-                claimed.push(state);
+            let wanted = claim.limit as usize;
+            let mut claimed = Vec::with_capacity(wanted);
+            // Parked rows leave the due order, so asking again for the
+            // rest finds the good runs behind them.
+            loop {
+                let due = sqlx::query(&DUE)
+                    .bind(queue.as_str())
+                    .bind(micros(now))
+                    .bind(i64::try_from(wanted - claimed.len()).unwrap_or(i64::MAX))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(errors::db)?;
+                let mut parked = false;
+                for row in &due {
+                    let Some(mut state) = skipped.decoded("claim", row, rows::state::decode) else {
+                        park(tx, row, &claim, now).await?;
+                        parked = true;
+                        continue;
+                    };
+                    machine::claim(&mut state, &claim, now)?;
+                    rows::state::save(tx, &state).await?;
+                    claimed.push(state);
+                }
+                if !parked || claimed.len() == wanted {
+                    break;
+                }
             }
             Ok(claimed)
         })
     })
     .await
+}
+
+/// Takes a run whose row cannot be decoded out of the due order, as a claim
+/// by nobody that expires like any other (then the sweeper, which cannot
+/// decode it either, leaves it be). Left pending, it would stay first in
+/// line and every claim would meet it again, ahead of the good runs.
+async fn park(tx: &mut SqliteConnection, row: &SqliteRow, claim: &Claim, now: Timestamp) -> Result<(), StoreError> {
+    let id: String = row.try_get("r_id").map_err(errors::db)?;
+    sqlx::query("UPDATE runs SET status = 'claimed', claimed_at = ?, claim_expires_at = ? WHERE id = ?")
+        .bind(micros(now))
+        .bind(micros(clock::add(now, claim.claim_timeout)))
+        .bind(id)
+        .execute(tx)
+        .await
+        .map_err(errors::db)?;
+    Ok(())
 }
 
 pub(super) async fn next_due(db: &Db, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
