@@ -132,6 +132,20 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The plan of the statement that creates `specs`, run and rolled back
+    /// (`EXPLAIN ANALYZE`), for tests and benchmarks of its plan.
+    #[doc(hidden)]
+    pub async fn explain_tasks_create(
+        &self,
+        queue: &QueueName,
+        specs: Vec<TaskSpec>,
+        now: Timestamp,
+    ) -> Result<String, StoreError> {
+        let new: Vec<TaskState> =
+            specs.into_iter().map(|spec| durable_domain::task::create(queue.clone(), spec, now)).collect();
+        Ok(tasks::explain_insert(&self.pool, queue, &new, now).await?)
+    }
 }
 
 /// Connection options for `url` with the store's session settings
