@@ -168,3 +168,27 @@ async fn a_batch_create_on_a_fresh_table_joins_nothing() {
     let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(store.pool()).await.unwrap();
     assert_eq!(tasks, 0, "the explained statement was rolled back");
 }
+
+#[tokio::test]
+async fn a_batch_acknowledgement_completes_the_good_runs_beside_one_it_cannot_decode() {
+    let db = test_database().await;
+    let store = db.store(2).await;
+    let queue = queue(&store, "q", CleanupPolicy::default()).await;
+    let now = SystemClock.now();
+    let tasks = create(&store, &queue, 3, now).await;
+    let claimed = store.runs_claim(&queue, &claim(10, 60), now).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    spoil(&store, tasks[1]).await;
+
+    let items = claimed.iter().map(|s| (s.run.id, Some(json!("done")))).collect();
+    let answers = store.runs_complete(items, now).await.expect("the batch answers");
+    for (state, answer) in claimed.iter().zip(&answers) {
+        assert_eq!(answer.is_ok(), state.task.id != tasks[1], "{answer:?}");
+    }
+    let done: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks WHERE status = 'completed'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(done, 2);
+    assert_eq!(store.rows_skipped(), 1);
+}

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::errors::Result;
 use crate::rows::{self, run_columns, task_columns};
+use crate::skipped::SkippedRows;
 
 /// Locks the tasks of the given runs and the runs, in one statement: rows in
 /// task id order, each task locked right before its runs (`FOR UPDATE OF t,
@@ -58,14 +59,31 @@ pub(crate) async fn lock_task(conn: &mut PgConnection, id: TaskId) -> Result<Opt
 /// Runs that do not exist are missing from the answer.
 pub(crate) async fn lock_runs(conn: &mut PgConnection, runs: &[Uuid]) -> Result<Locked> {
     let rows = sqlx::query(LOCK_RUNS_SQL).bind(runs).fetch_all(&mut *conn).await?;
-    let mut locked = Locked::default();
-    for state in states(&rows)? {
-        let first_claimed_at = state.task.first_claimed_at;
-        let task = locked.tasks.entry(state.task.id).or_insert(state.task);
-        task.first_claimed_at = task.first_claimed_at.or(first_claimed_at);
-        locked.runs.insert(state.run.id, state.run);
+    Ok(Locked::of(states(&rows)?))
+}
+
+/// [`lock_runs`] for a batch: rows that cannot be decoded are left out
+/// (as if missing) rather than failing the batch.
+pub(crate) async fn lock_runs_skipping(
+    conn: &mut PgConnection,
+    runs: &[Uuid],
+    skipped: &SkippedRows,
+) -> Result<Locked> {
+    let rows = sqlx::query(LOCK_RUNS_SQL).bind(runs).fetch_all(&mut *conn).await?;
+    Ok(Locked::of(skipped.decode_each("acknowledgement", &rows, state)))
+}
+
+impl Locked {
+    fn of(states: Vec<TaskState>) -> Self {
+        let mut locked = Locked::default();
+        for state in states {
+            let first_claimed_at = state.task.first_claimed_at;
+            let task = locked.tasks.entry(state.task.id).or_insert(state.task);
+            task.first_claimed_at = task.first_claimed_at.or(first_claimed_at);
+            locked.runs.insert(state.run.id, state.run);
+        }
+        locked
     }
-    Ok(locked)
 }
 
 /// A task with one of its runs, as the domain wants them. A claim writes

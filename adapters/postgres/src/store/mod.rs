@@ -241,11 +241,12 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
         let pool = self.pool.clone();
+        let skipped = self.skipped.clone();
         let call = runs::CompleteCall::new(items, now);
         self.completions
             .call((), call, runs::CompleteCall::weight, move |calls| {
-                let pool = pool.clone();
-                async move { Ok(runs::complete(&pool, calls).await?) }
+                let (pool, skipped) = (pool.clone(), skipped.clone());
+                async move { Ok(runs::complete(&pool, calls, &skipped).await?) }
             })
             .await
     }

@@ -188,13 +188,19 @@ impl CompleteCall {
 /// Completes the items of a batch of calls (see [`super::combine`]) in one
 /// transaction of two statements: lock every run with its task, let the
 /// domain decide item by item, write what changed. Answers per call, per
-/// item, in order.
-pub(crate) async fn complete(pool: &PgPool, calls: Vec<CompleteCall>) -> Result<Vec<Vec<Result<(), ItemError>>>> {
+/// item, in order. The calls of many workers share the transaction, so a
+/// run whose row cannot be decoded is left out ([`SkippedRows`]) and its
+/// item answers not found, instead of failing everyone's acknowledgements.
+pub(crate) async fn complete(
+    pool: &PgPool,
+    calls: Vec<CompleteCall>,
+    skipped: &SkippedRows,
+) -> Result<Vec<Vec<Result<(), ItemError>>>> {
     let mut ids: Vec<_> = calls.iter().flat_map(|call| call.items.iter().map(|(run, _)| run.as_uuid())).collect();
     ids.sort_unstable();
     ids.dedup();
     in_transaction(pool, async |tx| {
-        let mut locked = load::lock_runs(tx, &ids).await?;
+        let mut locked = load::lock_runs_skipping(tx, &ids, skipped).await?;
         let mut changed = BTreeSet::new();
         let mut answers = Vec::with_capacity(calls.len());
         // Items apply in order against the state the earlier ones left, so a
