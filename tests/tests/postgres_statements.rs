@@ -192,3 +192,28 @@ async fn a_batch_acknowledgement_completes_the_good_runs_beside_one_it_cannot_de
     assert_eq!(done, 2);
     assert_eq!(store.rows_skipped(), 1);
 }
+
+#[tokio::test]
+async fn an_emit_wakes_the_good_sleepers_beside_one_it_cannot_decode() {
+    let db = test_database().await;
+    let store = db.store(2).await;
+    let queue = queue(&store, "q", CleanupPolicy::default()).await;
+    let now = SystemClock.now();
+    let tasks = create(&store, &queue, 3, now).await;
+    for state in store.runs_claim(&queue, &claim(10, 60), now).await.unwrap() {
+        let wait = durable_domain::command::Wait {
+            run_id: state.run.id,
+            task_id: state.task.id,
+            event_name: "go".into(),
+            step_name: "s".into(),
+            timeout: Duration::hours(1),
+        };
+        store.run_wait_for_event(&wait, now).await.expect("the run sleeps");
+    }
+    spoil(&store, tasks[2]).await;
+
+    let emitted = store.event_emit("go", json!(1), now).await.expect("the emit answers");
+    assert_eq!(emitted.woken.len(), 2);
+    assert_eq!(store.rows_skipped(), 1);
+    assert_eq!(store.runs_claim(&queue, &claim(10, 60), now).await.unwrap().len(), 2);
+}

@@ -13,6 +13,7 @@ use super::{load, locks, write};
 use crate::errors::Result;
 use crate::json_text::JsonText;
 use crate::rows::{self, event_columns};
+use crate::skipped::SkippedRows;
 
 pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<WaitResponse> {
     in_transaction(pool, async |tx| {
@@ -35,7 +36,15 @@ pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<W
     .await
 }
 
-pub(crate) async fn emit(pool: &PgPool, name: &str, payload: Value, now: Timestamp) -> Result<Emitted> {
+/// A sleeper whose row cannot be decoded is left asleep ([`SkippedRows`]):
+/// the event is kept and the other sleepers wake.
+pub(crate) async fn emit(
+    pool: &PgPool,
+    name: &str,
+    payload: Value,
+    now: Timestamp,
+    skipped: &SkippedRows,
+) -> Result<Emitted> {
     let event = Event { id: EventId::new(), name: name.to_owned(), payload, created_at: now };
     in_transaction(pool, async |tx| {
         locks::event_name(tx, name).await?;
@@ -52,7 +61,7 @@ pub(crate) async fn emit(pool: &PgPool, name: &str, payload: Value, now: Timesta
                 .bind(name)
                 .fetch_all(&mut *tx)
                 .await?;
-        let locked = load::lock_runs(tx, &sleepers).await?;
+        let locked = load::lock_runs_skipping(tx, &sleepers, skipped).await?;
         let mut outcomes = Vec::new();
         let mut woken = Vec::new();
         for run in sleepers.into_iter().map(RunId::from_uuid) {

@@ -62,8 +62,9 @@ pub(crate) async fn lock_runs(conn: &mut PgConnection, runs: &[Uuid]) -> Result<
     Ok(Locked::of(states(&rows)?))
 }
 
-/// [`lock_runs`] for a batch: rows that cannot be decoded are left out
-/// (as if missing) rather than failing the batch.
+/// [`lock_runs`] for a batch of runs that are not all the caller's: rows
+/// that cannot be decoded are left out (as if missing) rather than failing
+/// the batch.
 pub(crate) async fn lock_runs_skipping(
     conn: &mut PgConnection,
     runs: &[Uuid],

@@ -268,7 +268,7 @@ impl Store for PgStore {
     }
 
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
-        Ok(events::emit(&self.pool, name, payload, now).await?)
+        Ok(events::emit(&self.pool, name, payload, now, &self.skipped).await?)
     }
 
     async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
