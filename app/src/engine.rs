@@ -14,7 +14,7 @@ use durable_domain::{
     NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
     WorkflowRunId, clock,
 };
-use durable_ports::service::{CreatedTask, FailedRun, PutCheckpoint};
+use durable_ports::service::{CreatedTask, FailedRun, Finished, Handoff, PutCheckpoint};
 use durable_ports::{Clock, ItemError, Metrics, NoopMetrics, Notifier, Observation, Service, ServiceError, Store};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -136,6 +136,15 @@ impl Service for Engine {
             .collect();
         self.record(Observation::RunsClaimed { queue, latencies_seconds });
         Ok(claimed)
+    }
+
+    async fn finish_and_claim(
+        &self,
+        queue: String,
+        finished: Finished,
+        request: ClaimRequest,
+    ) -> Result<Handoff, ServiceError> {
+        self.handoff(queue, finished, request).await
     }
 
     async fn list_tasks(&self, filter: TaskFilter) -> Result<Page<Task, TaskId>, ServiceError> {

@@ -6,6 +6,7 @@
 mod claim;
 mod config;
 mod engine;
+mod handoff;
 pub mod gauges;
 mod observe;
 mod periodic;

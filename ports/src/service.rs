@@ -23,6 +23,29 @@ pub struct PutCheckpoint {
     pub extend_claim_by: Option<f64>,
 }
 
+/// What a worker finished, reported with its next claim **(ext)**: the
+/// runs it completed (with results) and the runs that failed (with errors).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Finished {
+    pub complete: Vec<(RunId, Option<Value>)>,
+    pub fail: Vec<(RunId, String)>,
+}
+
+impl Finished {
+    pub fn is_empty(&self) -> bool {
+        self.complete.is_empty() && self.fail.is_empty()
+    }
+}
+
+/// The answer to [`Service::finish_and_claim`]: per finished item, in
+/// order, and the runs claimed after them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handoff {
+    pub completed: Vec<Result<(), ItemError>>,
+    pub failed: Vec<Result<FailedRun, ItemError>>,
+    pub claimed: Vec<TaskState>,
+}
+
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Service: Send + Sync + 'static {
@@ -39,6 +62,15 @@ pub trait Service: Send + Sync + 'static {
     async fn create_tasks(&self, queue: String, tasks: Vec<NewTask>) -> Result<Vec<CreatedTask>, ServiceError>;
     /// Claims due runs; with `long_poll_seconds`, waits for at least one.
     async fn claim(&self, queue: String, request: ClaimRequest) -> Result<Vec<TaskState>, ServiceError>;
+    /// Completes and fails what the worker finished, each item fenced on its
+    /// own, then claims as [`Service::claim`] does: one request per batch
+    /// instead of two. Nothing is applied when the request is refused.
+    async fn finish_and_claim(
+        &self,
+        queue: String,
+        finished: Finished,
+        request: ClaimRequest,
+    ) -> Result<Handoff, ServiceError>;
     async fn list_tasks(&self, filter: TaskFilter) -> Result<Page<Task, TaskId>, ServiceError>;
     async fn get_task(&self, id: TaskId) -> Result<Task, ServiceError>;
     async fn cancel_task(&self, id: TaskId) -> Result<(), ServiceError>;

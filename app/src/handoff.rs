@@ -1,0 +1,60 @@
+//! Finish and claim in one request: a worker reports the runs it completed
+//! or failed together with its next claim, so a batch costs one request,
+//! not two. Each finished item is fenced on its own, as in the batch
+//! acknowledgement; the claim then behaves exactly as a plain one
+//! (long poll included).
+
+use durable_domain::ValidationError;
+use durable_domain::command::{self, ClaimRequest};
+use durable_ports::service::{Finished, Handoff};
+use durable_ports::{ItemError, Service, ServiceError};
+
+use crate::engine::{Engine, existing_queue};
+
+impl Engine {
+    pub(crate) async fn handoff(
+        &self,
+        queue: String,
+        finished: Finished,
+        request: ClaimRequest,
+    ) -> Result<Handoff, ServiceError> {
+        // Everything is checked before anything is applied: a refused
+        // request must not have completed runs behind the worker's back.
+        existing_queue(&queue)?;
+        request.clone().validate()?;
+        check(&finished)?;
+
+        let completed =
+            if finished.complete.is_empty() { Vec::new() } else { self.complete_runs(finished.complete).await? };
+        let mut failed = Vec::with_capacity(finished.fail.len());
+        for (run, error) in finished.fail {
+            failed.push(match self.fail_run(run, error).await {
+                Ok(outcome) => Ok(outcome),
+                Err(ServiceError::NotFound(e)) => Err(ItemError::NotFound(e)),
+                Err(ServiceError::Conflict(e)) => Err(ItemError::Conflict(e)),
+                Err(e) => return Err(e),
+            });
+        }
+        let claimed = self.claim(queue, request).await?;
+        Ok(Handoff { completed, failed, claimed })
+    }
+}
+
+fn check(finished: &Finished) -> Result<(), ValidationError> {
+    let most = command::MAX_BATCH;
+    if finished.complete.len() > most {
+        return Err(ValidationError::invalid("complete", format!("must hold at most {most} runs")));
+    }
+    if finished.fail.len() > most {
+        return Err(ValidationError::invalid("fail", format!("must hold at most {most} runs")));
+    }
+    for (i, (_, result)) in finished.complete.iter().enumerate() {
+        if let Some(result) = result {
+            command::json(&format!("complete[{i}].result"), result)?;
+        }
+    }
+    for (i, (_, error)) in finished.fail.iter().enumerate() {
+        command::text(&format!("fail[{i}].error"), error)?;
+    }
+    Ok(())
+}
