@@ -3,57 +3,12 @@
 //! with 1 s timeouts. Each test waits for the outcome (the socket reading
 //! end of stream) with a generous bound, never on elapsed time.
 
+mod captured_logs;
 mod raw_http;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
+use captured_logs::Logs;
 use durable_app::server::{self, Server, Settings};
 use raw_http::{Connection, PATIENCE};
-use tracing_subscriber::fmt::MakeWriter;
-
-/// Everything the servers of this test binary log (one global subscriber:
-/// the server's tasks run on any thread). Tests pick out their own server's
-/// lines by its address.
-#[derive(Debug, Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn installed() -> &'static Self {
-        static LOGS: OnceLock<Logs> = OnceLock::new();
-        LOGS.get_or_init(|| {
-            let logs = Logs::default();
-            let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).with_writer(logs.clone());
-            tracing::subscriber::set_global_default(subscriber.finish()).expect("no other subscriber in this binary");
-            logs
-        })
-    }
-
-    /// How many lines contain all of `needles`.
-    fn count(&self, needles: &[&str]) -> usize {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap().lines().filter(|line| needles.iter().all(|n| line.contains(n))).count()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Logs {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// A memory-store server with 1 s header and idle timeouts.
 async fn start(settings: Settings) -> Server {
@@ -122,12 +77,7 @@ async fn a_full_cap_of_idle_connections_holds_new_ones_until_the_timeout_frees_i
 
     let mut after = Connection::open(server.local_addr()).await;
     assert_eq!(after.get("/healthz").await.0, 200);
-    let recovered = tokio::time::timeout(PATIENCE, async {
-        while Logs::installed().count(&[&address, "below the cap again"]) == 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    });
-    recovered.await.expect("the end of the episode is logged");
+    Logs::installed().wait_for(&[&address, "below the cap again"]).await;
     assert_eq!(Logs::installed().count(&[&address, "connection cap reached"]), 1, "one line for the episode");
     server.shutdown().await.unwrap();
 }

@@ -104,14 +104,18 @@ impl Acceptor {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
                     if failures > 0 {
-                        tracing::info!(failures, "accepting connections again");
+                        tracing::info!(address = %self.address, failures, "accepting connections again");
                     }
                     return stream;
                 }
                 Err(error) if concerns_one_connection(&error) => {}
                 Err(error) => {
                     if failures == 0 {
-                        tracing::error!(%error, "accepting connections failed; retrying with a back-off");
+                        tracing::error!(
+                            address = %self.address,
+                            %error,
+                            "accepting connections failed; retrying with a back-off"
+                        );
                     }
                     failures += 1;
                     tokio::time::sleep(backoff).await;
