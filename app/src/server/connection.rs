@@ -130,7 +130,9 @@ impl Activity {
     /// is in flight.
     fn deadline(&self, timeouts: &Timeouts) -> Option<(Instant, &'static str)> {
         match *self.phase() {
-            Phase::New(accepted) => Some((accepted + timeouts.header, "no complete request headers in the header timeout")),
+            Phase::New(accepted) => {
+                Some((accepted + timeouts.header, "no complete request headers in the header timeout"))
+            }
             Phase::Idle(since) => Some((since + timeouts.idle, "no request in the idle timeout")),
             Phase::Busy(_) => None,
         }

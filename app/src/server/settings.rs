@@ -114,3 +114,40 @@ pub enum LogFormat {
     Json,
     Pretty,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn parse(args: &[&str]) -> Result<Settings, clap::Error> {
+        Cli::try_parse_from(std::iter::once("durable-server").chain(args.iter().copied())).map(|cli| cli.settings)
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_flags() {
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(
+            (defaults.header_timeout(), defaults.idle_timeout()),
+            (Duration::from_secs(10), Duration::from_secs(75))
+        );
+        assert_eq!(defaults.max_connections, 10_000);
+        let set = parse(&["--header-timeout-secs", "2", "--idle-timeout-secs", "3", "--max-connections", "4"]).unwrap();
+        assert_eq!((set.header_timeout_secs, set.idle_timeout_secs, set.max_connections), (2, 3, 4));
+    }
+
+    #[test]
+    fn a_zero_timeout_or_cap_is_refused_naming_the_flag() {
+        for flag in ["--header-timeout-secs", "--idle-timeout-secs", "--max-connections"] {
+            let error = parse(&[flag, "0"]).unwrap_err().to_string();
+            assert!(error.contains(flag), "{error}");
+        }
+    }
+}

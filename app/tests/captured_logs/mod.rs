@@ -18,7 +18,10 @@ impl Logs {
         static LOGS: OnceLock<Logs> = OnceLock::new();
         LOGS.get_or_init(|| {
             let logs = Logs::default();
-            let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).with_ansi(false).with_writer(logs.clone());
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_ansi(false)
+                .with_writer(logs.clone());
             tracing::subscriber::set_global_default(subscriber.finish()).expect("no other subscriber in this binary");
             logs
         })
