@@ -49,7 +49,7 @@ pub fn raise() -> Option<OpenFileLimit> {
                 soft_before = limit.soft_before,
                 soft = limit.soft,
                 hard = limit.hard,
-                "open-file limit (RLIMIT_NOFILE): soft raised to hard"
+                "open-file limit (RLIMIT_NOFILE): soft limit at the hard limit"
             );
             Some(limit)
         }
