@@ -3,7 +3,10 @@
 //! all down in order. The `durable-server` binary is a thin shell around
 //! [`start`]; tests start the very same server in-process on a loopback port.
 
+mod connection;
+mod listen;
 mod logging;
+pub mod open_files;
 mod settings;
 mod storage;
 pub mod telemetry;
@@ -31,7 +34,7 @@ pub struct Server {
     address: SocketAddr,
     engine: Arc<Engine>,
     stop: oneshot::Sender<()>,
-    http: JoinHandle<std::io::Result<()>>,
+    http: JoinHandle<()>,
     sweeper: SweeperHandle,
     gauges: Periodic,
     storage: storage::Storage,
@@ -68,23 +71,46 @@ pub async fn start_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
     };
     let app = durable_http::router(engine.clone(), http);
 
+    let max_connections = connection_cap(settings);
+    let timeouts = connection::Timeouts { header: settings.header_timeout(), idle: settings.idle_timeout() };
+
     let listener =
         tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, storage = %storage.description, "durable-server listening");
+    tracing::info!(
+        %address,
+        storage = %storage.description,
+        max_connections,
+        header_timeout_secs = timeouts.header.as_secs(),
+        idle_timeout_secs = timeouts.idle.as_secs(),
+        "durable-server listening"
+    );
 
     let (stop, stopped) = oneshot::channel::<()>();
     let draining = engine.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-                // Long polls would otherwise hold the shutdown for up to a minute.
-                draining.shutdown();
-            })
-            .await
-    });
+    let http = tokio::spawn(listen::serve(listener, app, timeouts, max_connections, async move {
+        let _ = stopped.await;
+        // Long polls would otherwise hold the shutdown for up to a minute.
+        draining.shutdown();
+    }));
     Ok(Server { address, engine, stop, http, sweeper, gauges, storage })
+}
+
+/// `--max-connections`, after raising the open-file limit, lowered to fit
+/// under it if need be.
+fn connection_cap(settings: &Settings) -> usize {
+    let wanted = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
+    let Some(limit) = open_files::raise() else { return wanted };
+    let cap = limit.fit_connections(wanted, settings.pool_size);
+    if cap < wanted {
+        tracing::warn!(
+            max_connections = wanted,
+            open_file_limit = limit.soft,
+            cap,
+            "--max-connections lowered to fit under the open-file limit (raise the hard limit, e.g. ulimit -Hn)"
+        );
+    }
+    cap
 }
 
 impl Server {
@@ -110,10 +136,10 @@ impl Server {
     /// the storage.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        let served = self.http.await.context("HTTP task panicked")?;
+        self.http.await.context("HTTP task panicked")?;
         self.sweeper.stop().await;
         self.gauges.stop().await;
         self.storage.close().await;
-        served.context("serving HTTP")
+        Ok(())
     }
 }
