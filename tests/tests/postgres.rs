@@ -50,11 +50,11 @@ mod postgres_only {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration as StdDuration, Instant};
 
+    use durable_app::server::Settings;
     use durable_domain::command::{Claim, RunFilter};
     use durable_domain::{Queue, QueueName, RunStatus, TaskSpec, TaskState, TaskStatus, machine};
     use durable_ports::{Clock, Notifier, Store, StoreError, SystemClock};
     use durable_postgres::{ListenerConfig, PgNotifier, PgStore, migrate};
-    use durable_app::server::Settings;
     use durable_tests::pg::{PgCluster, empty_database, test_database};
     use durable_tests::server::TestServer;
     use sqlx::postgres::PgPoolOptions;
@@ -461,8 +461,11 @@ mod postgres_only {
             unavailable_soon("next due", store.next_due(&queue)).await;
             unavailable_soon("complete", store.runs_complete(vec![], SystemClock.now())).await;
         }
-        unavailable_soon("create on the idle replica", idle.tasks_create(&queue, vec![spec("lost")], SystemClock.now()))
-            .await;
+        unavailable_soon(
+            "create on the idle replica",
+            idle.tasks_create(&queue, vec![spec("lost")], SystemClock.now()),
+        )
+        .await;
         unavailable_soon("ping of the idle replica", idle.ping()).await;
 
         // Back without a restart of ours.

@@ -117,12 +117,11 @@ impl PgStore {
             .before_acquire(move |conn, meta| {
                 let stale = stale.clone();
                 Box::pin(async move {
-                    if meta.idle_for >= PING_IDLE_AFTER || stale.may_be_stale(meta.idle_for) {
-                        if let Err(error) = conn.ping().await {
-                            tracing::debug!(%error, "a pooled connection was broken; replacing it");
-                            stale.connection_lost();
-                            return Ok(false);
-                        }
+                    let suspect = meta.idle_for >= PING_IDLE_AFTER || stale.may_be_stale(meta.idle_for);
+                    if suspect && let Err(error) = conn.ping().await {
+                        tracing::debug!(%error, "a pooled connection was broken; replacing it");
+                        stale.connection_lost();
+                        return Ok(false);
                     }
                     Ok(true)
                 })
