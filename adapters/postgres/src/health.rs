@@ -157,7 +157,7 @@ impl StaleCheck {
     pub(crate) fn may_be_stale(&self, idle_for: Duration) -> bool {
         let Some(inner) = self.0.upgrade() else { return false };
         let loss = inner.last_loss.load(Ordering::Acquire);
-        loss != 0 && inner.clock.now().saturating_sub(nanos(idle_for)) <= loss
+        loss != 0 && inner.clock.now().saturating_sub(nanos(idle_for)) < loss
     }
 
     /// A pooled connection failed its ping.
@@ -268,4 +268,37 @@ impl Clock {
 
 fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health() -> Health {
+        Health::new(PgConnectOptions::new().host("127.0.0.1").port(1))
+    }
+
+    #[test]
+    fn connections_idle_since_before_a_loss_are_suspect() {
+        let health = health();
+        let stale = health.stale_check();
+        assert!(!stale.may_be_stale(Duration::from_secs(3600)), "nothing was lost yet");
+        health.inner.mark_loss();
+        assert!(stale.may_be_stale(Duration::from_secs(3600)), "idle since before the loss");
+        assert!(!stale.may_be_stale(Duration::ZERO), "back in the pool after the loss");
+    }
+
+    #[tokio::test]
+    async fn calls_in_flight_give_up_once_the_database_is_found_down() {
+        let health = health();
+        assert!(health.check().is_ok());
+        let in_flight = health.watch(std::future::pending::<Result<()>>());
+        let found_down = async {
+            tokio::task::yield_now().await;
+            health.inner.set(State::Down("connection refused".into()));
+        };
+        let (answer, ()) = tokio::join!(in_flight, found_down);
+        assert!(matches!(answer, Err(Error::Store(StoreError::Unavailable(_)))), "{answer:?}");
+        assert!(matches!(health.check(), Err(StoreError::Unavailable(_))));
+    }
 }
