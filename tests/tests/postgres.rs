@@ -55,7 +55,7 @@ mod postgres_only {
     use durable_domain::{Queue, QueueName, RunStatus, TaskSpec, TaskState, TaskStatus, machine};
     use durable_ports::{Clock, Notifier, Store, StoreError, SystemClock};
     use durable_postgres::{ListenerConfig, PgNotifier, PgStore, migrate};
-    use durable_tests::pg::{PgCluster, empty_database, test_database};
+    use durable_tests::pg::{LoseReplyTo, PgCluster, ReplyLoser, empty_database, test_database};
     use durable_tests::server::TestServer;
     use sqlx::postgres::PgPoolOptions;
     use sqlx::{Connection, PgConnection};
@@ -620,6 +620,38 @@ mod postgres_only {
         .unwrap();
         let expected = (POOL * ROUNDS) as i64;
         assert_eq!((tasks, runs, completed), (expected, expected, expected), "each write exactly once");
+    }
+
+    /// The safety side of the retry: when the reply to a write is lost,
+    /// the server may have committed it, so the call is not run again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_whose_reply_was_lost_is_not_written_again() {
+        let db = test_database().await;
+        let options = durable_postgres::connect_options(db.url()).unwrap();
+        let relay = ReplyLoser::start(&options).await;
+        let store = PgStore::connect_with(relay.options(&options), PgPoolOptions::new().max_connections(2))
+            .await
+            .unwrap();
+        let queue = queue(&store, "lost-replies").await;
+
+        // A plain create is one statement, committed on its own.
+        relay.lose_reply_to(LoseReplyTo::Execute);
+        let lost = store.tasks_create(&queue, vec![spec("plain")], SystemClock.now()).await;
+        assert!(matches!(lost, Err(StoreError::Unavailable(_))), "{lost:?}");
+        // A keyed create is a transaction; the reply to its COMMIT is lost.
+        relay.lose_reply_to(LoseReplyTo::Commit);
+        let mut keyed = spec("keyed");
+        keyed.idempotency_key = Some("once".into());
+        let lost = store.tasks_create(&queue, vec![keyed], SystemClock.now()).await;
+        assert!(matches!(lost, Err(StoreError::Unavailable(_))), "{lost:?}");
+        assert_eq!(relay.lost(), 2);
+
+        let direct = db.pool(1).await;
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT task_name FROM tasks ORDER BY task_name").fetch_all(&direct).await.unwrap();
+        assert_eq!(names, ["keyed", "plain"], "each committed by the server once, neither written again");
+        until_ready(&store).await;
+        store.tasks_create(&queue, vec![spec("after")], SystemClock.now()).await.expect("the store goes on");
     }
 
     #[tokio::test]
