@@ -629,9 +629,8 @@ mod postgres_only {
         let db = test_database().await;
         let options = durable_postgres::connect_options(db.url()).unwrap();
         let relay = ReplyLoser::start(&options).await;
-        let store = PgStore::connect_with(relay.options(&options), PgPoolOptions::new().max_connections(2))
-            .await
-            .unwrap();
+        let store =
+            PgStore::connect_with(relay.options(&options), PgPoolOptions::new().max_connections(2)).await.unwrap();
         let queue = queue(&store, "lost-replies").await;
 
         // A plain create is one statement, committed on its own.
