@@ -50,12 +50,15 @@ mod postgres_only {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration as StdDuration, Instant};
 
+    use durable_app::server::Settings;
     use durable_domain::command::{Claim, RunFilter};
     use durable_domain::{Queue, QueueName, RunStatus, TaskSpec, TaskState, TaskStatus, machine};
     use durable_ports::{Clock, Notifier, Store, StoreError, SystemClock};
     use durable_postgres::{ListenerConfig, PgNotifier, PgStore, migrate};
-    use durable_tests::pg::{PgCluster, empty_database, test_database};
+    use durable_tests::pg::{LoseReplyTo, PgCluster, ReplyLoser, empty_database, test_database};
+    use durable_tests::server::TestServer;
     use sqlx::postgres::PgPoolOptions;
+    use sqlx::{Connection, PgConnection};
     use time::Duration;
 
     fn name(raw: &str) -> QueueName {
@@ -398,6 +401,256 @@ mod postgres_only {
         let plan = plan.join("\n");
         assert!(!plan.contains("Hash Join") && !plan.contains("Seq Scan on runs"), "{plan}");
         assert!(plan.contains("Index Scan using runs_pkey"), "{plan}");
+    }
+
+    /// The call answers `Unavailable`, and soon: before, each waited out
+    /// the pool's 5 s acquire timeout (a long-poll claim twice that).
+    async fn unavailable_soon<T: std::fmt::Debug>(what: &str, call: impl Future<Output = Result<T, StoreError>>) {
+        let answer = tokio::time::timeout(StdDuration::from_secs(3), call)
+            .await
+            .unwrap_or_else(|_| panic!("{what} did not answer within 3 s"));
+        assert!(matches!(answer, Err(StoreError::Unavailable(_))), "{what}: {answer:?}");
+    }
+
+    async fn stop(mut cluster: PgCluster) -> PgCluster {
+        tokio::task::spawn_blocking(move || {
+            cluster.stop().expect("stop");
+            cluster
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn start_again(mut cluster: PgCluster) -> PgCluster {
+        tokio::task::spawn_blocking(move || {
+            cluster.start_again().expect("start again");
+            cluster
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn until_ready(store: &PgStore) {
+        let deadline = Instant::now() + StdDuration::from_secs(60);
+        while let Err(e) = store.ping().await {
+            assert!(Instant::now() < deadline, "the store did not see the server again: {e}");
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_answer_unavailable_at_once_while_the_server_is_down() {
+        let cluster = tokio::task::spawn_blocking(PgCluster::start).await.unwrap().expect("private cluster");
+        let url = cluster.url();
+        // The server's pool settings: a 5 s acquire timeout.
+        let store = PgStore::connect(&url, 4).await.unwrap();
+        migrate(store.pool()).await.unwrap();
+        let queue = queue(&store, "outage").await;
+        store.tasks_create(&queue, vec![spec("before")], SystemClock.now()).await.unwrap();
+        // Another replica, idle through the stop.
+        let idle = PgStore::connect(&url, 2).await.unwrap();
+
+        let cluster = stop(cluster).await;
+        // The first calls meet the connections the shutdown ended; the
+        // later ones find the pool empty and the server refusing.
+        for _ in 0..3 {
+            unavailable_soon("ping", store.ping()).await;
+            unavailable_soon("create", store.tasks_create(&queue, vec![spec("lost")], SystemClock.now())).await;
+            unavailable_soon("stats", store.queue_stats(&queue, SystemClock.now())).await;
+            unavailable_soon("claim", store.runs_claim(&queue, &claim(1), SystemClock.now())).await;
+            unavailable_soon("next due", store.next_due(&queue)).await;
+            unavailable_soon("complete", store.runs_complete(vec![], SystemClock.now())).await;
+        }
+        unavailable_soon(
+            "create on the idle replica",
+            idle.tasks_create(&queue, vec![spec("lost")], SystemClock.now()),
+        )
+        .await;
+        unavailable_soon("ping of the idle replica", idle.ping()).await;
+
+        // Back without a restart of ours.
+        let cluster = start_again(cluster).await;
+        until_ready(&store).await;
+        let created = store.tasks_create(&queue, vec![spec("after")], SystemClock.now()).await.unwrap();
+        let claimed = store.runs_claim(&queue, &claim(10), SystemClock.now()).await.unwrap();
+        assert_eq!(claimed.len(), 2, "the task from before the stop and the new one");
+        let items = claimed.iter().map(|c| (c.run.id, None)).collect();
+        let answers = store.runs_complete(items, SystemClock.now()).await.unwrap();
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert_eq!(store.task_get(created[0].task_id).await.unwrap().status, TaskStatus::Completed);
+        until_ready(&idle).await;
+        assert_eq!(idle.queue_stats(&queue, SystemClock.now()).await.unwrap().completed_runs, 2);
+        let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(tasks, 2, "no create of the outage was written");
+        drop(cluster);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readyz_creates_and_long_polls_answer_503_at_once_while_the_server_is_down() {
+        let cluster = tokio::task::spawn_blocking(PgCluster::start).await.unwrap().expect("private cluster");
+        let settings = Settings { database_url: cluster.url(), ..TestServer::settings() };
+        let server = TestServer::start(settings, None).await;
+        let http = reqwest::Client::new();
+        let base = server.base_url();
+        let get = |path: &str| http.get(format!("{base}{path}")).timeout(StdDuration::from_secs(3)).send();
+        let post = |path: &str, body: serde_json::Value| {
+            http.post(format!("{base}/api/v1{path}")).json(&body).timeout(StdDuration::from_secs(3)).send()
+        };
+        let created = post("/queues", serde_json::json!({"name": "probed"})).await.unwrap();
+        assert_eq!(created.status(), 201);
+        assert_eq!(get("/readyz").await.unwrap().status(), 200);
+
+        let cluster = stop(cluster).await;
+        for _ in 0..3 {
+            // A timeout here fails the test: the probe must see a 503.
+            assert_eq!(get("/readyz").await.expect("/readyz answers").status(), 503);
+            let create = post("/queues/probed/tasks", serde_json::json!({"task_name": "x"}));
+            assert_eq!(create.await.expect("a create answers").status(), 503);
+            let long_poll = serde_json::json!({"limit": 1, "claim_timeout": 30, "long_poll_seconds": 30});
+            let claim = post("/queues/probed/tasks/claim", long_poll).await.expect("a long poll answers");
+            assert_eq!(claim.status(), 503);
+            assert_eq!(get("/api/v1/queues/probed/stats").await.expect("stats answer").status(), 503);
+        }
+
+        let cluster = start_again(cluster).await;
+        let deadline = Instant::now() + StdDuration::from_secs(60);
+        while get("/readyz").await.map(|r| r.status()).ok() != Some(reqwest::StatusCode::OK) {
+            assert!(Instant::now() < deadline, "/readyz did not turn ready again");
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        let create = post("/queues/probed/tasks", serde_json::json!({"task_name": "x"})).await.unwrap();
+        assert_eq!(create.status(), 201);
+        let claim = post("/queues/probed/tasks/claim", serde_json::json!({"limit": 1, "claim_timeout": 30})).await;
+        let claimed: serde_json::Value = claim.unwrap().json().await.unwrap();
+        assert_eq!(claimed["tasks"].as_array().map(Vec::len), Some(1), "{claimed}");
+        server.stop().await;
+        drop(cluster);
+    }
+
+    /// Ends every session on `database` but the admin connection's own, and
+    /// waits until they are gone; returns how many there were.
+    async fn kill_backends(admin: &mut PgConnection, database: &str) -> usize {
+        let pids: Vec<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        )
+        .bind(database)
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap();
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid")
+            .bind(&pids)
+            .execute(&mut *admin)
+            .await
+            .unwrap();
+        let deadline = Instant::now() + StdDuration::from_secs(10);
+        loop {
+            let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)")
+                .bind(&pids)
+                .fetch_one(&mut *admin)
+                .await
+                .unwrap();
+            if left == 0 {
+                return pids.len();
+            }
+            assert!(Instant::now() < deadline, "{left} terminated backends still there");
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+    }
+
+    /// Opens `n` pooled connections at once and hands them back.
+    async fn fill_pool(store: &PgStore, n: usize) {
+        let sleeps = (0..n).map(|_| sqlx::query("SELECT pg_sleep(0.05)").execute(store.pool()));
+        for slept in futures::future::join_all(sleeps).await {
+            slept.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn killed_backends_cost_no_error_and_write_nothing_twice() {
+        const POOL: usize = 6;
+        const ROUNDS: usize = 3;
+        let db = test_database().await;
+        // The server's pool settings.
+        let store = PgStore::connect(db.url(), POOL as u32).await.unwrap();
+        let queue = queue(&store, "killed").await;
+        let mut admin = PgConnection::connect(db.url()).await.unwrap();
+
+        let mut keys = 0;
+        for round in 0..ROUNDS {
+            fill_pool(&store, POOL).await;
+            assert!(kill_backends(&mut admin, db.name()).await >= POOL, "the pool's sessions were ended");
+            // At once, each on a dead connection: plain creates (one
+            // autocommit statement) and keyed ones (a transaction).
+            let creates = (0..POOL).map(|i| {
+                let mut task = spec("job");
+                if i % 2 == 0 {
+                    keys += 1;
+                    task.idempotency_key = Some(format!("key-{keys}"));
+                }
+                store.tasks_create(&queue, vec![task], SystemClock.now())
+            });
+            for created in futures::future::join_all(creates).await {
+                created.unwrap_or_else(|e| panic!("create in round {round}: {e}"));
+            }
+
+            fill_pool(&store, POOL).await;
+            kill_backends(&mut admin, db.name()).await;
+            let mut claimed = Vec::new();
+            for _ in 0..POOL {
+                let one = store.runs_claim(&queue, &claim(1), SystemClock.now()).await;
+                claimed.extend(one.unwrap_or_else(|e| panic!("claim in round {round}: {e}")));
+            }
+            assert_eq!(claimed.len(), POOL, "every new run claimed once");
+
+            fill_pool(&store, POOL).await;
+            kill_backends(&mut admin, db.name()).await;
+            let completes = claimed.iter().map(|c| store.runs_complete(vec![(c.run.id, None)], SystemClock.now()));
+            for answers in futures::future::join_all(completes).await {
+                let answers = answers.unwrap_or_else(|e| panic!("complete in round {round}: {e}"));
+                assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+            }
+        }
+
+        let (tasks, runs, completed): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM runs),
+                    (SELECT count(*) FROM tasks WHERE status = 'completed')",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        let expected = (POOL * ROUNDS) as i64;
+        assert_eq!((tasks, runs, completed), (expected, expected, expected), "each write exactly once");
+    }
+
+    /// The safety side of the retry: when the reply to a write is lost,
+    /// the server may have committed it, so the call is not run again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_whose_reply_was_lost_is_not_written_again() {
+        let db = test_database().await;
+        let options = durable_postgres::connect_options(db.url()).unwrap();
+        let relay = ReplyLoser::start(&options).await;
+        let store =
+            PgStore::connect_with(relay.options(&options), PgPoolOptions::new().max_connections(2)).await.unwrap();
+        let queue = queue(&store, "lost-replies").await;
+
+        // A plain create is one statement, committed on its own.
+        relay.lose_reply_to(LoseReplyTo::Execute);
+        let lost = store.tasks_create(&queue, vec![spec("plain")], SystemClock.now()).await;
+        assert!(matches!(lost, Err(StoreError::Unavailable(_))), "{lost:?}");
+        // A keyed create is a transaction; the reply to its COMMIT is lost.
+        relay.lose_reply_to(LoseReplyTo::Commit);
+        let mut keyed = spec("keyed");
+        keyed.idempotency_key = Some("once".into());
+        let lost = store.tasks_create(&queue, vec![keyed], SystemClock.now()).await;
+        assert!(matches!(lost, Err(StoreError::Unavailable(_))), "{lost:?}");
+        assert_eq!(relay.lost(), 2);
+
+        let direct = db.pool(1).await;
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT task_name FROM tasks ORDER BY task_name").fetch_all(&direct).await.unwrap();
+        assert_eq!(names, ["keyed", "plain"], "each committed by the server once, neither written again");
+        until_ready(&store).await;
+        store.tasks_create(&queue, vec![spec("after")], SystemClock.now()).await.expect("the store goes on");
     }
 
     #[tokio::test]

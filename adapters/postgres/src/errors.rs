@@ -14,7 +14,20 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub(crate) enum Error {
     Sql(sqlx::Error),
+    /// A driver error inside a transaction before its COMMIT was sent: the
+    /// transaction did not commit, so running the call again is safe.
+    Uncommitted(sqlx::Error),
     Store(StoreError),
+}
+
+impl Error {
+    /// Marks a driver error as having struck before the commit was sent.
+    pub(crate) fn before_commit(self) -> Self {
+        match self {
+            Self::Sql(err) => Self::Uncommitted(err),
+            other => other,
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {
@@ -51,7 +64,7 @@ impl From<Error> for StoreError {
     fn from(err: Error) -> Self {
         match err {
             Error::Store(err) => err,
-            Error::Sql(err) => map_sql(err),
+            Error::Sql(err) | Error::Uncommitted(err) => map_sql(err),
         }
     }
 }
@@ -107,6 +120,47 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         }),
         _ => io_source(err).is_some(),
     }
+}
+
+/// The connection the statement ran on is broken, or the server ended the
+/// session: the pool's other connections may be broken too, and the server
+/// may be gone. Also what makes a connection attempt count as "the database
+/// is unreachable".
+pub(crate) fn is_connection_loss(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(_) => sqlstate(err).is_some_and(|code| code.starts_with("08") || is_terminated(code)),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => false,
+        _ => io_source(err).is_some(),
+    }
+}
+
+/// The failed statement certainly did not commit, wherever it failed.
+///
+/// - An *error* 57P01–57P03 (session terminated: `pg_terminate_backend`, a
+///   smart or fast shutdown; or not accepting sessions) comes from the
+///   backend's interrupt handling, which is held off while a commit runs
+///   and reports the error instead of the command's completion, so the
+///   transaction aborted. The shutdowns that can strike after a commit (an
+///   immediate one, a crash of another backend, a cancelled wait for a
+///   synchronous standby) send at most a *warning* before closing, which
+///   arrives here as an I/O error and stays ambiguous.
+/// - A broken pipe is only ever a write error: the request did not get out
+///   whole, and what commits it (the closing Sync, or the `COMMIT` query)
+///   is its last message.
+///
+/// Any other I/O error may have come while reading the reply of a
+/// statement the server did run: ambiguous.
+pub(crate) fn never_committed(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(_) => sqlstate(err).is_some_and(is_terminated),
+        sqlx::Error::Io(io) => io.kind() == io::ErrorKind::BrokenPipe,
+        _ => false,
+    }
+}
+
+fn is_terminated(code: &str) -> bool {
+    matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 fn io_source(err: &sqlx::Error) -> Option<&io::Error> {

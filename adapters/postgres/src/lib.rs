@@ -15,8 +15,10 @@
 //! ```
 
 mod errors;
+mod health;
 mod json_text;
 mod notifier;
+mod retry;
 mod rows;
 mod skipped;
 mod store;

@@ -40,6 +40,8 @@ use time::Duration;
 
 use self::combine::Combiner;
 use crate::errors::map_sql;
+use crate::health::Health;
+use crate::retry::{self, Effect, Effect::Reads, Effect::Writes};
 use crate::skipped::SkippedRows;
 pub use load::LOCK_RUNS_SQL;
 pub use runs::CLAIM_SQL;
@@ -53,10 +55,13 @@ pub const DEFAULT_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 const PING_IDLE_AFTER: StdDuration = StdDuration::from_secs(1);
 
 /// The PostgreSQL store. Cheap to clone: clones share the pool (and the
-/// combining of concurrent claims and acknowledgements, see [`combine`]).
+/// combining of concurrent claims and acknowledgements, see [`combine`]),
+/// and its view of whether the database is reachable (see
+/// [`crate::health`] and [`crate::retry`]).
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    health: Health,
     claims: Arc<Combiner<QueueName, runs::ClaimCall, Vec<TaskState>>>,
     completions: Arc<Combiner<(), runs::CompleteCall, ItemAnswers>>,
     next_due: Arc<Combiner<QueueName, (), Option<Timestamp>>>,
@@ -91,20 +96,32 @@ impl PgStore {
     /// (`postgres://user:password@host:port/database`). Fails with
     /// `Unavailable` when the server cannot be reached.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let options = connect_options(url)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+        let pool = PgPoolOptions::new().max_connections(max_connections).acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT);
+        Self::connect_with(connect_options(url)?, pool).await
+    }
+
+    /// Connects a pool with the caller's settings (size, timeouts) and the
+    /// store's check of a connection before it is handed out; `options`
+    /// should come from [`connect_options`].
+    pub async fn connect_with(options: PgConnectOptions, pool: PgPoolOptions) -> Result<Self, StoreError> {
+        let health = Health::new(options.clone());
+        let stale = health.stale_check();
+        let pool = pool
             // sqlx pings every connection when it goes back to the pool, so a
             // pooled connection was fine a moment ago; pinging it again on
             // every acquire would cost each statement another round trip.
             // Only connections idle long enough to have missed a server
-            // restart are pinged (and replaced when that fails).
+            // restart, or idle since another connection was found broken,
+            // are pinged (and replaced when that fails).
             .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
+            .before_acquire(move |conn, meta| {
+                let stale = stale.clone();
                 Box::pin(async move {
-                    if meta.idle_for >= PING_IDLE_AFTER {
-                        conn.ping().await?;
+                    let suspect = meta.idle_for >= PING_IDLE_AFTER || stale.may_be_stale(meta.idle_for);
+                    if suspect && let Err(error) = conn.ping().await {
+                        tracing::debug!(%error, "a pooled connection was broken; replacing it");
+                        stale.connection_lost();
+                        return Ok(false);
                     }
                     Ok(true)
                 })
@@ -112,13 +129,21 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(map_sql)?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::new(pool, health))
     }
 
-    /// A store over a pool configured by the caller.
+    /// A store over a pool configured by the caller. Without the check of
+    /// [`Self::connect_with`], a call retried after a broken connection
+    /// (see [`crate::retry`]) may meet another broken one.
     pub fn from_pool(pool: PgPool) -> Self {
+        let health = Health::new((*pool.connect_options()).clone());
+        Self::new(pool, health)
+    }
+
+    fn new(pool: PgPool, health: Health) -> Self {
         Self {
             pool,
+            health,
             claims: Arc::new(Combiner::new(COMBINED_IN_FLIGHT, MAX_COMBINED_ROWS)),
             completions: Arc::new(Combiner::new(COMBINED_IN_FLIGHT, MAX_COMBINED_ROWS)),
             // One look-up at a time per queue, its answer shared by every
@@ -146,6 +171,14 @@ impl PgStore {
             specs.into_iter().map(|spec| durable_domain::task::create(queue.clone(), spec, now)).collect();
         Ok(tasks::explain_insert(&self.pool, queue, &new, now).await?)
     }
+
+    /// Runs a call through [`retry::run`].
+    async fn call<T, Fut>(&self, effect: Effect, attempt: impl FnMut() -> Fut) -> Result<T, StoreError>
+    where
+        Fut: Future<Output = crate::errors::Result<T>>,
+    {
+        retry::run(&self.health, effect, attempt).await
+    }
 }
 
 /// Connection options for `url` with the store's session settings
@@ -155,27 +188,31 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
     Ok(url.parse::<PgConnectOptions>().map_err(map_sql)?.options(SESSION_SETTINGS))
 }
 
+async fn select_one(pool: &PgPool) -> crate::errors::Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_sql)?;
-        Ok(())
+        self.health.ready(self.call(Reads, || select_one(&self.pool))).await
     }
 
     async fn queue_create(&self, queue: Queue, max_queues: usize) -> Result<Queue, StoreError> {
-        Ok(queues::create(&self.pool, queue, max_queues).await?)
+        self.call(Writes, || queues::create(&self.pool, queue.clone(), max_queues)).await
     }
 
     async fn queue_list(&self) -> Result<Vec<Queue>, StoreError> {
-        Ok(queues::list(&self.pool).await?)
+        self.call(Reads, || queues::list(&self.pool)).await
     }
 
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
-        Ok(queues::delete(&self.pool, name, force).await?)
+        self.call(Writes, || queues::delete(&self.pool, name, force)).await
     }
 
     async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
-        Ok(queues::stats(&self.pool, name, now).await?)
+        self.call(Reads, || queues::stats(&self.pool, name, now)).await
     }
 
     async fn tasks_create(
@@ -184,36 +221,38 @@ impl Store for PgStore {
         specs: Vec<TaskSpec>,
         now: Timestamp,
     ) -> Result<Vec<CreatedTask>, StoreError> {
-        Ok(tasks::create(&self.pool, queue, specs, now).await?)
+        self.call(Writes, || tasks::create(&self.pool, queue, specs.clone(), now)).await
     }
 
     async fn task_get(&self, id: TaskId) -> Result<Task, StoreError> {
-        Ok(tasks::get(&self.pool, id).await?)
+        self.call(Reads, || tasks::get(&self.pool, id)).await
     }
 
     async fn task_list(&self, filter: &TaskFilter) -> Result<Page<Task, TaskId>, StoreError> {
-        Ok(tasks::list(&self.pool, filter).await?)
+        self.call(Reads, || tasks::list(&self.pool, filter)).await
     }
 
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
-        Ok(tasks::cancel(&self.pool, id, now).await?)
+        self.call(Writes, || tasks::cancel(&self.pool, id, now)).await
     }
 
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
-        let pool = self.pool.clone();
+        self.health.check()?;
+        let (pool, health) = (self.pool.clone(), self.health.clone());
         let lane = queue.clone();
         let skipped = self.skipped.clone();
         let call = runs::ClaimCall::new(claim, now);
         self.claims
             .call(queue.clone(), call, runs::ClaimCall::weight, move |calls| {
-                let (pool, lane, skipped) = (pool.clone(), lane.clone(), skipped.clone());
-                async move { Ok(runs::claim(&pool, &lane, &calls, &skipped).await?) }
+                let (pool, health, lane, skipped) = (pool.clone(), health.clone(), lane.clone(), skipped.clone());
+                async move { retry::run(&health, Writes, || runs::claim(&pool, &lane, &calls, &skipped)).await }
             })
             .await
     }
 
     async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
-        let pool = self.pool.clone();
+        self.health.check()?;
+        let (pool, health) = (self.pool.clone(), self.health.clone());
         let lane = queue.clone();
         self.next_due
             .call(
@@ -221,9 +260,9 @@ impl Store for PgStore {
                 (),
                 |()| 1,
                 move |calls| {
-                    let (pool, lane) = (pool.clone(), lane.clone());
+                    let (pool, health, lane) = (pool.clone(), health.clone(), lane.clone());
                     async move {
-                        let due = runs::next_due(&pool, &lane).await?;
+                        let due = retry::run(&health, Reads, || runs::next_due(&pool, &lane)).await?;
                         Ok(vec![due; calls.len()])
                     }
                 },
@@ -232,7 +271,7 @@ impl Store for PgStore {
     }
 
     async fn run_list(&self, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError> {
-        Ok(runs::list(&self.pool, filter).await?)
+        self.call(Reads, || runs::list(&self.pool, filter)).await
     }
 
     async fn runs_complete(
@@ -240,51 +279,52 @@ impl Store for PgStore {
         items: Vec<(RunId, Option<Value>)>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
-        let pool = self.pool.clone();
+        self.health.check()?;
+        let (pool, health) = (self.pool.clone(), self.health.clone());
         let skipped = self.skipped.clone();
         let call = runs::CompleteCall::new(items, now);
         self.completions
             .call((), call, runs::CompleteCall::weight, move |calls| {
-                let (pool, skipped) = (pool.clone(), skipped.clone());
-                async move { Ok(runs::complete(&pool, calls, &skipped).await?) }
+                let (pool, health, skipped) = (pool.clone(), health.clone(), skipped.clone());
+                async move { retry::run(&health, Writes, || runs::complete(&pool, calls.clone(), &skipped)).await }
             })
             .await
     }
 
     async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
-        Ok(runs::fail(&self.pool, run, error, now).await?)
+        self.call(Writes, || runs::fail(&self.pool, run, error, now)).await
     }
 
     async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
-        Ok(runs::schedule(&self.pool, run, run_at, now).await?)
+        self.call(Writes, || runs::schedule(&self.pool, run, run_at, now)).await
     }
 
     async fn run_heartbeat(&self, run: RunId, extend_by: Duration, now: Timestamp) -> Result<Timestamp, StoreError> {
-        Ok(runs::heartbeat(&self.pool, run, extend_by, now).await?)
+        self.call(Writes, || runs::heartbeat(&self.pool, run, extend_by, now)).await
     }
 
     async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
-        Ok(events::wait(&self.pool, wait, now).await?)
+        self.call(Writes, || events::wait(&self.pool, wait, now)).await
     }
 
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
-        Ok(events::emit(&self.pool, name, payload, now, &self.skipped).await?)
+        self.call(Writes, || events::emit(&self.pool, name, payload.clone(), now, &self.skipped)).await
     }
 
     async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
-        Ok(checkpoints::put(&self.pool, write, now).await?)
+        self.call(Writes, || checkpoints::put(&self.pool, write.clone(), now)).await
     }
 
     async fn checkpoint_get(&self, task: TaskId, step_name: &str) -> Result<Checkpoint, StoreError> {
-        Ok(checkpoints::get(&self.pool, task, step_name).await?)
+        self.call(Reads, || checkpoints::get(&self.pool, task, step_name)).await
     }
 
     async fn checkpoint_list(&self, task: TaskId) -> Result<Vec<Checkpoint>, StoreError> {
-        Ok(checkpoints::list(&self.pool, task).await?)
+        self.call(Reads, || checkpoints::list(&self.pool, task)).await
     }
 
     async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
-        Ok(workflows::create(&self.pool, run).await?)
+        self.call(Writes, || workflows::create(&self.pool, run.clone())).await
     }
 
     async fn workflow_update(
@@ -293,35 +333,35 @@ impl Store for PgStore {
         patch: WorkflowPatch,
         now: Timestamp,
     ) -> Result<WorkflowRun, StoreError> {
-        Ok(workflows::update(&self.pool, id, patch, now).await?)
+        self.call(Writes, || workflows::update(&self.pool, id, patch.clone(), now)).await
     }
 
     async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
-        Ok(workflows::get(&self.pool, id).await?)
+        self.call(Reads, || workflows::get(&self.pool, id)).await
     }
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
-        Ok(workflows::list(&self.pool, filter).await?)
+        self.call(Reads, || workflows::list(&self.pool, filter)).await
     }
 
     async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {
-        Ok(maintenance::expire_claims(&self.pool, policy, now, limit, &self.skipped).await?)
+        self.call(Writes, || maintenance::expire_claims(&self.pool, policy, now, limit, &self.skipped)).await
     }
 
     async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
-        Ok(maintenance::wake_sleepers(&self.pool, now, limit, &self.skipped).await?)
+        self.call(Writes, || maintenance::wake_sleepers(&self.pool, now, limit, &self.skipped)).await
     }
 
     async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
-        Ok(maintenance::enforce_timeouts(&self.pool, now, limit, &self.skipped).await?)
+        self.call(Writes, || maintenance::enforce_timeouts(&self.pool, now, limit, &self.skipped)).await
     }
 
     async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
-        Ok(maintenance::cleanup(&self.pool, now, limit, &self.skipped).await?)
+        self.call(Writes, || maintenance::cleanup(&self.pool, now, limit, &self.skipped)).await
     }
 
     async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
-        Ok(depths::depths(&self.pool, now).await?)
+        self.call(Reads, || depths::depths(&self.pool, now)).await
     }
 
     fn pool_stats(&self) -> Option<PoolStats> {

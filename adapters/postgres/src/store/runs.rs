@@ -168,7 +168,7 @@ pub(crate) fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -
 }
 
 /// One acknowledgement call, as a combined transaction takes it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct CompleteCall {
     items: Vec<(RunId, Option<Value>)>,
     now: Timestamp,
