@@ -385,8 +385,9 @@ impl World {
                     None => {}
                     Some(FailOutcome::Retry(run)) => {
                         assert!(self.task.consecutive_expiries < policy.max_consecutive_expiries);
-                        let now = self.now;
-                        self.push_run(i, *run, now);
+                        // The new run keeps the expired one's place in line.
+                        let due = self.runs[i].available_at;
+                        self.push_run(i, *run, due);
                     }
                     Some(FailOutcome::TaskFailed) => {
                         assert_eq!(self.task.consecutive_expiries, policy.max_consecutive_expiries);
