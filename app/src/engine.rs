@@ -84,6 +84,9 @@ impl Engine {
 
 /// A queue named in a path. A name that could never have been created cannot
 /// exist, so it is "not found" rather than a validation error.
+/// How long `/readyz` waits for the store before answering 503.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) fn existing_queue(raw: &str) -> Result<QueueName, ServiceError> {
     QueueName::parse("queue_name", raw).map_err(|_| NotFound::Queue(raw.to_owned()).into())
 }
@@ -91,7 +94,12 @@ pub(crate) fn existing_queue(raw: &str) -> Result<QueueName, ServiceError> {
 #[async_trait]
 impl Service for Engine {
     async fn ready(&self) -> Result<(), ServiceError> {
-        Ok(traced("store.ping", self.store.ping()).await?)
+        // A readiness probe must hear an answer, whatever the store: one
+        // that hangs is as unready as one that refuses.
+        match tokio::time::timeout(READY_WITHIN, traced("store.ping", self.store.ping())).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(ServiceError::Unavailable(format!("storage did not answer within {READY_WITHIN:?}"))),
+        }
     }
 
     async fn create_queue(&self, new: NewQueue) -> Result<Queue, ServiceError> {

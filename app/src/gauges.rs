@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::engine::Engine;
 use crate::observe::traced;
-use crate::periodic::Periodic;
+use crate::periodic::{OutageNotice, Periodic};
 
 impl Engine {
     /// Reads every level the gauges show and records it. The refresher
@@ -38,14 +38,13 @@ impl Engine {
 /// Runs [`Engine::refresh_gauges`] every `interval` until stopped; a failed
 /// reading is logged and the gauges keep their last values until the next.
 pub fn spawn_gauge_refresher(engine: Arc<Engine>, interval: Duration) -> Periodic {
+    let outage = OutageNotice::default();
     Periodic::spawn("gauge refresher", interval, move || {
-        let engine = engine.clone();
+        let (engine, outage) = (engine.clone(), outage.clone());
         async move {
             match engine.refresh_gauges().await {
-                Ok(()) => {}
-                Err(ServiceError::Unavailable(e)) => {
-                    tracing::warn!(error = %e, "gauges not refreshed: storage unavailable")
-                }
+                Ok(()) => outage.answered("gauge refresher"),
+                Err(ServiceError::Unavailable(e)) => outage.unavailable("gauge refresher", &e),
                 Err(e) => tracing::error!(error = %e, "gauges not refreshed"),
             }
         }

@@ -6,8 +6,8 @@
 mod claim;
 mod config;
 mod engine;
-mod handoff;
 pub mod gauges;
+mod handoff;
 mod observe;
 mod periodic;
 pub mod server;

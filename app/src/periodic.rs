@@ -2,6 +2,8 @@
 //! shape of the sweeper and of the gauge refresher.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -43,6 +45,26 @@ impl Periodic {
         self.stop.send_replace(true);
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, task = self.name, "background task panicked");
+        }
+    }
+}
+
+/// A storage outage as a periodic task logs it: once when a pass first
+/// meets it and once when storage answers again, not on every tick (every
+/// 500 ms for the sweeper).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OutageNotice(Arc<AtomicBool>);
+
+impl OutageNotice {
+    pub(crate) fn unavailable(&self, task: &'static str, error: &str) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            tracing::warn!(task, error, "storage unavailable; retrying every pass, logged again when it answers");
+        }
+    }
+
+    pub(crate) fn answered(&self, task: &'static str) {
+        if self.0.swap(false, Ordering::Relaxed) {
+            tracing::info!(task, "storage answers again");
         }
     }
 }

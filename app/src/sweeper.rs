@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::engine::Engine;
 use crate::observe::traced;
-use crate::periodic::Periodic;
+use crate::periodic::{OutageNotice, Periodic};
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,7 +88,10 @@ impl Engine {
     fn step_failed(&self, step: &'static str, err: &ServiceError) {
         self.record(Observation::SweepStepFailed { step });
         match err {
-            ServiceError::Unavailable(e) => tracing::warn!(step, error = %e, "sweep step skipped: storage unavailable"),
+            // An outage is logged once by the sweeper's loop, not per step and pass.
+            ServiceError::Unavailable(e) => {
+                tracing::debug!(step, error = %e, "sweep step skipped: storage unavailable")
+            }
             e => tracing::error!(step, error = %e, "sweep step failed; the other steps go on"),
         }
     }
@@ -118,14 +121,20 @@ pub type SweeperHandle = Periodic;
 /// Runs [`Engine::sweep_once`] every `interval` until stopped. Failures are
 /// logged and retried on the next tick: a database outage must not kill it.
 pub fn spawn_sweeper(engine: Arc<Engine>, interval: Duration) -> SweeperHandle {
+    let outage = OutageNotice::default();
     Periodic::spawn("sweeper", interval, move || {
-        let engine = engine.clone();
+        let (engine, outage) = (engine.clone(), outage.clone());
         async move {
-            // Failed steps are logged where they fail.
-            if let Ok(report) = engine.sweep_once().await
-                && report != SweepReport::default()
-            {
-                tracing::debug!(?report, "sweep");
+            match engine.sweep_once().await {
+                Ok(report) => {
+                    outage.answered("sweeper");
+                    if report != SweepReport::default() {
+                        tracing::debug!(?report, "sweep");
+                    }
+                }
+                Err(ServiceError::Unavailable(e)) => outage.unavailable("sweeper", &e),
+                // Failed steps were logged where they failed.
+                Err(_) => {}
             }
         }
     })
