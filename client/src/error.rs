@@ -98,6 +98,23 @@ pub struct ErrorBody {
     pub code: ErrorCode,
 }
 
+impl ErrorBody {
+    /// The error of one item of a batch as an [`Error::Api`], with the HTTP
+    /// status its code stands for.
+    pub fn into_error(self) -> Error {
+        let status = match &self.code {
+            ErrorCode::ValidationError => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::InternalError | ErrorCode::Other(_) => 500,
+        };
+        Error::Api { status, code: self.code, message: self.error }
+    }
+}
+
 /// Everything a call of [`Client`](crate::Client) can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -35,6 +35,7 @@ pub use error::{Error, ErrorBody, ErrorCode};
 pub use retry::RetryPolicy;
 pub use types::checkpoints::{Checkpoint, CheckpointWritten, PutCheckpoint};
 pub use types::events::{EmitEvent, EventEmitted};
+pub use types::handoff::{FailRun, Finished, Handoff};
 pub use types::queues::{Cleanup, CleanupOptions, CreateQueue, Queue, QueueStats};
 pub use types::runs::{
     CompleteOutcome, CompleteRun, Heartbeat, ListRuns, RunCompleted, RunFailed, RunPage, RunScheduled, RunStatus,

@@ -4,6 +4,7 @@
 
 pub mod checkpoints;
 pub mod events;
+pub mod handoff;
 pub mod queues;
 pub mod runs;
 pub mod tasks;

@@ -177,23 +177,8 @@ impl CompleteOutcome {
     pub fn into_result(self) -> Result<Uuid, Error> {
         match self {
             Self::Completed { run_id, .. } => Ok(run_id),
-            Self::Rejected { error, .. } => {
-                Err(Error::Api { status: code_status(&error.code), code: error.code, message: error.error })
-            }
+            Self::Rejected { error, .. } => Err(error.into_error()),
         }
-    }
-}
-
-fn code_status(code: &crate::ErrorCode) -> u16 {
-    use crate::ErrorCode as C;
-    match code {
-        C::ValidationError => 400,
-        C::Unauthorized => 401,
-        C::NotFound => 404,
-        C::Conflict => 409,
-        C::PayloadTooLarge => 413,
-        C::Unavailable => 503,
-        C::InternalError | C::Other(_) => 500,
     }
 }
 
