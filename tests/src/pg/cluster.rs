@@ -86,6 +86,18 @@ impl PgCluster {
         self.start_server()
     }
 
+    /// `pg_ctl restart -m fast`: every session is terminated, the server
+    /// comes back on the same port and data.
+    pub fn restart(&mut self) -> Result<(), String> {
+        let log = self.log_path();
+        let log = log.to_str().ok_or("temp dir path is not UTF-8")?.to_owned();
+        let port = format!("-p {}", self.port);
+        self.running = false;
+        self.pg_ctl(&["restart", "-m", "fast", "-w", "-t", "60", "-l", &log, "-o", &port])?;
+        self.running = true;
+        Ok(())
+    }
+
     pub fn is_running(&self) -> bool {
         self.running
     }

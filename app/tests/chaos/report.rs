@@ -1,0 +1,143 @@
+//! The figures of a scenario: printed, and appended as a Markdown table
+//! row to `$CHAOS_REPORT` when set (RELIABILITY.md is made from them).
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::checks::Verdict;
+use crate::ledger::Snapshot;
+
+/// Set to a file path to collect the figures as Markdown.
+pub const REPORT_ENV: &str = "CHAOS_REPORT";
+
+/// Time from each fault's injection to the first completion acknowledged
+/// after it, and from its end (process restarted, database back) likewise.
+#[derive(Debug)]
+pub struct Recovery {
+    pub fault: String,
+    pub from_injection: Option<Duration>,
+    pub from_restore: Option<Duration>,
+}
+
+pub fn recoveries(snapshot: &Snapshot) -> Vec<Recovery> {
+    let first_after = |since| snapshot.completions.iter().map(|a| a.at).filter(|at| *at >= since).min();
+    snapshot
+        .faults
+        .iter()
+        .map(|fault| Recovery {
+            fault: fault.name.clone(),
+            from_injection: first_after(fault.injected).map(|at| at - fault.injected),
+            from_restore: first_after(fault.restored).map(|at| at - fault.restored),
+        })
+        .collect()
+}
+
+fn millis(d: Option<Duration>) -> String {
+    d.map_or_else(|| "none".to_owned(), |d| format!("{} ms", d.as_millis()))
+}
+
+pub struct Figures<'a> {
+    pub scenario: &'a str,
+    pub scale: &'a str,
+    pub attempted: usize,
+    pub verdict: &'a Verdict,
+    pub snapshot: &'a Snapshot,
+    pub elapsed: Duration,
+}
+
+impl Figures<'_> {
+    fn recovery_text(&self) -> String {
+        let all = recoveries(self.snapshot);
+        if all.is_empty() {
+            return "-".to_owned();
+        }
+        all.iter()
+            .map(|r| format!("{}: {} ({} after restore)", r.fault, millis(r.from_injection), millis(r.from_restore)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn others(&self) -> String {
+        let s = self.snapshot;
+        format!(
+            "503: {}, timeouts: {}, refused/reset: {}, 409: {}, expired claims: {}",
+            s.errors_of("503"),
+            s.errors_of("timeout"),
+            s.errors_of("transport"),
+            s.errors_of("409"),
+            self.verdict.expired_runs
+        )
+    }
+
+    pub fn print(&self) {
+        let v = self.verdict;
+        println!(
+            "chaos {} [{}]: {} tasks acknowledged of {} sent, {} in the database, {} completions acknowledged, \
+             lost {}, double {}, 5xx {} ({}); recovery: {}; {:.1} s",
+            self.scenario,
+            self.scale,
+            v.acknowledged,
+            self.attempted,
+            v.in_database,
+            v.completions_acknowledged,
+            v.lost,
+            v.double,
+            self.snapshot.server_errors(),
+            self.others(),
+            self.recovery_text(),
+            self.elapsed.as_secs_f64()
+        );
+    }
+
+    /// Appends one Markdown row; the header comes first when the file is new.
+    pub fn append_to_report(&self) -> std::io::Result<()> {
+        let Some((mut file, new)) = open_report()? else { return Ok(()) };
+        if new {
+            write_header(&mut file)?;
+        }
+        let v = self.verdict;
+        let result = if v.violations.is_empty() {
+            "ok".to_owned()
+        } else {
+            format!("FAILED: {} violation(s), e.g. {}", v.violations.len(), v.violations[0])
+        };
+        writeln!(
+            file,
+            "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {:.0} s |",
+            self.scenario,
+            result,
+            v.acknowledged,
+            self.attempted,
+            v.lost,
+            v.double,
+            self.snapshot.server_errors(),
+            self.others(),
+            self.recovery_text(),
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// The report file, and whether it is new; `None` when none was asked for.
+fn open_report() -> std::io::Result<Option<(std::fs::File, bool)>> {
+    let Some(path) = std::env::var_os(REPORT_ENV) else { return Ok(None) };
+    let new = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
+    let file = std::fs::File::options().create(true).append(true).open(path)?;
+    Ok(Some((file, new)))
+}
+
+fn write_header(file: &mut std::fs::File) -> std::io::Result<()> {
+    writeln!(file, "| scenario | result | tasks (acked/sent) | lost | double | 5xx | other answers | recovery | time |")?;
+    writeln!(file, "|---|---|---|---|---|---|---|---|---|")
+}
+
+/// A scenario that stopped before its checks (a fault that could not be
+/// injected, a queue that never drained) still gets its row.
+pub fn append_failure(scenario: &str, error: &str) -> std::io::Result<()> {
+    let Some((mut file, new)) = open_report()? else { return Ok(()) };
+    if new {
+        write_header(&mut file)?;
+    }
+    let first_line = error.lines().next().unwrap_or_default().replace('|', "/");
+    writeln!(file, "| {scenario} | FAILED before the checks: {first_line} | | | | | | | |")
+}
