@@ -92,14 +92,21 @@ fn cluster(system: &mut System) -> Result<&mut durable_tests::pg::PgCluster, Str
 /// replica has a `LISTEN` connection again, on a new backend.
 async fn kill_backends(admin_url: &str, replicas: usize) -> Result<(), String> {
     let mut admin = PgConnection::connect(admin_url).await.map_err(|e| format!("connecting to {admin_url}: {e}"))?;
+    // Chosen first, terminated second: in one statement the planner may
+    // call pg_terminate_backend before it filters by database.
     let killed: Vec<(i32, String)> = sqlx::query_as(
-        "SELECT pid, application_name FROM pg_stat_activity \
-         WHERE datname = $1 AND pid <> pg_backend_pid() AND pg_terminate_backend(pid)",
+        "SELECT pid, application_name FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
     .bind(PG_DATABASE)
     .fetch_all(&mut admin)
     .await
-    .map_err(|e| format!("terminating the servers' backends: {e}"))?;
+    .map_err(|e| format!("listing the servers' backends: {e}"))?;
+    let pids: Vec<i32> = killed.iter().map(|(pid, _)| *pid).collect();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid")
+        .bind(&pids)
+        .execute(&mut admin)
+        .await
+        .map_err(|e| format!("terminating the servers' backends: {e}"))?;
     let listeners = killed.iter().filter(|(_, app)| app == LISTENER).count();
     if listeners != replicas {
         return Err(format!(

@@ -10,24 +10,41 @@ use crate::ledger::Snapshot;
 /// Set to a file path to collect the figures as Markdown.
 pub const REPORT_ENV: &str = "CHAOS_REPORT";
 
-/// Time from each fault's injection to the first completion acknowledged
-/// after it, and from its end (process restarted, database back) likewise.
+/// Per fault: how long it lasted (until the process was restarted or the
+/// database back) and when the first completion was acknowledged after it
+/// ended, before the next fault began. Their sum is the recovery time: from
+/// injecting the fault to the first completion after it.
 #[derive(Debug)]
 pub struct Recovery {
     pub fault: String,
-    pub from_injection: Option<Duration>,
-    pub from_restore: Option<Duration>,
+    pub lasted: Duration,
+    pub first_completion: Option<Duration>,
+}
+
+impl Recovery {
+    pub fn total(&self) -> Option<Duration> {
+        self.first_completion.map(|d| d + self.lasted)
+    }
 }
 
 pub fn recoveries(snapshot: &Snapshot) -> Vec<Recovery> {
-    let first_after = |since| snapshot.completions.iter().map(|a| a.at).filter(|at| *at >= since).min();
-    snapshot
-        .faults
+    let faults = &snapshot.faults;
+    faults
         .iter()
-        .map(|fault| Recovery {
-            fault: fault.name.clone(),
-            from_injection: first_after(fault.injected).map(|at| at - fault.injected),
-            from_restore: first_after(fault.restored).map(|at| at - fault.restored),
+        .enumerate()
+        .map(|(index, fault)| {
+            let next = faults.get(index + 1).map(|f| f.injected);
+            let first = snapshot
+                .completions
+                .iter()
+                .map(|a| a.at)
+                .filter(|at| *at >= fault.restored && next.is_none_or(|next| *at < next))
+                .min();
+            Recovery {
+                fault: fault.name.clone(),
+                lasted: fault.restored - fault.injected,
+                first_completion: first.map(|at| at - fault.restored),
+            }
         })
         .collect()
 }
@@ -52,7 +69,15 @@ impl Figures<'_> {
             return "-".to_owned();
         }
         all.iter()
-            .map(|r| format!("{}: {} ({} after restore)", r.fault, millis(r.from_injection), millis(r.from_restore)))
+            .map(|r| {
+                format!(
+                    "{}: {} (fault {} ms, then {})",
+                    r.fault,
+                    millis(r.total()),
+                    r.lasted.as_millis(),
+                    millis(r.first_completion)
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     }

@@ -16,6 +16,8 @@ pub struct Scale {
     pub window: Duration,
     /// How long the database stays down in the outage scenario.
     pub outage: Duration,
+    /// At least this long between the end of one fault and the next.
+    pub settle: Duration,
     /// How long the queue may take to drain once creating and faults are
     /// over; a bound so a stuck run fails instead of hanging, not a speed goal.
     pub drain: Duration,
@@ -33,6 +35,7 @@ impl Scale {
             rounds: 2,
             window: Duration::from_secs(6),
             outage: Duration::from_secs(3),
+            settle: Duration::from_secs(2),
             drain: Duration::from_secs(90),
         }
     }
@@ -44,6 +47,7 @@ impl Scale {
             rounds: 6,
             window: Duration::from_secs(60),
             outage: Duration::from_secs(10),
+            settle: Duration::from_secs(3),
             drain: Duration::from_secs(240),
         }
     }

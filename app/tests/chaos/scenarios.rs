@@ -167,13 +167,18 @@ impl Scenario {
         judged(&verdict)
     }
 
-    /// The scale's rounds of this scenario's fault, evenly inside the window.
+    /// The scale's rounds of this scenario's fault, evenly inside the window
+    /// (or later, to leave each one `settle` after the previous one ended).
     fn inject_faults(&self, runtime: &Runtime, system: &mut System, scale: &Scale, start: Instant) -> Result<(), String> {
         let Some(fault) = self.fault else { return Ok(()) };
+        let mut settled = start;
         for round in 0..scale.rounds {
-            let due = start + scale.window.mul_f64((round + 1) as f64 / (scale.rounds + 1) as f64);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            let planned = start + scale.window.mul_f64((round + 1) as f64 / (scale.rounds + 1) as f64);
+            std::thread::sleep(planned.max(settled).saturating_duration_since(Instant::now()));
             let record = fault.inject(system, runtime, round, scale.outage)?;
+            // The next fault waits until the system had time to show it
+            // recovered from this one.
+            settled = record.restored + scale.settle;
             system.ledger.fault(record);
         }
         Ok(())
