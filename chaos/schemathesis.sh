@@ -35,6 +35,11 @@ install_schemathesis() {
     return
   fi
   rm -rf "$VENV"
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "python3 not found; installing it"
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq python3 python3-venv
+  fi
   if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
     echo "python3 -m venv does not work here; installing python3-venv"
     rm -rf "$VENV"
