@@ -156,7 +156,9 @@ pub fn judge(
         let want_status = if want.completed { TaskStatus::Completed } else { TaskStatus::Failed };
         let Some(row) = rows.get(task) else {
             verdict.lost += 1;
-            verdict.violations.push(format!("task {task} ({}) was acknowledged but is not in the database", created.key));
+            verdict
+                .violations
+                .push(format!("task {task} ({}) was acknowledged but is not in the database", created.key));
             continue;
         };
         let api_status = api.get(task).cloned().unwrap_or_else(|| Err("not read".to_owned()));
@@ -167,7 +169,11 @@ pub fn judge(
         }
         if row.status != want_status.as_str() {
             lost = true;
-            verdict.violations.push(format!("task {task}: SQL status {}, expected {}", row.status, want_status.as_str()));
+            verdict.violations.push(format!(
+                "task {task}: SQL status {}, expected {}",
+                row.status,
+                want_status.as_str()
+            ));
         }
         let want_completed = i64::from(want.completed);
         if row.completed_runs != want_completed || row.planned_failures != want.planned_failures as i64 {
@@ -183,7 +189,9 @@ pub fn judge(
     for (task, runs) in &completion_acks {
         if runs.len() > 1 {
             verdict.double += 1;
-            verdict.violations.push(format!("task {task}: completion acknowledged {} times (runs {runs:?})", runs.len()));
+            verdict
+                .violations
+                .push(format!("task {task}: completion acknowledged {} times (runs {runs:?})", runs.len()));
         }
         match rows.get(task).and_then(|r| r.completed_run) {
             Some(completed) if runs.iter().all(|r| *r == completed) => {}
@@ -195,7 +203,9 @@ pub fn judge(
     for ((task, attempt), times) in failure_acks {
         if times > 1 {
             verdict.double += 1;
-            verdict.violations.push(format!("task {task}: the failure of attempt {attempt} was acknowledged {times} times"));
+            verdict
+                .violations
+                .push(format!("task {task}: the failure of attempt {attempt} was acknowledged {times} times"));
         }
     }
     for (task, row) in rows {

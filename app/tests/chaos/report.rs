@@ -152,7 +152,10 @@ fn open_report() -> std::io::Result<Option<(std::fs::File, bool)>> {
 }
 
 fn write_header(file: &mut std::fs::File) -> std::io::Result<()> {
-    writeln!(file, "| scenario | result | tasks (acked/sent) | lost | double | 5xx | other answers | recovery | time |")?;
+    writeln!(
+        file,
+        "| scenario | result | tasks (acked/sent) | lost | double | 5xx | other answers | recovery | time |"
+    )?;
     writeln!(file, "|---|---|---|---|---|---|---|---|---|")
 }
 

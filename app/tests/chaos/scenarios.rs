@@ -169,7 +169,13 @@ impl Scenario {
 
     /// The scale's rounds of this scenario's fault, evenly inside the window
     /// (or later, to leave each one `settle` after the previous one ended).
-    fn inject_faults(&self, runtime: &Runtime, system: &mut System, scale: &Scale, start: Instant) -> Result<(), String> {
+    fn inject_faults(
+        &self,
+        runtime: &Runtime,
+        system: &mut System,
+        scale: &Scale,
+        start: Instant,
+    ) -> Result<(), String> {
         let Some(fault) = self.fault else { return Ok(()) };
         let mut settled = start;
         for round in 0..scale.rounds {

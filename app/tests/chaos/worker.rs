@@ -100,8 +100,9 @@ pub fn run(config: WorkerConfig) -> ExitCode {
     runtime.block_on(async move {
         let config = Arc::new(config);
         let clients: Arc<Vec<Client>> = Arc::new(config.servers.iter().map(|url| client(url)).collect());
-        let loops: Vec<_> =
-            (0..config.concurrency).map(|slot| tokio::spawn(claim_loop(config.clone(), clients.clone(), slot))).collect();
+        let loops: Vec<_> = (0..config.concurrency)
+            .map(|slot| tokio::spawn(claim_loop(config.clone(), clients.clone(), slot)))
+            .collect();
         for handle in loops {
             let _ = handle.await;
         }
@@ -136,7 +137,8 @@ async fn claim_loop(config: Arc<WorkerConfig>, clients: Arc<Vec<Client>>, slot: 
 
 /// Works one run and reports its planned outcome, trying again (on any
 /// replica) while the answer is a transport failure or 503. A retry after a
-/// report that did apply gets 409: the fencing the suite relies on.
+/// report that did apply gets 409: the fencing the suite relies on, and
+/// tests on purpose for one run in eight.
 async fn work(config: &WorkerConfig, clients: &[Client], server: usize, task: ClaimedTask) {
     let (low, high) = config.work_ms;
     let spread = u128::from(high.saturating_sub(low)) + 1;
@@ -145,29 +147,48 @@ async fn work(config: &WorkerConfig, clients: &[Client], server: usize, task: Cl
 
     let fail_times = task.params["fail_times"].as_u64().unwrap_or(0);
     let fails = u64::from(task.attempt) <= fail_times;
-    let (operation, verb) = if fails { ("fail", "fail") } else { ("complete", "complete") };
     for try_number in 0..6u64 {
         let target = (server + try_number as usize) % clients.len();
-        let client = &clients[target];
-        let answer = if fails {
-            client.fail_run(task.run_id, PLANNED_FAILURE).await.map(drop)
-        } else {
-            client.complete_run(task.run_id, Some(&json!({"worker": config.name}))).await.map(drop)
-        };
-        match answer {
+        match report(config, &clients[target], &task, fails, target).await {
             Ok(()) => {
-                print_line(&format!("{verb} {} {} {} {target}", task.task_id, task.run_id, task.attempt));
+                // A duplicate delivery, as a network retry would make one:
+                // the server must refuse it (409), and if it acknowledged
+                // it the ledger holds the outcome twice.
+                if task.task_id.as_u128().is_multiple_of(DUPLICATE_ONE_IN) {
+                    let other = (target + 1) % clients.len();
+                    let _ = report(config, &clients[other], &task, fails, other).await;
+                }
                 return;
             }
-            Err(error) => {
-                print_error(operation, &error);
-                if !(matches!(error, Error::Transport(_)) || error.is_unavailable()) {
-                    return;
-                }
+            Err(error) if matches!(error, Error::Transport(_)) || error.is_unavailable() => {
                 tokio::time::sleep(Duration::from_millis(100 * (try_number + 1))).await;
             }
+            Err(_) => return,
         }
     }
+}
+
+/// One in this many runs has its outcome reported a second time.
+const DUPLICATE_ONE_IN: u128 = 8;
+
+/// Reports the run's outcome to one server; prints the acknowledgement or the error.
+async fn report(
+    config: &WorkerConfig,
+    client: &Client,
+    task: &ClaimedTask,
+    fails: bool,
+    server: usize,
+) -> Result<(), Error> {
+    let (verb, answer) = if fails {
+        ("fail", client.fail_run(task.run_id, PLANNED_FAILURE).await.map(drop))
+    } else {
+        ("complete", client.complete_run(task.run_id, Some(&json!({"worker": config.name}))).await.map(drop))
+    };
+    match &answer {
+        Ok(()) => print_line(&format!("{verb} {} {} {} {server}", task.task_id, task.run_id, task.attempt)),
+        Err(error) => print_error(verb, error),
+    }
+    answer
 }
 
 /// What kind of failure `error` is, as the ledger counts it.
