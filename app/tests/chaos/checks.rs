@@ -109,8 +109,10 @@ pub async fn api_statuses(client: &Client, tasks: Vec<Uuid>) -> HashMap<Uuid, Re
                 (task, Err(last))
             });
         }
-        while let Some(Ok((task, status))) = reads.join_next().await {
-            statuses.insert(task, status);
+        while let Some(joined) = reads.join_next().await {
+            if let Ok((task, status)) = joined {
+                statuses.insert(task, status);
+            }
         }
     }
     statuses
