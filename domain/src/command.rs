@@ -19,6 +19,8 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_LONG_POLL_SECONDS: f64 = 60.0;
 pub const MAX_PAGE_LIMIT: i64 = 1000;
 pub const DEFAULT_PAGE_LIMIT: u32 = 50;
+/// The largest `max_attempts`: what the stores' attempt counters hold.
+pub const MAX_ATTEMPTS: u32 = u32::MAX;
 const MAX_NAME_LEN: usize = 255;
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,8 +76,10 @@ impl NewTask {
         }
         let max_attempts = match self.max_attempts {
             None => 1,
-            Some(n) if (1..=i64::from(u32::MAX)).contains(&n) => n as u32,
-            Some(_) => return Err(ValidationError::invalid("max_attempts", "must be an integer >= 1")),
+            Some(n) if (1..=i64::from(MAX_ATTEMPTS)).contains(&n) => n as u32,
+            Some(_) => {
+                return Err(ValidationError::invalid("max_attempts", format!("must be between 1 and {MAX_ATTEMPTS}")));
+            }
         };
         if let Some(key) = &self.idempotency_key {
             non_empty("idempotency_key", key)?;
@@ -136,16 +140,14 @@ impl ClaimRequest {
         if let Some(worker) = &self.worker_id {
             text("worker_id", worker)?;
         }
-        if !(1..=MAX_CLAIM_LIMIT).contains(&self.limit) {
-            return Err(ValidationError::invalid("limit", format!("must be between 1 and {MAX_CLAIM_LIMIT}")));
-        }
+        let limit = at_least_one_item(self.limit, MAX_CLAIM_LIMIT)?;
         let long_poll = match self.long_poll_seconds {
             None => None,
             Some(s) if s.is_finite() && (1.0..=MAX_LONG_POLL_SECONDS).contains(&s) => Some(clock::seconds(s)),
             Some(_) => return Err(ValidationError::invalid("long_poll_seconds", "must be between 1 and 60")),
         };
         Ok(Claim {
-            limit: self.limit as u32,
+            limit,
             claim_timeout: at_least_one_second("claim_timeout", self.claim_timeout)?,
             long_poll,
             worker_id: self.worker_id,
@@ -227,13 +229,20 @@ pub struct Page<T, C> {
     pub next_cursor: Option<C>,
 }
 
-/// The `limit` of a listing: default 50, 1–1000.
+/// The `limit` of a listing: default 50, at least 1, at most 1000.
 pub fn page_limit(raw: Option<i64>) -> Result<u32, ValidationError> {
-    match raw {
-        None => Ok(DEFAULT_PAGE_LIMIT),
-        Some(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => Ok(n as u32),
-        Some(_) => Err(ValidationError::invalid("limit", format!("must be between 1 and {MAX_PAGE_LIMIT}"))),
+    raw.map_or(Ok(DEFAULT_PAGE_LIMIT), |n| at_least_one_item(n, MAX_PAGE_LIMIT))
+}
+
+/// A `limit` of at least 1. One over `max` is lowered to it rather than
+/// refused: the original server has no upper bound, so its clients may ask
+/// for more than we hand out at once.
+fn at_least_one_item(limit: i64, max: i64) -> Result<u32, ValidationError> {
+    if limit < 1 {
+        return Err(ValidationError::invalid("limit", "must be at least 1"));
     }
+    // `max` is at most 1000, so the clamped value fits.
+    Ok(limit.min(max) as u32)
 }
 
 /// A strictly positive whole or fractional number of seconds, at least 1.
@@ -324,8 +333,12 @@ mod tests {
     #[test]
     fn task_errors_name_the_field() {
         assert_eq!(task("").validate().unwrap_err().message, "task_name is required");
-        let bad = NewTask { max_attempts: Some(0), ..task("x") };
-        assert_eq!(bad.validate().unwrap_err().field, "max_attempts");
+        for out_of_range in [0, -1, i64::from(u32::MAX) + 1] {
+            let bad = NewTask { max_attempts: Some(out_of_range), ..task("x") };
+            assert_eq!(bad.validate().unwrap_err().message, "max_attempts must be between 1 and 4294967295");
+        }
+        let most = NewTask { max_attempts: Some(i64::from(u32::MAX)), ..task("x") };
+        assert_eq!(most.validate().unwrap().max_attempts, u32::MAX);
         let bad = NewTask { start_timeout: Some(-1.0), ..task("x") };
         assert_eq!(bad.validate().unwrap_err().field, "start_timeout");
         let zero = NewTask { execution_timeout: Some(0.0), ..task("x") };
@@ -345,8 +358,12 @@ mod tests {
         assert_eq!(ok.clone().validate().unwrap().limit, 10);
         let bad = ClaimRequest { limit: 0, ..ok.clone() };
         assert_eq!(bad.validate().unwrap_err().field, "limit");
-        let bad = ClaimRequest { limit: 1001, ..ok.clone() };
-        assert_eq!(bad.validate().unwrap_err().field, "limit");
+        let bad = ClaimRequest { limit: -5, ..ok.clone() };
+        assert_eq!(bad.validate().unwrap_err().message, "limit must be at least 1");
+        for over in [1001, i64::MAX] {
+            let clamped = ClaimRequest { limit: over, ..ok.clone() };
+            assert_eq!(clamped.validate().unwrap().limit, 1000, "{over}");
+        }
         let bad = ClaimRequest { claim_timeout: 0.5, ..ok.clone() };
         assert_eq!(bad.validate().unwrap_err().field, "claim_timeout");
         let bad = ClaimRequest { long_poll_seconds: Some(61.0), ..ok };
@@ -397,7 +414,9 @@ mod tests {
     fn page_limits() {
         assert_eq!(page_limit(None).unwrap(), 50);
         assert_eq!(page_limit(Some(1000)).unwrap(), 1000);
-        assert!(page_limit(Some(0)).is_err());
-        assert!(page_limit(Some(1001)).is_err());
+        assert_eq!(page_limit(Some(0)).unwrap_err().message, "limit must be at least 1");
+        assert!(page_limit(Some(i64::MIN)).is_err());
+        assert_eq!(page_limit(Some(1001)).unwrap(), 1000);
+        assert_eq!(page_limit(Some(i64::MAX)).unwrap(), 1000);
     }
 }

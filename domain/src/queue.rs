@@ -11,9 +11,12 @@ use crate::error::ValidationError;
 pub const DEFAULT_TTL_SECONDS: u64 = 259_200;
 /// Default maximum number of queues a server accepts.
 pub const DEFAULT_MAX_QUEUES: usize = 128;
-const MAX_NAME_LEN: usize = 64;
+/// The longest queue name, in bytes of UTF-8.
+pub const MAX_QUEUE_NAME_BYTES: usize = 255;
 
-/// A validated queue name: 1–64 of letters, digits, `_`, `-`, `.`.
+/// A validated queue name: 1–255 bytes of any text a percent-encoded URL
+/// path segment can carry (`emails:high`, `billing/eu`, `tâches`), since
+/// every queue is addressed by one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QueueName(String);
 
@@ -22,9 +25,18 @@ impl QueueName {
         if raw.is_empty() {
             return Err(ValidationError::required(field));
         }
-        let valid_chars = raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if raw.len() > MAX_NAME_LEN || !valid_chars {
-            return Err(ValidationError::invalid(field, "must be 1-64 characters of letters, digits, '_', '-' or '.'"));
+        if raw.len() > MAX_QUEUE_NAME_BYTES {
+            return Err(ValidationError::invalid(field, format!("must be at most {MAX_QUEUE_NAME_BYTES} bytes")));
+        }
+        // Control characters (NUL included) are lost or mangled on the way
+        // through URLs, logs and metric labels.
+        if raw.chars().any(char::is_control) {
+            return Err(ValidationError::invalid(field, "must not contain control characters"));
+        }
+        // URL parsers resolve these segments (even percent-encoded) as "this"
+        // and "parent" directory, so no client could address such a queue.
+        if matches!(raw, "." | "..") {
+            return Err(ValidationError::invalid(field, "must not be \".\" or \"..\""));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -103,12 +115,24 @@ mod tests {
 
     #[test]
     fn queue_names() {
-        assert!(QueueName::parse("name", "emails.v2_high-prio").is_ok());
+        for good in ["emails.v2_high-prio", "emails:high", "billing/eu", "tâches", "a b", "100%", "?#&=+", "..."] {
+            assert_eq!(QueueName::parse("name", good).unwrap().as_str(), good);
+        }
+        assert!(QueueName::parse("name", &"a".repeat(MAX_QUEUE_NAME_BYTES)).is_ok());
         assert_eq!(QueueName::parse("name", "").unwrap_err().message, "name is required");
-        assert!(QueueName::parse("name", "has space").is_err());
-        assert!(QueueName::parse("name", "ümlaut").is_err());
-        assert!(QueueName::parse("name", &"a".repeat(64)).is_ok());
-        assert!(QueueName::parse("name", &"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn queue_name_rejections_name_the_field() {
+        let message = |raw: &str| QueueName::parse("name", raw).unwrap_err().message;
+        assert_eq!(message(&"a".repeat(MAX_QUEUE_NAME_BYTES + 1)), "name must be at most 255 bytes");
+        // 128 two-byte characters: 128 characters, but 256 bytes.
+        assert_eq!(message(&"é".repeat(128)), "name must be at most 255 bytes");
+        for control in ["a\0b", "tab\there", "line\n", "\u{7f}", "\u{85}"] {
+            assert_eq!(message(control), "name must not contain control characters", "{control:?}");
+        }
+        assert_eq!(message("."), "name must not be \".\" or \"..\"");
+        assert_eq!(message(".."), "name must not be \".\" or \"..\"");
     }
 
     #[test]

@@ -12,12 +12,7 @@ use axum::response::{IntoResponse, Response};
 use crate::error::{ApiError, ErrorCode};
 
 pub(crate) async fn require_bearer(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
+    let presented = request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(bearer);
     match presented {
         Some(given) if constant_time_eq(given.as_bytes(), token.as_bytes()) => next.run(request).await,
         _ => {
@@ -27,6 +22,13 @@ pub(crate) async fn require_bearer(State(token): State<Arc<str>>, request: Reque
             response
         }
     }
+}
+
+/// The token of `Bearer <token>`. RFC 9110 makes the scheme name
+/// case-insensitive (`bearer`, `BEARER`) and lets one or more spaces follow it.
+fn bearer(credentials: &str) -> Option<&str> {
+    let (scheme, token) = credentials.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim_start_matches(' '))
 }
 
 /// Compares without an early exit, so response timing does not reveal how
@@ -40,7 +42,17 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{bearer, constant_time_eq};
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        for credentials in ["Bearer s3cret", "bearer s3cret", "BEARER s3cret", "bEaReR   s3cret", " Bearer s3cret "] {
+            assert_eq!(bearer(credentials), Some("s3cret"), "{credentials:?}");
+        }
+        for credentials in ["Bearers3cret", "Basic s3cret", "Bearer", "s3cret", ""] {
+            assert_eq!(bearer(credentials), None, "{credentials:?}");
+        }
+    }
 
     #[test]
     fn compares_whole_tokens() {

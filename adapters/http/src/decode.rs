@@ -36,7 +36,7 @@ fn rejection(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 }
 
 fn malformed(err: &serde_json::Error) -> ApiError {
-    ApiError::validation(format!("malformed JSON: {err}"))
+    ApiError::validation(format!("malformed JSON: {err} (the request body must be a JSON object)"))
 }
 
 /// serde_json appends the position to every message; a data error is about

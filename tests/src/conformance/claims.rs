@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use durable_domain::command::{ClaimRequest, NewTask};
+use durable_domain::command::{ClaimRequest, MAX_CLAIM_LIMIT, NewTask};
 use durable_domain::retry::{RetryKind, RetryStrategy};
 use durable_domain::{NotFound, RunStatus};
 use durable_ports::{Service, ServiceError};
@@ -41,6 +41,18 @@ pub async fn claim_respects_the_limit(backend: Backend) {
     let handed: HashSet<_> = first.iter().chain(&second).map(|s| s.run.id).collect();
     let expected: HashSet<_> = created.iter().map(|c| c.run_id).collect();
     assert_eq!(handed, expected, "every run exactly once");
+}
+
+/// The original server has no upper bound on `limit`: a larger one is
+/// lowered to the maximum, not refused.
+pub async fn claim_over_the_maximum_takes_the_maximum(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let most = usize::try_from(MAX_CLAIM_LIMIT).unwrap();
+    ctx.engine.create_tasks(queue.clone(), vec![new_task("t"); most]).await.unwrap();
+    ctx.task(&queue).await;
+    assert_eq!(ctx.claim(&queue, MAX_CLAIM_LIMIT * 5).await.len(), most);
+    assert_eq!(ctx.claim(&queue, i64::MAX).await.len(), 1);
 }
 
 pub async fn claim_returns_the_task_and_sets_the_claim(backend: Backend) {
@@ -92,7 +104,7 @@ pub async fn claim_validates_input(backend: Backend) {
     let ok = ClaimRequest { limit: 1, claim_timeout: 30.0, long_poll_seconds: None, worker_id: None };
     for bad in [
         ClaimRequest { limit: 0, ..ok.clone() },
-        ClaimRequest { limit: 1001, ..ok.clone() },
+        ClaimRequest { limit: -1, ..ok.clone() },
         ClaimRequest { claim_timeout: 0.5, ..ok.clone() },
         ClaimRequest { long_poll_seconds: Some(0.0), ..ok.clone() },
         ClaimRequest { long_poll_seconds: Some(61.0), ..ok.clone() },

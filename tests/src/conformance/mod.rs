@@ -272,6 +272,8 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@modules $factory;
             queues {
                 name_is_validated,
+                any_valid_name_round_trips,
+                impossible_name_is_not_found,
                 duplicate_name_conflicts,
                 queue_limit_is_enforced,
                 cleanup_policy_defaults_and_overrides,
@@ -298,6 +300,7 @@ macro_rules! conformance_suite {
             claims {
                 claim_hands_out_oldest_due_first,
                 claim_respects_the_limit,
+                claim_over_the_maximum_takes_the_maximum,
                 claim_returns_the_task_and_sets_the_claim,
                 claim_validates_input,
                 claim_in_unknown_queue_is_not_found,

@@ -26,8 +26,8 @@ pub struct CreateTaskRequest {
     #[serde(default)]
     pub retry_strategy: Option<RetryStrategyBody>,
     /// How many runs may fail (as reported by a worker) before the task fails. Default 1.
-    #[serde(default)]
-    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "wire::opt_integer")]
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
     pub max_attempts: Option<i64>,
     /// Seconds; cancel the task if no run was claimed this long after creation. 0 = none.
     #[serde(default)]
@@ -133,7 +133,9 @@ pub struct BatchCreateResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ClaimRequestBody {
-    /// 1–1000.
+    /// How many runs to hand out at most, >= 1; over 1000 is taken as 1000.
+    #[serde(deserialize_with = "wire::integer")]
+    #[schema(minimum = 1)]
     pub limit: i64,
     /// Seconds the claim lasts, >= 1.
     pub claim_timeout: f64,

@@ -9,6 +9,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+/// A visitor together with the `deserialize_*` call that feeds it. The
+/// hint matters: with serde_json's `arbitrary_precision`, `deserialize_any`
+/// hands a number over as a map, which a number visitor refuses.
+trait Field<'de>: Visitor<'de> + Sized {
+    fn read<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error>;
+}
+
 struct UuidVisitor;
 
 impl Visitor<'_> for UuidVisitor {
@@ -23,8 +30,14 @@ impl Visitor<'_> for UuidVisitor {
     }
 }
 
+impl<'de> Field<'de> for UuidVisitor {
+    fn read<D: Deserializer<'de>>(self, deserializer: D) -> Result<Uuid, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
 pub fn uuid<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Uuid, D::Error> {
-    deserializer.deserialize_str(UuidVisitor)
+    UuidVisitor.read(deserializer)
 }
 
 pub fn opt_uuid<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Uuid>, D::Error> {
@@ -47,8 +60,14 @@ impl Visitor<'_> for TimeVisitor {
     }
 }
 
+impl<'de> Field<'de> for TimeVisitor {
+    fn read<D: Deserializer<'de>>(self, deserializer: D) -> Result<OffsetDateTime, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
 pub fn time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
-    deserializer.deserialize_str(TimeVisitor)
+    TimeVisitor.read(deserializer)
 }
 
 pub fn opt_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
@@ -84,14 +103,65 @@ impl Visitor<'_> for WholeSecondsVisitor {
     }
 }
 
+impl<'de> Field<'de> for WholeSecondsVisitor {
+    fn read<D: Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
+        deserializer.deserialize_f64(self)
+    }
+}
+
 pub fn opt_whole_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
     deserializer.deserialize_option(OptionOf(WholeSecondsVisitor))
+}
+
+/// A whole number (`limit`, `max_attempts`), saturating at the ends of
+/// `i64`: one too large for 64 bits is still just over the maximum, which
+/// the domain then judges. An integral float (`10.0`) is an integer to JSON
+/// Schema, so it is one here too.
+struct IntegerVisitor;
+
+impl Visitor<'_> for IntegerVisitor {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer")
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<i64, E> {
+        Ok(value)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<i64, E> {
+        Ok(i64::try_from(value).unwrap_or(i64::MAX))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<i64, E> {
+        if value.is_finite() && value.fract() == 0.0 {
+            // `as` saturates at the ends of i64.
+            Ok(value as i64)
+        } else {
+            Err(E::invalid_type(Unexpected::Float(value), &self))
+        }
+    }
+}
+
+impl<'de> Field<'de> for IntegerVisitor {
+    fn read<D: Deserializer<'de>>(self, deserializer: D) -> Result<i64, D::Error> {
+        deserializer.deserialize_i64(self)
+    }
+}
+
+pub fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    IntegerVisitor.read(deserializer)
+}
+
+pub fn opt_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    deserializer.deserialize_option(OptionOf(IntegerVisitor))
 }
 
 /// `null` → `None`, anything else through the inner visitor.
 struct OptionOf<V>(V);
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for OptionOf<V> {
+impl<'de, V: Field<'de>> Visitor<'de> for OptionOf<V> {
     type Value = Option<V::Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,7 +177,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for OptionOf<V> {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self.0).map(Some)
+        self.0.read(deserializer).map(Some)
     }
 }
 
@@ -126,6 +196,8 @@ mod tests {
         at: Option<OffsetDateTime>,
         #[serde(default, deserialize_with = "opt_whole_seconds")]
         ttl: Option<u64>,
+        #[serde(default, deserialize_with = "opt_integer")]
+        count: Option<i64>,
     }
 
     const ID: &str = "0192b9d4-5e3a-7f00-8000-000000000001";
@@ -143,6 +215,22 @@ mod tests {
     }
 
     #[test]
+    fn integers_saturate_and_may_be_written_as_floats() {
+        let count = |value: &str| {
+            let body: Body = decode(format!(r#"{{"id": "{ID}", "count": {value}}}"#).as_bytes()).unwrap();
+            body.count
+        };
+        assert_eq!(count("5"), Some(5));
+        assert_eq!(count("-5"), Some(-5));
+        assert_eq!(count("1e3"), Some(1000));
+        assert_eq!(count("10.0"), Some(10));
+        assert_eq!(count("18446744073709551615"), Some(i64::MAX));
+        assert_eq!(count("99999999999999999999999"), Some(i64::MAX));
+        assert_eq!(count("-99999999999999999999999"), Some(i64::MIN));
+        assert_eq!(count("null"), None);
+    }
+
+    #[test]
     fn rejections_name_the_field() {
         let message = |body: &str| decode::<Body>(body.as_bytes()).unwrap_err().message;
         assert_eq!(message(r#"{"id": "x"}"#), "id must be a valid UUID");
@@ -150,5 +238,7 @@ mod tests {
         assert_eq!(message(&format!(r#"{{"id": "{ID}", "at": "yesterday"}}"#)), "at must be an RFC 3339 time");
         assert_eq!(message(&format!(r#"{{"id": "{ID}", "ttl": -1}}"#)), "ttl must be a number of seconds >= 0");
         assert_eq!(message(&format!(r#"{{"id": "{ID}", "ttl": "1"}}"#)), "ttl must be a number of seconds >= 0");
+        assert_eq!(message(&format!(r#"{{"id": "{ID}", "count": 1.5}}"#)), "count must be an integer");
+        assert_eq!(message(&format!(r#"{{"id": "{ID}", "count": "5"}}"#)), "count must be an integer");
     }
 }

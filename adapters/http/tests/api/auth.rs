@@ -36,6 +36,18 @@ async fn the_right_token_is_let_through() {
     assert_eq!(reply.ok(200)["queues"], serde_json::json!([]));
 }
 
+/// RFC 9110: the scheme name is case-insensitive.
+#[tokio::test]
+async fn the_scheme_may_be_spelled_in_any_case() {
+    for authorization in ["bearer s3cret", "BEARER s3cret", "BeArEr  s3cret"] {
+        let mut service = MockService::new();
+        service.expect_list_queues().times(1).returning(|| Ok(vec![]));
+        let reply = send(guarded(service), with_token("/api/v1/queues", authorization)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{authorization:?}");
+    }
+    send(guarded(MockService::new()), with_token("/api/v1/queues", "bearer wrong")).await.error(401, "UNAUTHORIZED");
+}
+
 #[tokio::test]
 async fn probes_and_docs_stay_open() {
     let mut service = MockService::new();
