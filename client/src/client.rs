@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Url};
 use serde::Serialize;
@@ -11,6 +12,11 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 use crate::retry::{Idempotency, RetryPolicy};
+
+/// What a path segment keeps as is: RFC 3986's unreserved characters.
+/// Everything else is percent-encoded, `/` `%` `?` `#` and controls
+/// included (which `Url`'s own segment encoder would drop or pass on).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The request timeout when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -209,18 +215,26 @@ impl Client {
     }
 
     /// `base/api/v1/<segments…>`, each segment percent-encoded.
-    pub(crate) fn api_url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn api_url(&self, segments: &[&str]) -> Result<Url, Error> {
         self.root_url(&[&["api", "v1"], segments].concat())
     }
 
-    /// `base/<segments…>`, each segment percent-encoded.
-    pub(crate) fn root_url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        // `parse_base` rejected cannot-be-a-base URLs, so this always succeeds.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
+    /// `base/<segments…>`, each segment percent-encoded, so a name such as
+    /// `billing/eu` or `a?b` stays one segment and arrives as given.
+    pub(crate) fn root_url(&self, segments: &[&str]) -> Result<Url, Error> {
+        let mut path = self.base.path().trim_end_matches('/').to_owned();
+        for segment in segments {
+            // URL parsers resolve these as "this" and "parent" directory,
+            // even percent-encoded: the request would go somewhere else.
+            if matches!(*segment, "." | "..") {
+                return Err(Error::InvalidArgument(format!("{segment:?} cannot be sent as a URL path segment")));
+            }
+            path.push('/');
+            path.extend(utf8_percent_encode(segment, SEGMENT));
         }
-        url
+        let mut url = self.base.clone();
+        url.set_path(&path);
+        Ok(url)
     }
 
     /// A call with no body that is not retried.
@@ -289,28 +303,52 @@ mod tests {
     #[test]
     fn builds_api_urls_from_any_spelling_of_the_base() {
         for base in ["http://h:8080", "http://h:8080/", "http://h:8080/api/v1", "http://h:8080/api/v1/"] {
-            let url = client(base).api_url(&["queues", "q1", "tasks"]);
+            let url = client(base).api_url(&["queues", "q1", "tasks"]).unwrap();
             assert_eq!(url.as_str(), "http://h:8080/api/v1/queues/q1/tasks", "{base}");
         }
-        assert_eq!(client("http://h/").root_url(&["healthz"]).as_str(), "http://h/healthz");
+        assert_eq!(client("http://h/").root_url(&["healthz"]).unwrap().as_str(), "http://h/healthz");
     }
 
     #[test]
     fn keeps_a_path_prefix() {
         let c = client("https://proxy.example/durable/");
-        assert_eq!(c.api_url(&["events"]).as_str(), "https://proxy.example/durable/api/v1/events");
-        assert_eq!(c.root_url(&["readyz"]).as_str(), "https://proxy.example/durable/readyz");
+        assert_eq!(c.api_url(&["events"]).unwrap().as_str(), "https://proxy.example/durable/api/v1/events");
+        assert_eq!(c.root_url(&["readyz"]).unwrap().as_str(), "https://proxy.example/durable/readyz");
     }
 
     #[test]
     fn percent_encodes_each_segment() {
-        let url = client("http://h").api_url(&["tasks", "t", "checkpoints", "step one/two?"]);
+        let url = client("http://h").api_url(&["tasks", "t", "checkpoints", "step one/two?"]).unwrap();
         assert_eq!(url.as_str(), "http://h/api/v1/tasks/t/checkpoints/step%20one%2Ftwo%3F");
+        let cases = [
+            ("emails:high", "emails%3Ahigh"),
+            ("billing/eu", "billing%2Feu"),
+            ("tâches", "t%C3%A2ches"),
+            ("100%", "100%25"),
+            ("a#b", "a%23b"),
+            ("tab\there", "tab%09here"),
+            ("line\nbreak", "line%0Abreak"),
+            ("back\\slash", "back%5Cslash"),
+            ("...", "..."),
+            ("-._~", "-._~"),
+        ];
+        for (segment, encoded) in cases {
+            let url = client("http://h").api_url(&["queues", segment, "stats"]).unwrap();
+            assert_eq!(url.as_str(), format!("http://h/api/v1/queues/{encoded}/stats"), "{segment:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_dot_segments_instead_of_sending_elsewhere() {
+        for segment in [".", ".."] {
+            let err = client("http://h").api_url(&["queues", segment, "stats"]).unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        }
     }
 
     #[test]
     fn appends_only_present_query_pairs() {
-        let base = client("http://h").api_url(&["tasks"]);
+        let base = client("http://h").api_url(&["tasks"]).unwrap();
         assert_eq!(with_query(base.clone(), &[("status", None)]).as_str(), "http://h/api/v1/tasks");
         let url =
             with_query(base, &[("queue_name", Some("a b&c".into())), ("cursor", None), ("limit", Some("5".into()))]);

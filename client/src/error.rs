@@ -144,6 +144,10 @@ pub enum Error {
     /// The client was configured with something unusable (a bad base URL).
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// An argument no request can carry (a path segment of `.` or `..`);
+    /// nothing was sent.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 }
 
 impl Error {

@@ -74,7 +74,7 @@ fn is_retryable(error: &Error) -> bool {
     match error {
         Error::Transport(e) => e.is_connect() || e.is_timeout() || e.is_request() || e.is_body(),
         Error::Api { status, .. } => *status == 503,
-        Error::Decode { .. } | Error::Config(_) => false,
+        Error::Decode { .. } | Error::Config(_) | Error::InvalidArgument(_) => false,
     }
 }
 

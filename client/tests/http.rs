@@ -340,3 +340,46 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error() {
     let err = client(&stub).build().unwrap().list_queues().await.unwrap_err();
     assert!(matches!(err, Error::Decode { status: 200, .. }), "{err:?}");
 }
+
+/// A queue name is one path segment, whatever it holds: `/`, `?`, `#`, `%`,
+/// non-ASCII and control characters are percent-encoded, none dropped.
+#[tokio::test]
+async fn queue_names_are_percent_encoded_in_every_queue_path() {
+    let stub = Stub::start(|r, _| match r.method.as_str() {
+        "DELETE" => Reply::empty(204),
+        _ => Reply::error(404, "NOT_FOUND", "queue not found"),
+    })
+    .await;
+    let c = client(&stub).build().unwrap();
+    let name = "billing/eu:tâches ?#%\t";
+    let encoded = "billing%2Feu%3At%C3%A2ches%20%3F%23%25%09";
+    c.delete_queue(name).await.unwrap();
+    assert!(c.queue_stats(name).await.unwrap_err().is_not_found());
+    assert!(c.create_task(name, &CreateTask::new("t")).await.unwrap_err().is_not_found());
+    assert!(c.create_tasks(name, &[CreateTask::new("t")]).await.unwrap_err().is_not_found());
+    assert!(c.claim(name, &ClaimRequest::new(1, 5)).await.unwrap_err().is_not_found());
+    let paths: Vec<String> = stub.requests().into_iter().map(|r| r.path).collect();
+    let base = format!("/api/v1/queues/{encoded}");
+    let expected = [
+        base.clone(),
+        format!("{base}/stats"),
+        format!("{base}/tasks"),
+        format!("{base}/tasks/batch"),
+        format!("{base}/tasks/claim"),
+    ];
+    assert_eq!(paths, expected);
+}
+
+/// `.` and `..` would be resolved away by any URL parser, sending the call
+/// to another resource; the client refuses them and sends nothing.
+#[tokio::test]
+async fn dot_segments_are_refused_before_sending() {
+    let stub = Stub::start(|_, _| Reply::empty(204)).await;
+    let c = client(&stub).build().unwrap();
+    for name in [".", ".."] {
+        assert!(matches!(c.delete_queue(name).await, Err(Error::InvalidArgument(_))), "{name}");
+        assert!(matches!(c.queue_stats(name).await, Err(Error::InvalidArgument(_))), "{name}");
+        assert!(matches!(c.get_checkpoint(task_id(), name).await, Err(Error::InvalidArgument(_))), "{name}");
+    }
+    assert!(stub.requests().is_empty());
+}

@@ -8,13 +8,13 @@ use crate::{Client, Error};
 impl Client {
     /// `GET /queues`: every queue.
     pub async fn list_queues(&self) -> Result<Vec<Queue>, Error> {
-        let call = self.call(Method::GET, self.api_url(&["queues"])).idempotency(Idempotency::Idempotent);
+        let call = self.call(Method::GET, self.api_url(&["queues"])?).idempotency(Idempotency::Idempotent);
         Ok(self.send(call).await?.decode::<QueueList>()?.queues)
     }
 
     /// `POST /queues`: creates a queue; [`Error::is_conflict`] if it exists.
     pub async fn create_queue(&self, queue: &CreateQueue) -> Result<Queue, Error> {
-        let call = self.call(Method::POST, self.api_url(&["queues"])).json(queue);
+        let call = self.call(Method::POST, self.api_url(&["queues"])?).json(queue);
         self.send(call).await?.decode()
     }
 
@@ -30,7 +30,7 @@ impl Client {
     }
 
     async fn delete_queue_with(&self, name: &str, force: bool) -> Result<(), Error> {
-        let url = with_query(self.api_url(&["queues", name]), &[("force", force.then(|| "true".to_owned()))]);
+        let url = with_query(self.api_url(&["queues", name])?, &[("force", force.then(|| "true".to_owned()))]);
         let call = self.call(Method::DELETE, url).idempotency(Idempotency::Idempotent);
         self.send(call).await?.expect_success()
     }
@@ -38,7 +38,7 @@ impl Client {
     /// `GET /queues/{name}/stats`.
     pub async fn queue_stats(&self, name: &str) -> Result<QueueStats, Error> {
         let call =
-            self.call(Method::GET, self.api_url(&["queues", name, "stats"])).idempotency(Idempotency::Idempotent);
+            self.call(Method::GET, self.api_url(&["queues", name, "stats"])?).idempotency(Idempotency::Idempotent);
         self.send(call).await?.decode()
     }
 }

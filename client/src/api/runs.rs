@@ -17,7 +17,7 @@ use crate::{Client, Error};
 impl Client {
     /// `GET /runs`: one page of runs, newest first.
     pub async fn list_runs(&self, filter: &ListRuns) -> Result<RunPage, Error> {
-        let url = with_query(self.api_url(&["runs"]), &filter.query());
+        let url = with_query(self.api_url(&["runs"])?, &filter.query());
         self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
     }
 
@@ -34,28 +34,28 @@ impl Client {
     /// `POST /runs/{id}/complete` with an optional result; [`Error::is_conflict`]
     /// when the claim was lost. Never retried.
     pub async fn complete_run(&self, run_id: Uuid, result: Option<&Value>) -> Result<RunCompleted, Error> {
-        let call = self.call(Method::POST, self.run_url(run_id, "complete")).json(&CompleteBody { result });
+        let call = self.call(Method::POST, self.run_url(run_id, "complete")?).json(&CompleteBody { result });
         self.send(call).await?.decode()
     }
 
     /// (ext) `POST /runs/complete`: completes 1–1000 runs in one transaction,
     /// each fenced on its own; outcomes come back in request order. Never retried.
     pub async fn complete_runs(&self, runs: &[CompleteRun]) -> Result<Vec<CompleteOutcome>, Error> {
-        let call = self.call(Method::POST, self.api_url(&["runs", "complete"])).json(&BatchComplete { runs });
+        let call = self.call(Method::POST, self.api_url(&["runs", "complete"])?).json(&BatchComplete { runs });
         Ok(self.send(call).await?.decode::<BatchCompleted>()?.runs)
     }
 
     /// `POST /runs/{id}/fail`: the task retries after its backoff or fails
     /// when out of attempts. Never retried.
     pub async fn fail_run(&self, run_id: Uuid, error: &str) -> Result<RunFailed, Error> {
-        let call = self.call(Method::POST, self.run_url(run_id, "fail")).json(&FailBody { error });
+        let call = self.call(Method::POST, self.run_url(run_id, "fail")?).json(&FailBody { error });
         self.send(call).await?.decode()
     }
 
     /// `POST /runs/{id}/schedule`: defers a pending run, or puts a claimed
     /// run to sleep (durable sleep) until `run_at`.
     pub async fn schedule_run(&self, run_id: Uuid, run_at: OffsetDateTime) -> Result<RunScheduled, Error> {
-        let call = self.call(Method::POST, self.run_url(run_id, "schedule")).json(&ScheduleBody { run_at });
+        let call = self.call(Method::POST, self.run_url(run_id, "schedule")?).json(&ScheduleBody { run_at });
         self.send(call).await?.decode()
     }
 
@@ -63,7 +63,7 @@ impl Client {
     /// 408 → [`WaitOutcome::Timeout`], 202 → [`WaitOutcome::Sleeping`] (the
     /// run gave up its claim); any other status is an error.
     pub async fn wait_for_event(&self, run_id: Uuid, wait: &WaitForEvent) -> Result<WaitOutcome, Error> {
-        let call = self.call(Method::POST, self.run_url(run_id, "wait-for-event")).json(wait);
+        let call = self.call(Method::POST, self.run_url(run_id, "wait-for-event")?).json(wait);
         wait_outcome(self.send(call).await?)
     }
 
@@ -71,11 +71,11 @@ impl Client {
     /// from now; [`Error::is_conflict`] when it was lost.
     pub async fn heartbeat(&self, run_id: Uuid, extend_by_seconds: u64) -> Result<Heartbeat, Error> {
         let call =
-            self.call(Method::POST, self.run_url(run_id, "heartbeat")).json(&HeartbeatBody { extend_by_seconds });
+            self.call(Method::POST, self.run_url(run_id, "heartbeat")?).json(&HeartbeatBody { extend_by_seconds });
         self.send(call).await?.decode()
     }
 
-    fn run_url(&self, run_id: Uuid, action: &str) -> reqwest::Url {
+    fn run_url(&self, run_id: Uuid, action: &str) -> Result<reqwest::Url, Error> {
         self.api_url(&["runs", &run_id.to_string(), action])
     }
 }

@@ -21,7 +21,7 @@ impl Client {
     /// `idempotency_key`; a repeat then returns the same ids with `deduplicated`.
     pub async fn create_task(&self, queue: &str, task: &CreateTask) -> Result<TaskCreated, Error> {
         let call = self
-            .call(Method::POST, self.api_url(&["queues", queue, "tasks"]))
+            .call(Method::POST, self.api_url(&["queues", queue, "tasks"])?)
             .json(task)
             .idempotency(Idempotency::when(task.idempotency_key.is_some()));
         self.send(call).await?.decode()
@@ -33,7 +33,7 @@ impl Client {
     pub async fn create_tasks(&self, queue: &str, tasks: &[CreateTask]) -> Result<Vec<TaskCreated>, Error> {
         let all_keyed = !tasks.is_empty() && tasks.iter().all(|t| t.idempotency_key.is_some());
         let call = self
-            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "batch"]))
+            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "batch"])?)
             .json(&BatchCreate { tasks })
             .idempotency(Idempotency::when(all_keyed));
         Ok(self.send(call).await?.decode::<BatchCreated>()?.tasks)
@@ -46,7 +46,7 @@ impl Client {
     pub async fn claim(&self, queue: &str, request: &ClaimRequest) -> Result<Vec<ClaimedTask>, Error> {
         let long_poll = Duration::from_secs(request.long_poll_seconds.unwrap_or(0));
         let call = self
-            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "claim"]))
+            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "claim"])?)
             .json(request)
             .extra_time(long_poll);
         Ok(self.send(call).await?.decode::<ClaimResponse>()?.tasks)
@@ -76,7 +76,7 @@ impl Client {
 
     /// `GET /tasks`: one page of tasks, newest first.
     pub async fn list_tasks(&self, filter: &ListTasks) -> Result<TaskPage, Error> {
-        let url = with_query(self.api_url(&["tasks"]), &filter.query());
+        let url = with_query(self.api_url(&["tasks"])?, &filter.query());
         self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
     }
 
@@ -93,13 +93,13 @@ impl Client {
 
     /// (ext) `GET /tasks/{id}`: the whole task.
     pub async fn get_task(&self, task_id: Uuid) -> Result<Task, Error> {
-        let url = self.api_url(&["tasks", &task_id.to_string()]);
+        let url = self.api_url(&["tasks", &task_id.to_string()])?;
         self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
     }
 
     /// (ext) `POST /tasks/{id}/cancel`; [`Error::is_conflict`] if already finished.
     pub async fn cancel_task(&self, task_id: Uuid) -> Result<TaskCanceled, Error> {
-        let url = self.api_url(&["tasks", &task_id.to_string(), "cancel"]);
+        let url = self.api_url(&["tasks", &task_id.to_string(), "cancel"])?;
         self.send(self.call(Method::POST, url)).await?.decode()
     }
 }

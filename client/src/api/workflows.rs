@@ -14,26 +14,26 @@ use crate::{Client, Error};
 impl Client {
     /// `POST /workflow-runs`: starts tracking a workflow run (status `pending`).
     pub async fn create_workflow_run(&self, run: &CreateWorkflowRun) -> Result<WorkflowRunCreated, Error> {
-        let call = self.call(Method::POST, self.api_url(&["workflow-runs"])).json(run);
+        let call = self.call(Method::POST, self.api_url(&["workflow-runs"])?).json(run);
         self.send(call).await?.decode()
     }
 
     /// `PATCH /workflow-runs/{id}`: sets the fields given.
     pub async fn update_workflow_run(&self, id: Uuid, update: &UpdateWorkflowRun) -> Result<WorkflowRunUpdated, Error> {
-        let url = self.api_url(&["workflow-runs", &id.to_string()]);
+        let url = self.api_url(&["workflow-runs", &id.to_string()])?;
         let call = self.call(Method::PATCH, url).json(update).idempotency(Idempotency::Idempotent);
         self.send(call).await?.decode()
     }
 
     /// (ext) `GET /workflow-runs/{id}`: all its fields and its tasks.
     pub async fn get_workflow_run(&self, id: Uuid) -> Result<WorkflowRun, Error> {
-        let url = self.api_url(&["workflow-runs", &id.to_string()]);
+        let url = self.api_url(&["workflow-runs", &id.to_string()])?;
         self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
     }
 
     /// (ext) `GET /workflow-runs`: one page of workflow runs.
     pub async fn list_workflow_runs(&self, filter: &ListWorkflowRuns) -> Result<WorkflowRunPage, Error> {
-        let url = with_query(self.api_url(&["workflow-runs"]), &filter.query());
+        let url = with_query(self.api_url(&["workflow-runs"])?, &filter.query());
         self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
     }
 

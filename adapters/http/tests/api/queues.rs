@@ -1,5 +1,5 @@
 use durable_domain::command::NewQueue;
-use durable_domain::{CleanupPolicy, Queue, QueueStats, Rejection};
+use durable_domain::{CleanupPolicy, NotFound, Queue, QueueStats, Rejection};
 use durable_ports::{MockService, ServiceError};
 use serde_json::json;
 
@@ -121,4 +121,37 @@ async fn queue_stats() {
             "oldest_pending_run_age_seconds": null, "sleeping_runs": 1, "failed_runs": 0,
         })
     );
+}
+
+/// Names hold any text; in a path they arrive percent-encoded (a `/` as
+/// `%2F` stays inside its segment) and reach the service decoded.
+#[tokio::test]
+async fn percent_encoded_names_reach_every_queue_path_decoded() {
+    let names = [("emails%3Ahigh", "emails:high"), ("billing%2Feu", "billing/eu"), ("t%C3%A2ches", "tâches")];
+    for (encoded, name) in names {
+        let missing = |n: String| -> ServiceError { NotFound::Queue(n).into() };
+        let mut service = MockService::new();
+        service.expect_delete_queue().withf(move |n, _| n == name).times(1).returning(|_, _| Ok(()));
+        service.expect_queue_stats().withf(move |n| n == name).times(1).returning(move |n| Err(missing(n)));
+        service.expect_create_task().withf(move |n, _| n == name).times(1).returning(move |n, _| Err(missing(n)));
+        service.expect_create_tasks().withf(move |n, _| n == name).times(1).returning(move |n, _| Err(missing(n)));
+        service.expect_claim().withf(move |n, _| n == name).times(1).returning(move |n, _| Err(missing(n)));
+        let app = app(service);
+        let base = format!("/api/v1/queues/{encoded}");
+        let not_found = format!("queue \"{name}\" not found");
+        assert_eq!(delete(app.clone(), &base).await.status.as_u16(), 204, "{name}");
+        assert_eq!(get(app.clone(), &format!("{base}/stats")).await.error(404, "NOT_FOUND"), not_found);
+        let task = json!({"task_name": "t"});
+        assert_eq!(post(app.clone(), &format!("{base}/tasks"), task.clone()).await.error(404, "NOT_FOUND"), not_found);
+        let batch = json!({"tasks": [task]});
+        assert_eq!(post(app.clone(), &format!("{base}/tasks/batch"), batch).await.error(404, "NOT_FOUND"), not_found);
+        let claim = json!({"limit": 1, "claim_timeout": 5});
+        assert_eq!(post(app, &format!("{base}/tasks/claim"), claim).await.error(404, "NOT_FOUND"), not_found);
+    }
+}
+
+#[tokio::test]
+async fn a_path_that_is_not_utf8_names_the_parameter() {
+    let reply = get(untouched(), "/api/v1/queues/%FF/stats").await;
+    assert!(reply.error(400, "VALIDATION_ERROR").contains("queue_name"));
 }
