@@ -32,6 +32,8 @@ mod ops;
 mod pagination;
 #[path = "e2e/payloads.rs"]
 mod payloads;
+#[path = "e2e/queue_names.rs"]
+mod queue_names;
 #[path = "e2e/queues.rs"]
 mod queues;
 #[path = "e2e/replicas.rs"]
