@@ -90,7 +90,7 @@ pub enum Command {
 pub enum QueuesCmd {
     /// Create a queue
     Create {
-        /// Queue name: 1-64 letters, digits, `_`, `-`, `.`
+        /// Queue name: 1-255 bytes of any text but control characters (`emails:high`, `billing/eu`)
         #[arg(long)]
         name: String,
         /// Seconds finished tasks are kept (0 = forever; server default 3 days)

@@ -53,10 +53,31 @@ fn create_conflict_and_bad_name_exit_1() {
         .stdout("")
         .stderr(predicate::str::starts_with("error: ").and(predicate::str::contains("409")));
     server
-        .cmd(["queues", "create", "--name", "bad name!"])
+        .cmd(["queues", "create", "--name", "tab\there"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("VALIDATION_ERROR"));
+        .stderr(predicate::str::contains("VALIDATION_ERROR").and(predicate::str::contains("control characters")));
+}
+
+/// Names with `:`, `/`, spaces and non-ASCII letters work in every command
+/// that takes a queue.
+#[test]
+fn any_name_round_trips_through_the_queue_commands() {
+    let server = TestServer::start();
+    for name in ["emails:high", "billing/eu", "tâches du jour", "100%?#"] {
+        assert_eq!(server.json(["queues", "create", "--name", name])["name"], name);
+        let (task, run) = server.task(name, "t", &[]);
+        let stats = server.json(["queues", "stats", name]);
+        assert_eq!((stats["queue_name"].as_str(), stats["pending_runs"].as_u64()), (Some(name), Some(1)));
+        let listed = server.json(["tasks", "list", "--queue", name]);
+        assert_eq!(listed["tasks"][0]["id"], task.as_str(), "{name}");
+        assert_eq!(listed["tasks"][0]["queue_name"], name);
+        assert_eq!(server.claim(name), (task, run.clone()));
+        server.json(["runs", "complete", &run]);
+        server.cmd(["queues", "delete", name]).assert().success();
+        server.cmd(["queues", "stats", name]).assert().code(1).stderr(predicate::str::contains("404"));
+    }
+    assert_eq!(server.json(["queues", "list"])["queues"], serde_json::json!([]));
 }
 
 #[test]
