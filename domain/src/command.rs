@@ -21,7 +21,8 @@ pub const MAX_PAGE_LIMIT: i64 = 1000;
 pub const DEFAULT_PAGE_LIMIT: u32 = 50;
 /// The largest `max_attempts`: what the stores' attempt counters hold.
 pub const MAX_ATTEMPTS: u32 = u32::MAX;
-const MAX_NAME_LEN: usize = 255;
+/// The longest name (`task_name`, `event_name`, ...), in bytes of UTF-8.
+pub const MAX_NAME_BYTES: usize = 255;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NewQueue {
@@ -268,8 +269,8 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), ValidationError> {
         return Err(ValidationError::required(field));
     }
     text(field, value)?;
-    if value.len() > MAX_NAME_LEN {
-        return Err(ValidationError::invalid(field, format!("must be at most {MAX_NAME_LEN} bytes")));
+    if value.len() > MAX_NAME_BYTES {
+        return Err(ValidationError::invalid(field, format!("must be at most {MAX_NAME_BYTES} bytes")));
     }
     Ok(())
 }

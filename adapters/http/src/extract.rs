@@ -47,8 +47,8 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// A JSON body that may be left out entirely: an empty body is `None`.
-/// Like [`Json`], the content type is not looked at.
+/// A JSON body that may be left out entirely: an empty body, or a JSON
+/// `null`, is `None`. Like [`Json`], the content type is not looked at.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -64,7 +64,7 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        decode(&bytes).map(|value| Self(Some(value)))
+        decode::<Option<T>>(&bytes).map(Self)
     }
 }
 

@@ -7,6 +7,8 @@ use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams};
 use crate::types::checkpoints::{CheckpointList, CheckpointResponse, CheckpointWritten, PutCheckpointRequest};
+use crate::types::rules::NameText;
+use crate::types::rules::UuidText;
 
 pub fn routes() -> Router<SharedService> {
     Router::new()
@@ -17,7 +19,7 @@ pub fn routes() -> Router<SharedService> {
 /// Upserts the state of a step; `owner_run` must hold its claim.
 #[utoipa::path(
     put, path = "/api/v1/tasks/{task_id}/checkpoints/{step_name}", tag = "checkpoints",
-    params(("task_id" = uuid::Uuid, Path), ("step_name" = String, Path)),
+    params(("task_id" = inline(UuidText), Path), ("step_name" = inline(NameText), Path)),
     request_body = PutCheckpointRequest,
     responses(
         (status = 200, body = CheckpointWritten),
@@ -37,7 +39,7 @@ pub async fn put_checkpoint(
 
 #[utoipa::path(
     get, path = "/api/v1/tasks/{task_id}/checkpoints/{step_name}", tag = "checkpoints",
-    params(("task_id" = uuid::Uuid, Path), ("step_name" = String, Path)),
+    params(("task_id" = inline(UuidText), Path), ("step_name" = inline(NameText), Path)),
     responses((status = 200, body = CheckpointResponse), (status = 404, body = ErrorBody)),
 )]
 pub async fn get_checkpoint(
@@ -51,7 +53,7 @@ pub async fn get_checkpoint(
 /// (ext) Every step of the task.
 #[utoipa::path(
     get, path = "/api/v1/tasks/{task_id}/checkpoints", tag = "checkpoints",
-    params(("task_id" = uuid::Uuid, Path)),
+    params(("task_id" = inline(UuidText), Path)),
     responses((status = 200, body = CheckpointList), (status = 404, body = ErrorBody)),
 )]
 pub async fn list_checkpoints(

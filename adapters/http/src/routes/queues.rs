@@ -7,6 +7,7 @@ use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, present};
 use crate::types::queues::{CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse};
+use crate::types::rules::QueueNameText;
 
 pub fn routes() -> Router<SharedService> {
     Router::new()
@@ -42,7 +43,7 @@ pub async fn create_queue(
 
 #[utoipa::path(
     delete, path = "/api/v1/queues/{queue_name}", tag = "queues",
-    params(("queue_name" = String, Path), DeleteQueueQuery),
+    params(("queue_name" = inline(QueueNameText), Path), DeleteQueueQuery),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, body = ErrorBody),
@@ -66,7 +67,7 @@ pub async fn delete_queue(
 
 #[utoipa::path(
     get, path = "/api/v1/queues/{queue_name}/stats", tag = "queues",
-    params(("queue_name" = String, Path)),
+    params(("queue_name" = inline(QueueNameText), Path)),
     responses((status = 200, body = QueueStatsResponse), (status = 404, body = ErrorBody)),
 )]
 pub async fn queue_stats(

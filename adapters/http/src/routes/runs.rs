@@ -8,6 +8,7 @@ use durable_domain::{RunId, RunStatus as DomainRunStatus};
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, OptionalJson, PathParams, Query, page_limit, query_id, status};
+use crate::types::rules::UuidText;
 use crate::types::runs::{
     BatchCompleteRequest, BatchCompleteResponse, BatchCompleteResult, CompleteRequest, CompletedRun, FailRequest,
     FailedRunResponse, HeartbeatRequest, HeartbeatResponse, RunList, RunQuery, ScheduleRequest, ScheduledRunResponse,
@@ -52,7 +53,7 @@ pub async fn list_runs(
 /// The body is optional: an empty one completes the run without a result.
 #[utoipa::path(
     post, path = "/api/v1/runs/{run_id}/complete", tag = "runs",
-    params(("run_id" = uuid::Uuid, Path)),
+    params(("run_id" = inline(UuidText), Path)),
     request_body(content = Option<CompleteRequest>, description = "Optional"),
     responses(
         (status = 200, body = CompletedRun),
@@ -105,7 +106,7 @@ pub async fn complete_runs(
 /// Retries after the backoff if attempts are left; otherwise the task fails.
 #[utoipa::path(
     post, path = "/api/v1/runs/{run_id}/fail", tag = "runs",
-    params(("run_id" = uuid::Uuid, Path)),
+    params(("run_id" = inline(UuidText), Path)),
     request_body = FailRequest,
     responses(
         (status = 200, body = FailedRunResponse),
@@ -125,7 +126,7 @@ pub async fn fail_run(
 /// Defers a pending run, or puts a claimed one to sleep until `run_at`.
 #[utoipa::path(
     post, path = "/api/v1/runs/{run_id}/schedule", tag = "runs",
-    params(("run_id" = uuid::Uuid, Path)),
+    params(("run_id" = inline(UuidText), Path)),
     request_body = ScheduleRequest,
     responses(
         (status = 200, body = ScheduledRunResponse),
@@ -146,7 +147,7 @@ pub async fn schedule_run(
 /// (ext) Extends a held claim to now + `extend_by_seconds`.
 #[utoipa::path(
     post, path = "/api/v1/runs/{run_id}/heartbeat", tag = "runs",
-    params(("run_id" = uuid::Uuid, Path)),
+    params(("run_id" = inline(UuidText), Path)),
     request_body = HeartbeatRequest,
     responses(
         (status = 200, body = HeartbeatResponse),
@@ -167,7 +168,7 @@ pub async fn heartbeat_run(
 /// Replays a recorded outcome, resolves from the latest event, or sleeps.
 #[utoipa::path(
     post, path = "/api/v1/runs/{run_id}/wait-for-event", tag = "runs",
-    params(("run_id" = uuid::Uuid, Path)),
+    params(("run_id" = inline(UuidText), Path)),
     request_body = WaitForEventRequest,
     responses(
         (status = 200, description = "`resolved`, with the event's payload", body = WaitForEventResponse),

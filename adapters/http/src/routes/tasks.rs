@@ -8,6 +8,8 @@ use durable_domain::{TaskId, TaskStatus as DomainTaskStatus};
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, page_limit, present, query_id, status};
+use crate::types::rules::QueueNameText;
+use crate::types::rules::UuidText;
 use crate::types::status::TaskStatus;
 use crate::types::tasks::{
     BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse, CreateTaskRequest,
@@ -26,7 +28,7 @@ pub fn routes() -> Router<SharedService> {
 
 #[utoipa::path(
     post, path = "/api/v1/queues/{queue_name}/tasks", tag = "tasks",
-    params(("queue_name" = String, Path)),
+    params(("queue_name" = inline(QueueNameText), Path)),
     request_body = CreateTaskRequest,
     responses(
         (status = 201, description = "Created", body = CreatedTaskResponse),
@@ -47,7 +49,7 @@ pub async fn create_task(
 /// (ext) Creates 1–1000 tasks in one transaction, answered in request order.
 #[utoipa::path(
     post, path = "/api/v1/queues/{queue_name}/tasks/batch", tag = "tasks",
-    params(("queue_name" = String, Path)),
+    params(("queue_name" = inline(QueueNameText), Path)),
     request_body = BatchCreateRequest,
     responses((status = 201, body = BatchCreateResponse), (status = 404, body = ErrorBody)),
 )]
@@ -65,7 +67,7 @@ pub async fn create_tasks(
 /// Hands out due pending runs, oldest due first; may long-poll.
 #[utoipa::path(
     post, path = "/api/v1/queues/{queue_name}/tasks/claim", tag = "tasks",
-    params(("queue_name" = String, Path)),
+    params(("queue_name" = inline(QueueNameText), Path)),
     request_body = ClaimRequestBody,
     responses((status = 200, body = ClaimResponse), (status = 404, body = ErrorBody)),
 )]
@@ -105,7 +107,7 @@ pub async fn list_tasks(
 /// (ext) The whole task.
 #[utoipa::path(
     get, path = "/api/v1/tasks/{task_id}", tag = "tasks",
-    params(("task_id" = uuid::Uuid, Path)),
+    params(("task_id" = inline(UuidText), Path)),
     responses((status = 200, body = TaskDetail), (status = 404, body = ErrorBody)),
 )]
 pub async fn get_task(State(service): State<SharedService>, params: PathParams) -> Result<Json<TaskDetail>, ApiError> {
@@ -116,7 +118,7 @@ pub async fn get_task(State(service): State<SharedService>, params: PathParams) 
 /// (ext) Cancels an unfinished task and its live run.
 #[utoipa::path(
     post, path = "/api/v1/tasks/{task_id}/cancel", tag = "tasks",
-    params(("task_id" = uuid::Uuid, Path)),
+    params(("task_id" = inline(UuidText), Path)),
     responses(
         (status = 200, body = CanceledTask),
         (status = 404, body = ErrorBody),

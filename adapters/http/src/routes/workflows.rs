@@ -8,6 +8,7 @@ use durable_domain::workflow::WorkflowStatus as DomainWorkflowStatus;
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, page_limit, present, query_id, status};
+use crate::types::rules::UuidText;
 use crate::types::workflows::{
     CreateWorkflowRunRequest, PatchWorkflowRunRequest, WorkflowQuery, WorkflowRunDetail, WorkflowRunList,
     WorkflowRunResponse,
@@ -34,7 +35,7 @@ pub async fn create_workflow_run(
 
 #[utoipa::path(
     patch, path = "/api/v1/workflow-runs/{id}", tag = "workflow runs",
-    params(("id" = uuid::Uuid, Path)),
+    params(("id" = inline(UuidText), Path)),
     request_body = PatchWorkflowRunRequest,
     responses((status = 200, body = WorkflowRunResponse), (status = 404, body = ErrorBody)),
 )]
@@ -50,7 +51,7 @@ pub async fn update_workflow_run(
 /// (ext) The workflow run with summaries of its tasks.
 #[utoipa::path(
     get, path = "/api/v1/workflow-runs/{id}", tag = "workflow runs",
-    params(("id" = uuid::Uuid, Path)),
+    params(("id" = inline(UuidText), Path)),
     responses((status = 200, body = WorkflowRunDetail), (status = 404, body = ErrorBody)),
 )]
 pub async fn get_workflow_run(

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AnyJson;
+use super::rules::UuidText;
 use super::wire;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -16,9 +17,11 @@ pub struct PutCheckpointRequest {
     pub state: Value,
     /// A claimed run of this task whose claim is still held.
     #[serde(deserialize_with = "wire::uuid")]
+    #[schema(value_type = UuidText)]
     pub owner_run: Uuid,
     /// Seconds; also extends the owner's claim to now + this, >= 1.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub extend_claim_by: Option<f64>,
 }
 

@@ -6,9 +6,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AnyJson;
+use super::rules::NameText;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EmitEventRequest {
+    #[schema(value_type = NameText)]
     pub event_name: String,
     #[serde(default)]
     #[schema(value_type = AnyJson)]

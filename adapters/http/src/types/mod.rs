@@ -6,6 +6,7 @@ pub mod checkpoints;
 pub mod events;
 pub mod ops;
 pub mod queues;
+pub mod rules;
 pub mod runs;
 pub mod status;
 pub mod tasks;

@@ -4,12 +4,13 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
+use super::rules::{QueryFlag, QueueNameText};
 use super::wire;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateQueueRequest {
-    /// 1–64 characters of letters, digits, `_`, `-`, `.`.
-    #[schema(example = "emails")]
+    /// 1–255 bytes of any text but control characters (`emails:high`, `billing/eu`), not `.` or `..`.
+    #[schema(value_type = QueueNameText, example = "emails")]
     pub name: String,
     #[serde(default)]
     pub cleanup: Option<CleanupRequest>,
@@ -18,11 +19,13 @@ pub struct CreateQueueRequest {
 /// Retention in seconds; 0 disables that cleanup. Defaults to 3 days.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CleanupRequest {
+    /// At most 3153600000 (100 years); a fraction is dropped.
     #[serde(default, deserialize_with = "wire::opt_whole_seconds")]
-    #[schema(value_type = Option<f64>, minimum = 0)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 3153600000_u64)]
     pub task_ttl_seconds: Option<u64>,
+    /// At most 3153600000 (100 years); a fraction is dropped.
     #[serde(default, deserialize_with = "wire::opt_whole_seconds")]
-    #[schema(value_type = Option<f64>, minimum = 0)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 3153600000_u64)]
     pub event_ttl_seconds: Option<u64>,
 }
 
@@ -98,6 +101,6 @@ impl From<QueueStats> for QueueStatsResponse {
 #[into_params(parameter_in = Query)]
 pub struct DeleteQueueQuery {
     /// Delete the queue with everything in it, even unfinished tasks.
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<QueryFlag>, inline)]
     pub force: Option<String>,
 }

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AnyJson;
+use super::rules::{NameText, QueryLimit, QueryRunStatus, QueryUuid, Text, TimeText, UuidText};
 use super::status::RunStatus;
 use super::wire;
 use crate::error::ErrorBody;
@@ -67,15 +68,15 @@ pub struct RunList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RunQuery {
-    #[param(value_type = Option<Uuid>)]
+    #[param(value_type = Option<QueryUuid>, inline)]
     pub task_id: Option<String>,
-    #[param(value_type = Option<RunStatus>)]
+    #[param(value_type = Option<QueryRunStatus>, inline)]
     pub status: Option<String>,
     /// `next_cursor` of the previous page.
-    #[param(value_type = Option<Uuid>)]
+    #[param(value_type = Option<QueryUuid>, inline)]
     pub cursor: Option<String>,
-    /// 1–1000, default 50.
-    #[param(value_type = Option<i64>)]
+    /// At least 1, default 50; more than 1000 is taken as 1000.
+    #[param(value_type = Option<QueryLimit>, inline)]
     pub limit: Option<String>,
 }
 
@@ -83,7 +84,7 @@ pub struct RunQuery {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CompleteRequest {
     #[serde(default)]
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub result: Option<Value>,
 }
 
@@ -103,15 +104,17 @@ impl CompletedRun {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchCompleteRequest {
     /// 1–1000 runs.
+    #[schema(min_items = 1, max_items = 1000)]
     pub runs: Vec<BatchCompleteItem>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchCompleteItem {
     #[serde(deserialize_with = "wire::uuid")]
+    #[schema(value_type = UuidText)]
     pub run_id: Uuid,
     #[serde(default)]
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub result: Option<Value>,
 }
 
@@ -130,6 +133,7 @@ pub struct BatchCompleteResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FailRequest {
+    #[schema(value_type = Text)]
     pub error: String,
 }
 
@@ -161,6 +165,7 @@ impl From<FailedRun> for FailedRunResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ScheduleRequest {
     #[serde(deserialize_with = "wire::time")]
+    #[schema(value_type = TimeText)]
     pub run_at: OffsetDateTime,
 }
 
@@ -174,6 +179,7 @@ pub struct ScheduledRunResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct HeartbeatRequest {
     /// Seconds from now the claim should last, >= 1.
+    #[schema(minimum = 1)]
     pub extend_by_seconds: f64,
 }
 
@@ -186,11 +192,15 @@ pub struct HeartbeatResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WaitForEventRequest {
+    #[schema(value_type = NameText)]
     pub event_name: String,
     /// Seconds, >= 1.
+    #[schema(minimum = 1)]
     pub timeout_seconds: f64,
     #[serde(deserialize_with = "wire::uuid")]
+    #[schema(value_type = UuidText)]
     pub task_id: Uuid,
+    #[schema(value_type = NameText)]
     pub step_name: String,
 }
 

@@ -11,17 +11,19 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AnyJson;
+use super::rules::{NameText, QueryLimit, QueryTaskStatus, QueryUuid, Text, TimeText, UuidText};
 use super::status::{RetryKind, TaskStatus};
 use super::wire;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTaskRequest {
-    #[schema(example = "send-email")]
+    #[schema(value_type = NameText, example = "send-email")]
     pub task_name: String,
     #[serde(default)]
     #[schema(value_type = AnyJson)]
     pub params: Value,
     #[serde(default)]
+    #[schema(value_type = Option<BTreeMap<Text, Text>>)]
     pub headers: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub retry_strategy: Option<RetryStrategyBody>,
@@ -38,12 +40,15 @@ pub struct CreateTaskRequest {
     #[schema(minimum = 0)]
     pub execution_timeout: Option<f64>,
     #[serde(default, deserialize_with = "wire::opt_uuid")]
+    #[schema(value_type = Option<UuidText>)]
     pub workflow_run_id: Option<Uuid>,
     /// (ext) An existing task with this key in the queue is returned instead.
     #[serde(default)]
+    #[schema(value_type = Option<NameText>)]
     pub idempotency_key: Option<String>,
     /// (ext) When the first run becomes claimable.
     #[serde(default, deserialize_with = "wire::opt_time")]
+    #[schema(value_type = Option<TimeText>)]
     pub run_at: Option<OffsetDateTime>,
 }
 
@@ -68,12 +73,15 @@ impl From<CreateTaskRequest> for NewTask {
 pub struct RetryStrategyBody {
     pub kind: RetryKind,
     /// Seconds, >= 0.
+    #[schema(minimum = 0)]
     pub base_seconds: f64,
     /// Growth per attempt for `exponential`, >= 1 (default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     pub factor: Option<f64>,
-    /// Upper bound of any single delay, in seconds.
+    /// Upper bound of any single delay, in seconds, >= 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
     pub max_seconds: Option<f64>,
 }
 
@@ -102,6 +110,7 @@ impl From<RetryStrategy> for RetryStrategyBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchCreateRequest {
     /// 1–1000 tasks, created all or nothing.
+    #[schema(min_items = 1, max_items = 1000)]
     pub tasks: Vec<CreateTaskRequest>,
 }
 
@@ -138,12 +147,15 @@ pub struct ClaimRequestBody {
     #[schema(minimum = 1)]
     pub limit: i64,
     /// Seconds the claim lasts, >= 1.
+    #[schema(minimum = 1)]
     pub claim_timeout: f64,
     /// Seconds to wait for a due run when none is, 1–60.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 60)]
     pub long_poll_seconds: Option<f64>,
     /// (ext) Recorded on the claimed runs.
     #[serde(default)]
+    #[schema(value_type = Option<Text>)]
     pub worker_id: Option<String>,
 }
 
@@ -247,7 +259,7 @@ pub struct TaskDetail {
     pub retry_strategy: Option<RetryStrategyBody>,
     /// Runs created so far.
     pub attempts: u32,
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub result: Option<Value>,
     pub last_error: Option<String>,
     pub workflow_run_id: Option<Uuid>,
@@ -292,14 +304,16 @@ pub struct CanceledTask {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
+    #[param(value_type = Option<Text>, inline)]
     pub queue_name: Option<String>,
-    #[param(value_type = Option<TaskStatus>)]
+    #[param(value_type = Option<QueryTaskStatus>, inline)]
     pub status: Option<String>,
+    #[param(value_type = Option<Text>, inline)]
     pub task_name: Option<String>,
     /// `next_cursor` of the previous page.
-    #[param(value_type = Option<Uuid>)]
+    #[param(value_type = Option<QueryUuid>, inline)]
     pub cursor: Option<String>,
-    /// 1–1000, default 50.
-    #[param(value_type = Option<i64>)]
+    /// At least 1, default 50; more than 1000 is taken as 1000.
+    #[param(value_type = Option<QueryLimit>, inline)]
     pub limit: Option<String>,
 }

@@ -9,21 +9,26 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AnyJson;
+use super::rules::{NameText, QueryLimit, QueryUuid, QueryWorkflowStatus, Text, TimeText};
 use super::status::WorkflowStatus;
 use super::tasks::TaskSummary;
 use super::wire;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateWorkflowRunRequest {
+    #[schema(value_type = NameText)]
     pub workflow_name: String,
     #[serde(default)]
+    #[schema(value_type = Option<Text>)]
     pub workflow_version: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub inputs: Option<Value>,
     #[serde(default)]
+    #[schema(value_type = Option<Text>)]
     pub created_by: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<BTreeMap<Text, Text>>)]
     pub tags: Option<BTreeMap<String, String>>,
 }
 
@@ -45,11 +50,13 @@ pub struct PatchWorkflowRunRequest {
     #[serde(default)]
     pub status: Option<WorkflowStatus>,
     #[serde(default)]
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub result: Option<Value>,
     #[serde(default, deserialize_with = "wire::opt_time")]
+    #[schema(value_type = Option<TimeText>)]
     pub started_at: Option<OffsetDateTime>,
     #[serde(default, deserialize_with = "wire::opt_time")]
+    #[schema(value_type = Option<TimeText>)]
     pub completed_at: Option<OffsetDateTime>,
 }
 
@@ -69,12 +76,12 @@ pub struct WorkflowRunResponse {
     pub workflow_run_id: Uuid,
     pub workflow_name: String,
     pub workflow_version: Option<String>,
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub inputs: Option<Value>,
     pub created_by: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub status: WorkflowStatus,
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub result: Option<Value>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub started_at: Option<OffsetDateTime>,
@@ -130,13 +137,14 @@ pub struct WorkflowRunList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WorkflowQuery {
-    #[param(value_type = Option<WorkflowStatus>)]
+    #[param(value_type = Option<QueryWorkflowStatus>, inline)]
     pub status: Option<String>,
+    #[param(value_type = Option<Text>, inline)]
     pub workflow_name: Option<String>,
     /// `next_cursor` of the previous page.
-    #[param(value_type = Option<Uuid>)]
+    #[param(value_type = Option<QueryUuid>, inline)]
     pub cursor: Option<String>,
-    /// 1–1000, default 50.
-    #[param(value_type = Option<i64>)]
+    /// At least 1, default 50; more than 1000 is taken as 1000.
+    #[param(value_type = Option<QueryLimit>, inline)]
     pub limit: Option<String>,
 }
