@@ -65,3 +65,74 @@ async fn openapi_documents_the_error_body_everywhere() {
         assert!(wait[status].is_object(), "wait-for-event lacks {status}");
     }
 }
+
+/// `AnyJson` already admits `null`; offering it next to a `null` arm in a
+/// `oneOf` makes every `null` match twice, which `oneOf` forbids.
+#[tokio::test]
+async fn no_one_of_offers_null_twice() {
+    fn walk(value: &serde_json::Value, at: &str, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Array(arms)) = map.get("oneOf") {
+                    let nullable = |arm: &serde_json::Value| {
+                        arm["type"] == "null"
+                            || arm["$ref"] == "#/components/schemas/AnyJson"
+                            || arm["type"].as_array().is_some_and(|types| types.iter().any(|t| t == "null"))
+                    };
+                    if arms.iter().filter(|arm| nullable(arm)).count() > 1 {
+                        found.push(at.to_owned());
+                    }
+                }
+                for (key, child) in map {
+                    walk(child, &format!("{at}/{key}"), found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{at}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let (raw, _) = document().await;
+    let mut found = Vec::new();
+    walk(&raw, "", &mut found);
+    assert!(found.is_empty(), "null matches more than one arm at {found:?}");
+    let inputs = &raw["components"]["schemas"]["WorkflowRunResponse"]["properties"]["inputs"];
+    assert_eq!(inputs["$ref"], "#/components/schemas/AnyJson");
+}
+
+/// The limits the server enforces are in the document, so generated
+/// clients do not send what gets a 400; a limit over 1000 is clamped, so
+/// only its minimum is published.
+#[tokio::test]
+async fn openapi_publishes_the_enforced_limits() {
+    let (raw, _) = document().await;
+    let schemas = &raw["components"]["schemas"];
+    let claim = &schemas["ClaimRequestBody"]["properties"];
+    assert_eq!(claim["limit"]["minimum"], 1);
+    assert!(claim["limit"]["maximum"].is_null(), "{}", claim["limit"]);
+    assert_eq!(claim["claim_timeout"]["minimum"], 1);
+    assert_eq!(
+        (&claim["long_poll_seconds"]["minimum"], &claim["long_poll_seconds"]["maximum"]),
+        (&1.into(), &60.into())
+    );
+    for (schema, field) in [("BatchCreateRequest", "tasks"), ("BatchCompleteRequest", "runs")] {
+        let items = &schemas[schema]["properties"][field];
+        assert_eq!((&items["minItems"], &items["maxItems"]), (&1.into(), &1000.into()), "{schema}.{field}");
+    }
+    assert_eq!(schemas["CreateTaskRequest"]["properties"]["task_name"]["$ref"], "#/components/schemas/NameText");
+    assert_eq!(schemas["NameText"]["minLength"], 1);
+    assert_eq!(schemas["CreateQueueRequest"]["properties"]["name"]["$ref"], "#/components/schemas/QueueNameText");
+    assert_eq!(schemas["QueueNameText"]["maxLength"], 255);
+    assert_eq!(schemas["UuidText"]["format"], "uuid");
+    assert_eq!(schemas["TimeText"]["format"], "date-time");
+    assert_eq!(schemas["HeartbeatRequest"]["properties"]["extend_by_seconds"]["minimum"], 1);
+    assert_eq!(schemas["WaitForEventRequest"]["properties"]["timeout_seconds"]["minimum"], 1);
+    let list = raw["paths"]["/api/v1/tasks"]["get"]["parameters"].as_array().unwrap();
+    let limit = list.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["anyOf"][0], serde_json::json!({"type": "integer", "minimum": 1}));
+    let claim_path = &raw["paths"]["/api/v1/queues/{queue_name}/tasks/claim"]["post"]["parameters"][0];
+    assert_eq!(claim_path["schema"]["minLength"], 1);
+}

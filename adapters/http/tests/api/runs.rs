@@ -81,6 +81,15 @@ async fn complete_run_accepts_an_empty_body_without_content_type() {
     post(app(service), &format!("/api/v1/runs/{run}/complete"), json!({})).await.ok(200);
 }
 
+/// The document allows a `null` body (the body is optional), so it means
+/// the same as none.
+#[tokio::test]
+async fn complete_run_takes_a_null_body_as_none() {
+    let (service, run) = expect_complete(None);
+    let uri = format!("/api/v1/runs/{run}/complete");
+    raw(app(service), Method::POST, &uri, Some("application/json"), "null").await.ok(200);
+}
+
 #[tokio::test]
 async fn complete_run_rejections() {
     let run = RunId::new();
