@@ -12,7 +12,7 @@ pub struct CreateQueueRequest {
     /// 1–255 bytes of any text but control characters (`emails:high`, `billing/eu`), not `.` or `..`.
     #[schema(value_type = QueueNameText, example = "emails")]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::opt_object")]
     pub cleanup: Option<CleanupRequest>,
 }
 

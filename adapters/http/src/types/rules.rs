@@ -109,6 +109,15 @@ schema_type!(
     TimeText => string(TIME_PATTERN).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
 );
 
+schema_type!(
+    /// A claim's `limit`: at least 1; more than 1000 is taken as 1000. No
+    /// `format`, whose 64-bit range would read as a maximum.
+    ClaimLimit => ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .description(Some("How many runs to hand out at most, >= 1; more than 1000 is taken as 1000."))
+);
+
 /// An empty query value, which counts as absent.
 fn empty() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).max_length(Some(0))

@@ -104,6 +104,7 @@ impl CompletedRun {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchCompleteRequest {
     /// 1–1000 runs.
+    #[serde(deserialize_with = "wire::objects")]
     #[schema(min_items = 1, max_items = 1000)]
     pub runs: Vec<BatchCompleteItem>,
 }

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AnyJson;
-use super::rules::{NameText, QueryLimit, QueryTaskStatus, QueryUuid, Text, TimeText, UuidText};
+use super::rules::{ClaimLimit, NameText, QueryLimit, QueryTaskStatus, QueryUuid, Text, TimeText, UuidText};
 use super::status::{RetryKind, TaskStatus};
 use super::wire;
 
@@ -25,7 +25,7 @@ pub struct CreateTaskRequest {
     #[serde(default)]
     #[schema(value_type = Option<BTreeMap<Text, Text>>)]
     pub headers: Option<BTreeMap<String, String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::opt_object")]
     pub retry_strategy: Option<RetryStrategyBody>,
     /// How many runs may fail (as reported by a worker) before the task fails. Default 1.
     #[serde(default, deserialize_with = "wire::opt_integer")]
@@ -110,6 +110,7 @@ impl From<RetryStrategy> for RetryStrategyBody {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchCreateRequest {
     /// 1–1000 tasks, created all or nothing.
+    #[serde(deserialize_with = "wire::objects")]
     #[schema(min_items = 1, max_items = 1000)]
     pub tasks: Vec<CreateTaskRequest>,
 }
@@ -144,7 +145,7 @@ pub struct BatchCreateResponse {
 pub struct ClaimRequestBody {
     /// How many runs to hand out at most, >= 1; over 1000 is taken as 1000.
     #[serde(deserialize_with = "wire::integer")]
-    #[schema(minimum = 1)]
+    #[schema(value_type = ClaimLimit)]
     pub limit: i64,
     /// Seconds the claim lasts, >= 1.
     #[schema(minimum = 1)]

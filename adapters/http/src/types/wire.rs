@@ -2,9 +2,10 @@
 //! (`"owner_run must be a valid UUID"`), since serde's defaults do not.
 
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::Deserializer;
-use serde::de::{self, Unexpected, Visitor};
+use serde::de::{self, MapAccess, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -158,6 +159,39 @@ pub fn opt_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     deserializer.deserialize_option(OptionOf(IntegerVisitor))
 }
 
+/// A nested object of a body (`cleanup`, `retry_strategy`, an item of
+/// `tasks`). serde's derive would also read a struct from an array, by
+/// position; the API's objects are objects.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ObjectVisitor(PhantomData)).map(Object)
+    }
+}
+
+struct ObjectVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map))
+    }
+}
+
+pub fn opt_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    Ok(Option::<Object<T>>::deserialize(deserializer)?.map(|Object(value)| value))
+}
+
+pub fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
+    Ok(Vec::<Object<T>>::deserialize(deserializer)?.into_iter().map(|Object(value)| value).collect())
+}
+
 /// `null` → `None`, anything else through the inner visitor.
 struct OptionOf<V>(V);
 
@@ -198,6 +232,33 @@ mod tests {
         ttl: Option<u64>,
         #[serde(default, deserialize_with = "opt_integer")]
         count: Option<i64>,
+        #[serde(default, deserialize_with = "opt_object")]
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Inner {
+        #[serde(default)]
+        a: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct List {
+        #[serde(deserialize_with = "objects")]
+        items: Vec<Inner>,
+    }
+
+    #[test]
+    fn nested_objects_are_not_read_from_arrays() {
+        let message = |body: &str| decode::<Body>(body.as_bytes()).unwrap_err().message;
+        assert_eq!(message(&format!(r#"{{"id": "{ID}", "inner": [1]}}"#)), "inner must be an object");
+        let body: Body = decode(format!(r#"{{"id": "{ID}", "inner": {{"a": 2}}}}"#).as_bytes()).unwrap();
+        assert_eq!(body.inner.unwrap().a, Some(2));
+        let body: Body = decode(format!(r#"{{"id": "{ID}", "inner": null}}"#).as_bytes()).unwrap();
+        assert!(body.inner.is_none());
+        let list = |body: &str| decode::<List>(body.as_bytes());
+        assert_eq!(list(r#"{"items": [{"a": 1}, [2]]}"#).unwrap_err().message, "items[1] must be an object");
+        assert_eq!(list(r#"{"items": [{"a": 1}, {}]}"#).unwrap().items.len(), 2);
     }
 
     const ID: &str = "0192b9d4-5e3a-7f00-8000-000000000001";

@@ -111,8 +111,11 @@ async fn openapi_publishes_the_enforced_limits() {
     let (raw, _) = document().await;
     let schemas = &raw["components"]["schemas"];
     let claim = &schemas["ClaimRequestBody"]["properties"];
-    assert_eq!(claim["limit"]["minimum"], 1);
-    assert!(claim["limit"]["maximum"].is_null(), "{}", claim["limit"]);
+    assert_eq!(claim["limit"]["$ref"], "#/components/schemas/ClaimLimit");
+    let limit = &schemas["ClaimLimit"];
+    assert_eq!((&limit["type"], &limit["minimum"]), (&"integer".into(), &1.into()));
+    // A 64-bit `format` would read as a maximum too.
+    assert!(limit["maximum"].is_null() && limit["format"].is_null(), "{limit}");
     assert_eq!(claim["claim_timeout"]["minimum"], 1);
     assert_eq!(
         (&claim["long_poll_seconds"]["minimum"], &claim["long_poll_seconds"]["maximum"]),
