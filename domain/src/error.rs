@@ -23,7 +23,7 @@ impl ValidationError {
         Self::new(field, format!("{field} is required"))
     }
 
-    /// `"<field> <rule>"`, e.g. `"limit must be between 1 and 1000"`.
+    /// `"<field> <rule>"`, e.g. `"long_poll_seconds must be between 1 and 60"`.
     pub fn invalid(field: &str, rule: impl std::fmt::Display) -> Self {
         Self::new(field, format!("{field} {rule}"))
     }

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct Queue {
-    /// 1–64 letters, digits, `_`, `-`, `.`.
+    /// 1–255 bytes of any text but control characters, not `.` or `..`.
     pub name: String,
     /// When the queue was created.
     #[serde(with = "time::serde::rfc3339")]
