@@ -74,7 +74,7 @@ async fn invalid_input_never_reaches_the_store() {
     let engine = engine(store, notifier);
     let err = engine.create_task("emails".into(), task("")).await.unwrap_err();
     assert!(matches!(&err, ServiceError::Validation(e) if e.message == "task_name is required"), "{err:?}");
-    let err = engine.create_queue(NewQueue { name: "bad name".into(), ..NewQueue::default() }).await.unwrap_err();
+    let err = engine.create_queue(NewQueue { name: "bad\tname".into(), ..NewQueue::default() }).await.unwrap_err();
     assert!(matches!(&err, ServiceError::Validation(e) if e.field == "name"), "{err:?}");
     let bad_claim = ClaimRequest { limit: 0, claim_timeout: 30.0, ..ClaimRequest::default() };
     let err = engine.claim("emails".into(), bad_claim).await.unwrap_err();
@@ -86,7 +86,7 @@ async fn invalid_input_never_reaches_the_store() {
 #[tokio::test]
 async fn a_queue_name_that_cannot_exist_is_not_found() {
     let engine = engine(MockStore::new(), MockNotifier::new());
-    let err = engine.queue_stats("no such queue!".into()).await.unwrap_err();
+    let err = engine.queue_stats("no\0such queue".into()).await.unwrap_err();
     assert!(matches!(err, ServiceError::NotFound(NotFound::Queue(_))), "{err:?}");
 }
 
