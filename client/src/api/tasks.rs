@@ -66,7 +66,7 @@ impl Client {
     ) -> Result<Handoff, Error> {
         let long_poll = Duration::from_secs(request.long_poll_seconds.unwrap_or(0));
         let call = self
-            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "claim"]))
+            .call(Method::POST, self.api_url(&["queues", queue, "tasks", "claim"])?)
             .json(&HandoffBody { claim: request, finished })
             .extra_time(long_poll);
         let answer = self.send(call).await?;

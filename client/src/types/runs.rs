@@ -331,7 +331,8 @@ mod tests {
         let err = body.runs[1].clone().into_result().unwrap_err();
         assert!(err.is_conflict() && err.status() == Some(409));
         assert_eq!(body.runs[0].clone().into_result().unwrap().to_string(), a);
-        assert_eq!(code_status(&ErrorCode::Other("X".into())), 500);
+        let unknown = crate::error::ErrorBody { error: "x".into(), code: ErrorCode::Other("X".into()) };
+        assert_eq!(unknown.into_error().status(), Some(500));
     }
 
     #[test]
