@@ -96,9 +96,12 @@ fuzz() {
   CLEANUP+=("kill $pid 2>/dev/null")
   echo "== schemathesis on the $name store (server log: $OUT/$name/server.log)"
   rc=0
+  # A claim may long-poll for up to 60 s (long_poll_seconds 1-60): the
+  # request timeout and the response-time check must allow the longest
+  # legal wait, or a correct answer reads as a failure.
   "$VENV/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
     --checks all --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 \
-    --wait-for-schema 60 --request-timeout 30 --no-color \
+    --wait-for-schema 60 --request-timeout 75 --max-response-time 65 --no-color \
     --report junit --report-dir "$OUT/$name" || rc=$?
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
