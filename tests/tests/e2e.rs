@@ -22,6 +22,8 @@ mod errors;
 mod events;
 #[path = "e2e/expiry.rs"]
 mod expiry;
+#[path = "e2e/handoff.rs"]
+mod handoff;
 #[path = "e2e/idempotency.rs"]
 mod idempotency;
 #[path = "e2e/long_poll.rs"]

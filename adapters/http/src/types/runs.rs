@@ -132,6 +132,25 @@ pub struct BatchCompleteResponse {
     pub runs: Vec<BatchCompleteResult>,
 }
 
+/// (ext) One run a worker failed, reported with its next claim.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FailItem {
+    #[serde(deserialize_with = "wire::uuid")]
+    #[schema(value_type = UuidText)]
+    pub run_id: Uuid,
+    #[schema(value_type = Text)]
+    pub error: String,
+}
+
+/// One failed item's outcome: the failure as `POST /runs/{id}/fail`
+/// answers it, or why it was refused.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FailResult {
+    Failed(FailedRunResponse),
+    Rejected { run_id: Uuid, error: ErrorBody },
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FailRequest {
     #[schema(value_type = Text)]

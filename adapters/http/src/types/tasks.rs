@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 
 use durable_domain::command::{ClaimRequest, NewTask};
 use durable_domain::retry::RetryStrategy;
-use durable_domain::{Task, TaskState, WorkflowRunId};
-use durable_ports::service::CreatedTask;
+use durable_domain::{RunId, Task, TaskState, WorkflowRunId};
+use durable_ports::service::{CreatedTask, Finished};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::AnyJson;
 use super::rules::{ClaimLimit, NameText, QueryLimit, QueryTaskStatus, QueryUuid, Text, TimeText, UuidText};
+use super::runs::{BatchCompleteItem, BatchCompleteResult, FailItem, FailResult};
 use super::status::{RetryKind, TaskStatus};
 use super::wire;
 
@@ -158,16 +159,32 @@ pub struct ClaimRequestBody {
     #[serde(default)]
     #[schema(value_type = Option<Text>)]
     pub worker_id: Option<String>,
+    /// (ext) Runs this worker finished, completed before the claim, each
+    /// fenced on its own as in `POST /runs/complete` (at most 1000).
+    #[serde(default, deserialize_with = "wire::objects")]
+    #[schema(max_items = 1000)]
+    pub complete: Vec<BatchCompleteItem>,
+    /// (ext) Runs this worker failed, failed before the claim as
+    /// `POST /runs/{id}/fail` does, each on its own (at most 1000).
+    #[serde(default, deserialize_with = "wire::objects")]
+    #[schema(max_items = 1000)]
+    pub fail: Vec<FailItem>,
 }
 
-impl From<ClaimRequestBody> for ClaimRequest {
-    fn from(body: ClaimRequestBody) -> Self {
-        Self {
-            limit: body.limit,
-            claim_timeout: body.claim_timeout,
-            long_poll_seconds: body.long_poll_seconds,
-            worker_id: body.worker_id,
-        }
+impl ClaimRequestBody {
+    /// The claim, and what the worker finished before it.
+    pub fn split(self) -> (ClaimRequest, Finished) {
+        let finished = Finished {
+            complete: self.complete.into_iter().map(|i| (RunId::from_uuid(i.run_id), i.result)).collect(),
+            fail: self.fail.into_iter().map(|i| (RunId::from_uuid(i.run_id), i.error)).collect(),
+        };
+        let claim = ClaimRequest {
+            limit: self.limit,
+            claim_timeout: self.claim_timeout,
+            long_poll_seconds: self.long_poll_seconds,
+            worker_id: self.worker_id,
+        };
+        (claim, finished)
     }
 }
 
@@ -212,6 +229,14 @@ impl From<TaskState> for ClaimedTask {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClaimResponse {
     pub tasks: Vec<ClaimedTask>,
+    /// (ext) One outcome per `complete` item, in request order; present
+    /// when the request had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Vec<BatchCompleteResult>>,
+    /// (ext) One outcome per `fail` item, in request order; present when
+    /// the request had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<Vec<FailResult>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
