@@ -88,6 +88,11 @@ pub struct WorkerArgs {
     /// Acknowledge run by run with `POST /runs/{id}/complete` instead.
     #[arg(long, overrides_with = "ack_batch")]
     pub no_ack_batch: bool,
+
+    /// Acknowledge each batch with the next claim (its `complete` field):
+    /// one request per batch instead of two.
+    #[arg(long, conflicts_with = "no_ack_batch")]
+    pub handoff: bool,
 }
 
 impl WorkerArgs {

@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use durable_app::{Engine, EngineConfig};
-use durable_client::{ClaimRequest, Client, CompleteOutcome, CompleteRun, CreateQueue, CreateTask};
+use durable_client::{ClaimRequest, Client, CompleteOutcome, CompleteRun, CreateQueue, CreateTask, Finished};
 use durable_domain::RunId;
 use durable_domain::command::{self, NewQueue, NewTask};
 use durable_memory::{LocalNotifier, MemoryStore};
+use durable_ports::service::Finished as EngineFinished;
 use durable_ports::{Notifier, Service, Store, SystemClock};
 use durable_postgres::{ListenerTask, PgNotifier, PgStore};
 use durable_sqlite::SqliteStore;
@@ -163,6 +164,49 @@ impl Target {
                     worker_id: Some(worker.into()),
                 };
                 p.engine.claim(queue.into(), request).await?.into_iter().map(|s| s.run.id.as_uuid()).collect()
+            }
+        })
+    }
+
+    /// Completes `finished` (each on its own), then claims as [`Target::claim`]
+    /// does, in one call: returns how many of `finished` completed, and the
+    /// runs claimed.
+    pub async fn claim_after(
+        &self,
+        queue: &str,
+        limit: u32,
+        long_poll: u64,
+        worker: &str,
+        finished: &[Uuid],
+    ) -> anyhow::Result<(usize, Vec<Uuid>)> {
+        if finished.is_empty() {
+            return Ok((0, self.claim(queue, limit, long_poll, worker).await?));
+        }
+        let long_poll = (long_poll > 0).then_some(long_poll);
+        Ok(match self {
+            Self::Http(client) => {
+                let mut request = ClaimRequest::new(limit, CLAIM_TIMEOUT_SECONDS).worker_id(worker);
+                request.long_poll_seconds = long_poll;
+                let complete = finished.iter().map(|run| CompleteRun::new(*run, None)).collect();
+                let handoff = client.claim_after(queue, &request, &Finished { complete, fail: Vec::new() }).await?;
+                let completed =
+                    handoff.completed.iter().filter(|o| matches!(o, CompleteOutcome::Completed { .. })).count();
+                (completed, handoff.tasks.into_iter().map(|t| t.run_id).collect())
+            }
+            Self::InProcess(p) => {
+                let request = command::ClaimRequest {
+                    limit: i64::from(limit),
+                    claim_timeout: CLAIM_TIMEOUT_SECONDS as f64,
+                    long_poll_seconds: long_poll.map(|s| s as f64),
+                    worker_id: Some(worker.into()),
+                };
+                let complete = finished.iter().map(|run| (RunId::from_uuid(*run), None)).collect();
+                let handoff = p
+                    .engine
+                    .finish_and_claim(queue.into(), EngineFinished { complete, fail: Vec::new() }, request)
+                    .await?;
+                let completed = handoff.completed.iter().filter(|a| a.is_ok()).count();
+                (completed, handoff.claimed.into_iter().map(|s| s.run.id.as_uuid()).collect())
             }
         })
     }

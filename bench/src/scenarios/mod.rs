@@ -48,6 +48,8 @@ pub struct WorkerConfig {
     pub limit: u32,
     pub long_poll: u64,
     pub batch_ack: bool,
+    /// Acknowledge each batch with the next claim instead of a call of its own.
+    pub handoff: bool,
     /// Stop every worker once this many runs were claimed and acknowledged.
     pub goal: Option<usize>,
     /// Receives every claimed run with the instant its claim answered.
@@ -62,6 +64,7 @@ impl WorkerConfig {
             limit: args.limit,
             long_poll: args.long_poll,
             batch_ack: args.batch_ack(),
+            handoff: args.handoff,
             goal,
             tap: None,
         }
@@ -170,11 +173,19 @@ impl Worker {
     async fn work(&self, log: &mut WorkerLog) -> anyhow::Result<()> {
         let mut stopped = self.stop.subscribe();
         let config = &self.config;
+        // With handoff: the runs of the last batch, acknowledged by the next claim.
+        let mut finished: Vec<Uuid> = Vec::new();
         loop {
             if *stopped.borrow_and_update() != Stop::Run {
+                let completed = self.target.complete(&finished, true).await.context("complete")?;
+                self.acknowledged(log, finished.len(), completed);
                 return Ok(());
             }
-            let claim = self.target.claim(&self.queue, config.limit, config.long_poll, &self.id);
+            // A claim carrying acknowledgements does not long-poll: they are
+            // recorded at once either way, but the worker would hear so only
+            // when the wait ends.
+            let long_poll = if finished.is_empty() { config.long_poll } else { 0 };
+            let claim = self.target.claim_after(&self.queue, config.limit, long_poll, &self.id, &finished);
             let claimed = if self.target.abandon_is_safe() {
                 tokio::select! {
                     claimed = claim => claimed.context("claim")?,
@@ -183,7 +194,12 @@ impl Worker {
             } else {
                 claim.await.context("claim")?
             };
+            let (completed, claimed) = claimed;
             log.claim_calls += 1;
+            if !finished.is_empty() {
+                self.acknowledged(log, finished.len(), completed);
+                finished.clear();
+            }
             if claimed.is_empty() {
                 continue;
             }
@@ -194,20 +210,32 @@ impl Worker {
                     let _ = tap.send((*run, at));
                 }
             }
-            let completed = self.target.complete(&claimed, config.batch_ack).await.context("complete")?;
-            log.last_ack = Some(Instant::now());
-            log.completed += completed;
-            log.rejected += claimed.len() - completed;
-            let handled = self.handled.fetch_add(claimed.len(), Ordering::SeqCst) + claimed.len();
-            if config.goal.is_some_and(|goal| handled >= goal) {
-                self.stop.send_if_modified(|stop| {
-                    let run = *stop == Stop::Run;
-                    if run {
-                        *stop = Stop::Finish;
-                    }
-                    run
-                });
+            if config.handoff {
+                finished = claimed;
+                continue;
             }
+            let completed = self.target.complete(&claimed, config.batch_ack).await.context("complete")?;
+            self.acknowledged(log, claimed.len(), completed);
+        }
+    }
+
+    /// `sent` runs were acknowledged, `completed` of them accepted.
+    fn acknowledged(&self, log: &mut WorkerLog, sent: usize, completed: usize) {
+        if sent == 0 {
+            return;
+        }
+        log.last_ack = Some(Instant::now());
+        log.completed += completed;
+        log.rejected += sent - completed;
+        let handled = self.handled.fetch_add(sent, Ordering::SeqCst) + sent;
+        if self.config.goal.is_some_and(|goal| handled >= goal) {
+            self.stop.send_if_modified(|stop| {
+                let run = *stop == Stop::Run;
+                if run {
+                    *stop = Stop::Finish;
+                }
+                run
+            });
         }
     }
 }

@@ -33,6 +33,7 @@ struct Outcome {
     workers: usize,
     limit: u32,
     batch_ack: bool,
+    handoff: bool,
     enqueue_seconds: f64,
     enqueue_jobs_per_second: f64,
     process_seconds: f64,
@@ -82,6 +83,7 @@ pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
         workers: config.workers,
         limit: config.limit,
         batch_ack: config.batch_ack,
+        handoff: config.handoff,
         enqueue_seconds: enqueue_elapsed.as_secs_f64(),
         enqueue_jobs_per_second: rate(args.tasks, enqueue_elapsed),
         process_seconds: process_elapsed.as_secs_f64(),
@@ -100,7 +102,13 @@ pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
         outcome.processed_jobs_per_second,
         outcome.workers,
         outcome.limit,
-        if outcome.batch_ack { "batch" } else { "single" },
+        if outcome.handoff {
+            "handoff"
+        } else if outcome.batch_ack {
+            "batch"
+        } else {
+            "single"
+        },
         outcome.mean_runs_per_claim,
         outcome.create_to_claim.brief(),
     );

@@ -44,6 +44,7 @@ pub async fn run(ctx: &Ctx, args: &WakeupArgs) -> anyhow::Result<Report> {
         limit: 1,
         long_poll: LONG_POLL_SECONDS,
         batch_ack: false,
+        handoff: false,
         goal: None,
         tap: Some(tap),
     };
