@@ -5,6 +5,7 @@
 //! due time (no notification fires when a deferred run becomes due) and at
 //! least every `poll_fallback`, because a notification is only a hint.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use durable_domain::command::Claim;
@@ -41,6 +42,7 @@ impl Engine {
                 let until_due = (due - now).max(time::Duration::ZERO).unsigned_abs();
                 pause = pause.min(until_due.max(MIN_RECHECK));
             }
+            let _waiting = Waiting::enter(&self.waiting);
             tokio::select! {
                 () = hint.notified() => {}
                 () = tokio::time::sleep(pause) => {}
@@ -50,5 +52,22 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// Counts a claim as waiting for as long as it is held (dropped when the
+/// wait ends, however it ends).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

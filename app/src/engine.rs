@@ -3,6 +3,7 @@
 //! claimable.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use durable_domain::command::{
@@ -29,6 +30,8 @@ pub struct Engine {
     pub(crate) config: EngineConfig,
     pub(crate) metrics: Arc<dyn Metrics>,
     pub(crate) shutdown: watch::Sender<bool>,
+    /// Long-poll claims waiting right now (see [`Engine::waiting_claims`]).
+    pub(crate) waiting: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -44,7 +47,15 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Self {
-        Self { store, notifier, clock, config, metrics: Arc::new(NoopMetrics), shutdown: watch::channel(false).0 }
+        Self {
+            store,
+            notifier,
+            clock,
+            config,
+            metrics: Arc::new(NoopMetrics),
+            shutdown: watch::channel(false).0,
+            waiting: Arc::default(),
+        }
     }
 
     /// Records what the engine does (see [`Observation`]) into `metrics`;
@@ -57,6 +68,12 @@ impl Engine {
     /// ones return without waiting. Called on graceful shutdown.
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// How many long-poll claims are waiting for work right now: what a
+    /// test (or an operator) reads to know a poll has reached the server.
+    pub fn waiting_claims(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     pub fn is_shutting_down(&self) -> bool {

@@ -101,10 +101,14 @@ async fn shutdown_answers_a_long_poll_and_drains() {
         claim.len()
     );
     worker.send(format!("{head}{claim}").as_bytes()).await;
-    // Nothing tells from outside that the claim is waiting; a moment lets the
-    // server read it (a shutdown closes an idle connection, unread bytes and
-    // all, as any keep-alive server does). No timing is asserted.
-    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    // A shutdown closes an idle connection, unread bytes and all, as any
+    // keep-alive server does: wait until the claim is waiting in the engine.
+    let waiting = async {
+        while server.engine().waiting_claims() == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, waiting).await.expect("the long poll reaches the server");
 
     let address = server.local_addr();
     tokio::time::timeout(PATIENCE, server.shutdown()).await.expect("shutdown drains").unwrap();

@@ -149,20 +149,13 @@ impl Target {
     /// Claims up to `limit` runs, long-polling up to `long_poll` seconds
     /// (0: answer at once).
     pub async fn claim(&self, queue: &str, limit: u32, long_poll: u64, worker: &str) -> anyhow::Result<Vec<Uuid>> {
-        let long_poll = (long_poll > 0).then_some(long_poll);
         Ok(match self {
             Self::Http(client) => {
-                let mut request = ClaimRequest::new(limit, CLAIM_TIMEOUT_SECONDS).worker_id(worker);
-                request.long_poll_seconds = long_poll;
+                let request = http_claim(limit, long_poll, worker);
                 client.claim(queue, &request).await?.into_iter().map(|t| t.run_id).collect()
             }
             Self::InProcess(p) => {
-                let request = command::ClaimRequest {
-                    limit: i64::from(limit),
-                    claim_timeout: CLAIM_TIMEOUT_SECONDS as f64,
-                    long_poll_seconds: long_poll.map(|s| s as f64),
-                    worker_id: Some(worker.into()),
-                };
+                let request = engine_claim(limit, long_poll, worker);
                 p.engine.claim(queue.into(), request).await?.into_iter().map(|s| s.run.id.as_uuid()).collect()
             }
         })
@@ -182,11 +175,9 @@ impl Target {
         if finished.is_empty() {
             return Ok((0, self.claim(queue, limit, long_poll, worker).await?));
         }
-        let long_poll = (long_poll > 0).then_some(long_poll);
         Ok(match self {
             Self::Http(client) => {
-                let mut request = ClaimRequest::new(limit, CLAIM_TIMEOUT_SECONDS).worker_id(worker);
-                request.long_poll_seconds = long_poll;
+                let request = http_claim(limit, long_poll, worker);
                 let complete = finished.iter().map(|run| CompleteRun::new(*run, None)).collect();
                 let handoff = client.claim_after(queue, &request, &Finished { complete, fail: Vec::new() }).await?;
                 let completed =
@@ -194,12 +185,7 @@ impl Target {
                 (completed, handoff.tasks.into_iter().map(|t| t.run_id).collect())
             }
             Self::InProcess(p) => {
-                let request = command::ClaimRequest {
-                    limit: i64::from(limit),
-                    claim_timeout: CLAIM_TIMEOUT_SECONDS as f64,
-                    long_poll_seconds: long_poll.map(|s| s as f64),
-                    worker_id: Some(worker.into()),
-                };
+                let request = engine_claim(limit, long_poll, worker);
                 let complete = finished.iter().map(|run| (RunId::from_uuid(*run), None)).collect();
                 let handoff = p
                     .engine
@@ -252,6 +238,23 @@ impl Target {
                 Depth { pending: stats.pending_runs, claimed: stats.claimed_runs }
             }
         })
+    }
+}
+
+/// A claim of `limit` runs over HTTP, long-polling `long_poll` seconds (0: not).
+fn http_claim(limit: u32, long_poll: u64, worker: &str) -> ClaimRequest {
+    let mut request = ClaimRequest::new(limit, CLAIM_TIMEOUT_SECONDS).worker_id(worker);
+    request.long_poll_seconds = (long_poll > 0).then_some(long_poll);
+    request
+}
+
+/// The same claim, as the engine takes it.
+fn engine_claim(limit: u32, long_poll: u64, worker: &str) -> command::ClaimRequest {
+    command::ClaimRequest {
+        limit: i64::from(limit),
+        claim_timeout: CLAIM_TIMEOUT_SECONDS as f64,
+        long_poll_seconds: (long_poll > 0).then_some(long_poll as f64),
+        worker_id: Some(worker.into()),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use durable_domain::command::{Page, TaskFilter};
 use durable_domain::task;
 use durable_domain::{
-    NotFound, QueueName, Run, RunId, RunStatus, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine,
+    NotFound, QueueName, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine,
 };
 use durable_ports::StoreError;
 use durable_ports::store::CreatedTask;
@@ -223,22 +223,8 @@ LEFT JOIN t ON true";
 /// Whether `state.run` is the run [`INSERT_SQL`] makes for `state.task`.
 fn first_run_as_stated(state: &TaskState) -> bool {
     let task = &state.task;
-    let stated = Run {
-        id: task.current_run,
-        task_id: task.id,
-        queue: task.queue.clone(),
-        attempt: 1,
-        status: RunStatus::Pending,
-        available_at: task.spec.run_at.unwrap_or(task.created_at),
-        claimed_at: None,
-        claim_expires_at: None,
-        worker_id: None,
-        wait: None,
-        result: None,
-        error: None,
-        created_at: task.created_at,
-        completed_at: None,
-    };
+    let due = task.spec.run_at.unwrap_or(task.created_at);
+    let stated = Run { id: task.current_run, ..Run::pending(task, 1, due, task.created_at) };
     state.run == stated
 }
 
