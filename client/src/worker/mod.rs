@@ -32,8 +32,14 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::retry::RetryPolicy;
+use crate::types::handoff::{FailRun, Finished};
+use crate::types::runs::CompleteRun;
 use crate::types::tasks::{ClaimRequest, ClaimedTask};
 use crate::{Client, Error};
+
+mod outbox;
+
+use outbox::{Outbox, Outcome};
 
 /// Why a handler did not produce a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,12 +170,18 @@ where
     /// Works until `shutdown` resolves, then stops claiming (abandoning an
     /// open long poll) and waits for the running handlers to report.
     ///
+    /// Outcomes of handlers that finish while the worker is about to claim
+    /// ride on that claim (**(ext)** `complete`/`fail` on the claim): one
+    /// request per batch. A server that does not answer them that way gets
+    /// them one by one, as every outcome reported during a long poll is.
+    ///
     /// Transient claim failures (transport, 500, 503) are retried with
     /// backoff; any other claim error (unknown queue, bad token) ends the
     /// worker with that error, after the running handlers finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let handler = Arc::new(self.handler);
         let permits = Arc::new(Semaphore::new(self.concurrency));
+        let outbox = Arc::new(Outbox::default());
         let backoff = RetryPolicy {
             max_retries: u32::MAX,
             base_delay: Duration::from_millis(200),
@@ -191,33 +203,57 @@ where
             };
             held.extend(std::iter::from_fn(|| permits.clone().try_acquire_owned().ok()));
             request.limit = held.len() as u32;
+            let finished = outbox.take_for_claim();
             let started = Instant::now();
-            let claimed = tokio::select! {
-                biased;
-                () = &mut shutdown => break Ok(()),
-                claimed = self.client.claim(&self.queue, &request) => claimed,
+            let claim = claim(&self.client, &self.queue, &request, &finished);
+            // A claim carrying outcomes does not long-poll: it is let finish,
+            // so they are recorded once and what it claimed is run.
+            let claimed = if finished.is_empty() {
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => break Ok(()),
+                    claimed = claim => claimed,
+                }
+            } else {
+                claim.await
             };
+            outbox.carry_again();
             let pause = match claimed {
-                Ok(tasks) => {
+                Ok((tasks, undelivered)) => {
                     failures = 0;
+                    if !undelivered.is_empty() {
+                        tracing::info!(queue = %self.queue, "the server does not take outcomes with claims; reporting each");
+                        report_all(&self.client, undelivered).await;
+                        report_all(&self.client, outbox.close()).await;
+                    }
                     let pause = MIN_EMPTY_POLL.saturating_sub(started.elapsed());
                     let pause = if tasks.is_empty() { pause } else { Duration::ZERO };
                     for (task, permit) in tasks.into_iter().zip(held) {
                         let run = execute(self.client.clone(), Arc::clone(&handler), task, self.claim_timeout);
+                        let outbox = Arc::clone(&outbox);
+                        let client = self.client.clone();
                         running.spawn(async move {
-                            run.await;
+                            if let Some(outcome) = run.await
+                                && let Some(outcome) = outbox.offer(outcome)
+                            {
+                                report(&client, outcome).await;
+                            }
                             drop(permit);
                         });
                     }
                     pause
                 }
                 Err(error) if error.is_transient() => {
+                    // Whether the server recorded the outcomes is unknown:
+                    // they go again, and a repeat is refused as a conflict.
+                    outbox.put_back(finished);
                     let delay = backoff.delay(failures);
                     failures = failures.saturating_add(1);
                     tracing::warn!(queue = %self.queue, %error, ?delay, "claim failed; retrying");
                     delay
                 }
                 Err(error) => {
+                    outbox.put_back(finished);
                     tracing::error!(queue = %self.queue, %error, "claim failed; stopping the worker");
                     break Err(error);
                 }
@@ -230,13 +266,45 @@ where
                 }
             }
         };
+        report_all(&self.client, outbox.close()).await;
         while running.join_next().await.is_some() {}
         outcome
     }
 }
 
-/// Runs the handler for one task while heartbeating, then reports its outcome.
-async fn execute<F, Fut>(client: Client, handler: Arc<F>, task: ClaimedTask, claim_timeout: Duration)
+/// One claim, carrying `finished` when there is any (then it does not
+/// long-poll: the worker wants the answer at once). Answers the claimed
+/// tasks and the outcomes the server did not take.
+async fn claim(
+    client: &Client,
+    queue: &str,
+    request: &ClaimRequest,
+    finished: &Finished,
+) -> Result<(Vec<ClaimedTask>, Finished), Error> {
+    if finished.is_empty() {
+        return Ok((client.claim(queue, request).await?, Finished::default()));
+    }
+    let request = ClaimRequest { long_poll_seconds: None, ..request.clone() };
+    let handoff = client.claim_after(queue, &request, finished).await?;
+    if handoff.completed.len() != finished.complete.len() || handoff.failed.len() != finished.fail.len() {
+        return Ok((handoff.tasks, finished.clone()));
+    }
+    for outcome in &handoff.completed {
+        if let Err(error) = outcome.clone().into_result() {
+            tracing::warn!(run_id = %outcome.run_id(), %error, "could not report the run's outcome");
+        }
+    }
+    for (run, outcome) in finished.fail.iter().zip(&handoff.failed) {
+        if let Err(error) = outcome {
+            tracing::warn!(run_id = %run.run_id, %error, "could not report the run's outcome");
+        }
+    }
+    Ok((handoff.tasks, Finished::default()))
+}
+
+/// Runs the handler for one task while heartbeating; answers what to
+/// report, or nothing (the run was suspended, or its claim was lost).
+async fn execute<F, Fut>(client: Client, handler: Arc<F>, task: ClaimedTask, claim_timeout: Duration) -> Option<Outcome>
 where
     F: Fn(ClaimedTask) -> Fut,
     Fut: Future<Output = TaskResult>,
@@ -249,17 +317,34 @@ where
         outcome = work => outcome,
         error = keep_claim(&client, run_id, claim_timeout) => {
             tracing::warn!(%run_id, %error, "claim lost; abandoning the run");
-            return;
+            return None;
         }
     };
-    let reported = match outcome {
-        Ok(Ok(result)) => client.complete_run(run_id, Some(&result)).await.map(drop),
-        Ok(Err(TaskError::Fail(message))) => client.fail_run(run_id, &message).await.map(drop),
-        Ok(Err(TaskError::Suspended)) => Ok(()),
-        Err(_panic) => client.fail_run(run_id, "handler panicked").await.map(drop),
+    match outcome {
+        Ok(Ok(result)) => Some(Outcome::Complete(CompleteRun::new(run_id, Some(result)))),
+        Ok(Err(TaskError::Fail(message))) => Some(Outcome::Fail(FailRun::new(run_id, message))),
+        Ok(Err(TaskError::Suspended)) => None,
+        Err(_panic) => Some(Outcome::Fail(FailRun::new(run_id, "handler panicked"))),
+    }
+}
+
+/// Reports one outcome with its own request.
+async fn report(client: &Client, outcome: Outcome) {
+    let (run_id, reported) = match outcome {
+        Outcome::Complete(run) => (run.run_id, client.complete_run(run.run_id, run.result.as_ref()).await.map(drop)),
+        Outcome::Fail(run) => (run.run_id, client.fail_run(run.run_id, &run.error).await.map(drop)),
     };
     if let Err(error) = reported {
         tracing::warn!(%run_id, %error, "could not report the run's outcome");
+    }
+}
+
+/// Reports outcomes one by one.
+async fn report_all(client: &Client, finished: Finished) {
+    let outcomes =
+        finished.complete.into_iter().map(Outcome::Complete).chain(finished.fail.into_iter().map(Outcome::Fail));
+    for outcome in outcomes {
+        report(client, outcome).await;
     }
 }
 
