@@ -154,12 +154,7 @@ impl Service for Engine {
         let queue = existing_queue(&queue)?;
         let claim = request.validate()?;
         let claimed = self.claim_runs(&queue, &claim).await?;
-        // How long each run waited while claimable: claim time - available_at.
-        let latencies_seconds = claimed
-            .iter()
-            .map(|c| (c.run.claimed_at.unwrap_or(c.run.available_at) - c.run.available_at).as_seconds_f64())
-            .collect();
-        self.record(Observation::RunsClaimed { queue, latencies_seconds });
+        self.record_claimed(queue, &claimed);
         Ok(claimed)
     }
 
@@ -333,6 +328,16 @@ impl Service for Engine {
 }
 
 impl Engine {
+    /// Records a claim's runs and how long each waited while claimable
+    /// (claim time - available_at).
+    pub(crate) fn record_claimed(&self, queue: QueueName, claimed: &[TaskState]) {
+        let latencies_seconds = claimed
+            .iter()
+            .map(|c| (c.run.claimed_at.unwrap_or(c.run.available_at) - c.run.available_at).as_seconds_f64())
+            .collect();
+        self.record(Observation::RunsClaimed { queue, latencies_seconds });
+    }
+
     async fn create(
         &self,
         queue: &QueueName,

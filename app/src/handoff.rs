@@ -4,12 +4,14 @@
 //! acknowledgement; the claim then behaves exactly as a plain one
 //! (long poll included).
 
-use durable_domain::ValidationError;
-use durable_domain::command::{self, ClaimRequest};
+use durable_domain::command::{self, Claim, ClaimRequest};
+use durable_domain::{QueueName, RunId, ValidationError};
 use durable_ports::service::{Finished, Handoff};
-use durable_ports::{ItemError, Service, ServiceError};
+use durable_ports::{ItemError, Observation, Service, ServiceError};
+use serde_json::Value;
 
 use crate::engine::{Engine, existing_queue};
+use crate::observe::traced;
 
 impl Engine {
     pub(crate) async fn handoff(
@@ -20,10 +22,13 @@ impl Engine {
     ) -> Result<Handoff, ServiceError> {
         // Everything is checked before anything is applied: a refused
         // request must not have completed runs behind the worker's back.
-        existing_queue(&queue)?;
-        request.clone().validate()?;
+        let lane = existing_queue(&queue)?;
+        let claim = request.clone().validate()?;
         check(&finished)?;
 
+        if finished.fail.is_empty() && !finished.complete.is_empty() {
+            return self.complete_then_claim(lane, finished.complete, claim).await;
+        }
         let completed =
             if finished.complete.is_empty() { Vec::new() } else { self.complete_runs(finished.complete).await? };
         let mut failed = Vec::with_capacity(finished.fail.len());
@@ -37,6 +42,30 @@ impl Engine {
         }
         let claimed = self.claim(queue, request).await?;
         Ok(Handoff { completed, failed, claimed })
+    }
+
+    /// The common case, completions only: the store completes and claims in
+    /// one go (one commit, for PostgreSQL). Only when that finds nothing
+    /// due does the claim wait, as a plain one does.
+    async fn complete_then_claim(
+        &self,
+        queue: QueueName,
+        complete: Vec<(RunId, Option<Value>)>,
+        claim: Claim,
+    ) -> Result<Handoff, ServiceError> {
+        let once = Claim { long_poll: None, ..claim.clone() };
+        let (completed, mut claimed) = traced(
+            "store.runs_complete_then_claim",
+            self.store.runs_complete_then_claim(complete, &queue, &once, self.now()),
+        )
+        .await?;
+        let n = completed.iter().filter(|a| a.is_ok()).count() as u64;
+        self.record(Observation::RunsCompleted { n });
+        if claimed.is_empty() && claim.long_poll.is_some() {
+            claimed = self.claim_runs(&queue, &claim).await?;
+        }
+        self.record_claimed(queue, &claimed);
+        Ok(Handoff { completed, failed: Vec::new(), claimed })
     }
 }
 

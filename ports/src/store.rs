@@ -139,6 +139,23 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError>;
 
+    /// Completes `items` as [`Store::runs_complete`] does, then claims as
+    /// [`Store::runs_claim`] does (once, without waiting): the acknowledge-
+    /// and-claim request of a worker. A store may do both in one transaction
+    /// (one commit instead of two; then a failed claim completes nothing).
+    /// The default runs the two one after the other.
+    async fn runs_complete_then_claim(
+        &self,
+        items: Vec<(RunId, Option<Value>)>,
+        queue: &QueueName,
+        claim: &Claim,
+        now: Timestamp,
+    ) -> Result<(Vec<Result<(), ItemError>>, Vec<TaskState>), StoreError> {
+        let completed = self.runs_complete(items, now).await?;
+        let claimed = self.runs_claim(queue, claim, now).await?;
+        Ok((completed, claimed))
+    }
+
     async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError>;
 
     async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError>;

@@ -322,6 +322,7 @@ macro_rules! conformance_suite {
                 complete_requires_a_held_claim,
                 fail_requires_a_held_claim,
                 batch_complete_fences_each_item,
+                handoff_completes_each_item_then_claims,
             }
             retries {
                 fixed_backoff_is_exact,

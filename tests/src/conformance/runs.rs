@@ -1,7 +1,9 @@
 //! Completing and failing runs: results, and the 409s of calls on a run that
 //! is not claimed or whose claim is no longer held.
 
+use durable_domain::command::ClaimRequest;
 use durable_domain::{NotFound, Rejection, RunId, RunStatus, TaskStatus};
+use durable_ports::service::Finished;
 use durable_ports::{ItemError, Service, ServiceError};
 use serde_json::json;
 
@@ -120,4 +122,41 @@ pub async fn batch_complete_fences_each_item(backend: Backend) {
     assert_eq!((task_a.status, task_a.result), (TaskStatus::Completed, Some(json!("a"))));
     assert_eq!(ctx.get(b.task.id).await.status, TaskStatus::Completed);
     assert_eq!(ctx.get(pending.task_id).await.status, TaskStatus::Pending);
+}
+
+/// (ext) Acknowledge and claim in one call, completions only: each item is
+/// fenced on its own, then the claim hands out what is due, never a run the
+/// call just completed.
+pub async fn handoff_completes_each_item_then_claims(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let a = ctx.started(&queue).await;
+    let waiting = ctx.task(&queue).await;
+    let unknown = RunId::new();
+    let finished =
+        Finished { complete: vec![(a.run.id, Some(json!({"n": 1}))), (unknown, None), (a.run.id, None)], fail: vec![] };
+    let request = ClaimRequest { limit: 10, claim_timeout: 60.0, long_poll_seconds: None, worker_id: None };
+    let handoff = ctx.engine.finish_and_claim(queue.clone(), finished, request.clone()).await.unwrap();
+    assert_eq!(handoff.completed.len(), 3, "{:?}", handoff.completed);
+    assert_eq!(handoff.completed[0], Ok(()));
+    assert!(matches!(handoff.completed[1], Err(ItemError::NotFound(NotFound::Run(_)))), "{:?}", handoff.completed);
+    assert!(
+        matches!(handoff.completed[2], Err(ItemError::Conflict(Rejection::RunFinished { .. }))),
+        "{:?}",
+        handoff.completed
+    );
+    assert!(handoff.failed.is_empty());
+    let claimed: Vec<_> = handoff.claimed.iter().map(|s| s.run.id).collect();
+    assert_eq!(claimed, vec![waiting.run_id]);
+    let done = ctx.get(a.task.id).await;
+    assert_eq!((done.status, done.result), (TaskStatus::Completed, Some(json!({"n": 1}))));
+
+    // Nothing left: the claim long-polls like a plain one, and comes back
+    // empty when its time is up.
+    let finished = Finished { complete: vec![(waiting.run_id, None)], fail: vec![] };
+    let polling = ClaimRequest { long_poll_seconds: Some(1.0), ..request };
+    let handoff = ctx.engine.finish_and_claim(queue, finished, polling).await.unwrap();
+    assert_eq!(handoff.completed, vec![Ok(())]);
+    assert!(handoff.claimed.is_empty());
+    assert_eq!(ctx.get(waiting.task_id).await.status, TaskStatus::Completed);
 }

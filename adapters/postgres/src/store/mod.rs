@@ -64,6 +64,7 @@ pub struct PgStore {
     health: Health,
     claims: Arc<Combiner<QueueName, runs::ClaimCall, Vec<TaskState>>>,
     completions: Arc<Combiner<(), runs::CompleteCall, ItemAnswers>>,
+    handoffs: Arc<Combiner<QueueName, runs::HandoffCall, (ItemAnswers, Vec<TaskState>)>>,
     next_due: Arc<Combiner<QueueName, (), Option<Timestamp>>>,
     skipped: Arc<SkippedRows>,
 }
@@ -156,6 +157,7 @@ impl PgStore {
             health,
             claims: Arc::new(Combiner::new(COMBINED_IN_FLIGHT, MAX_COMBINED_ROWS)),
             completions: Arc::new(Combiner::new(COMBINED_IN_FLIGHT, MAX_COMBINED_ROWS)),
+            handoffs: Arc::new(Combiner::new(COMBINED_IN_FLIGHT, MAX_COMBINED_ROWS)),
             // One look-up at a time per queue, its answer shared by every
             // caller that asked meanwhile: all long-pollers of a queue wake
             // together, and all ask this after their (empty) claim.
@@ -297,6 +299,29 @@ impl Store for PgStore {
             .call((), call, runs::CompleteCall::weight, move |calls| {
                 let (pool, health, skipped) = (pool.clone(), health.clone(), skipped.clone());
                 async move { retry::run(&health, Writes, || runs::complete(&pool, calls.clone(), &skipped)).await }
+            })
+            .await
+    }
+
+    async fn runs_complete_then_claim(
+        &self,
+        items: Vec<(RunId, Option<Value>)>,
+        queue: &QueueName,
+        claim: &Claim,
+        now: Timestamp,
+    ) -> Result<(ItemAnswers, Vec<TaskState>), StoreError> {
+        self.health.check()?;
+        let (pool, health) = (self.pool.clone(), self.health.clone());
+        let lane = queue.clone();
+        let skipped = self.skipped.clone();
+        let call = runs::HandoffCall::new(runs::CompleteCall::new(items, now), runs::ClaimCall::new(claim, now));
+        self.handoffs
+            .call(queue.clone(), call, runs::HandoffCall::weight, move |calls| {
+                let (pool, health, lane, skipped) = (pool.clone(), health.clone(), lane.clone(), skipped.clone());
+                async move {
+                    retry::run(&health, Writes, || runs::complete_and_claim(&pool, &lane, calls.clone(), &skipped))
+                        .await
+                }
             })
             .await
     }

@@ -8,7 +8,7 @@ use durable_domain::{NotFound, QueueName, Run, RunId, RunStatus, TaskState, Time
 use durable_ports::ItemError;
 use durable_ports::store::{FailedRun, ScheduledRun};
 use serde_json::Value;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use time::Duration;
 
 use super::tx::in_transaction;
@@ -71,7 +71,7 @@ pub const CLAIM_SQL: &str = concat!(
 );
 
 /// One claim call, as the combined statement takes it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ClaimCall {
     limit: u32,
     now: Timestamp,
@@ -100,8 +100,8 @@ impl ClaimCall {
 /// The claim has committed when its rows are decoded, so a row that cannot
 /// be decoded is left out ([`SkippedRows`]): it stays claimed until its claim
 /// expires, and the calls still get every other run.
-pub(crate) async fn claim(
-    pool: &PgPool,
+pub(crate) async fn claim<'e>(
+    conn: impl PgExecutor<'e>,
     queue: &QueueName,
     calls: &[ClaimCall],
     skipped: &SkippedRows,
@@ -115,7 +115,7 @@ pub(crate) async fn claim(
         .bind(calls.iter().map(|c| c.worker_id.clone()).collect::<Vec<_>>())
         .bind(earliest)
         .bind(calls.iter().map(|c| i64::from(c.limit)).sum::<i64>())
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?;
     if !rows.first().map(|row| row.try_get::<bool, _>("queue_exists")).transpose()?.unwrap_or(false) {
         return Err(NotFound::Queue(queue.to_string()).into());
@@ -196,37 +196,82 @@ pub(crate) async fn complete(
     calls: Vec<CompleteCall>,
     skipped: &SkippedRows,
 ) -> Result<Vec<Vec<Result<(), ItemError>>>> {
+    in_transaction(pool, async |tx| complete_in(tx, calls, skipped).await).await
+}
+
+/// [`complete`]'s work inside the caller's transaction.
+async fn complete_in(
+    tx: &mut PgConnection,
+    calls: Vec<CompleteCall>,
+    skipped: &SkippedRows,
+) -> Result<Vec<Vec<Result<(), ItemError>>>> {
     let mut ids: Vec<_> = calls.iter().flat_map(|call| call.items.iter().map(|(run, _)| run.as_uuid())).collect();
     ids.sort_unstable();
     ids.dedup();
-    in_transaction(pool, async |tx| {
-        let mut locked = load::lock_runs_skipping(tx, &ids, skipped).await?;
-        let mut changed = BTreeSet::new();
-        let mut answers = Vec::with_capacity(calls.len());
-        // Items apply in order against the state the earlier ones left, so a
-        // run listed twice completes once and the repeat is a conflict.
-        for CompleteCall { items, now } in calls {
-            let mut call_answers = Vec::with_capacity(items.len());
-            for (run, result) in items {
-                let Some(mut state) = locked.state(run) else {
-                    call_answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
-                    continue;
-                };
-                match machine::complete(&mut state, result, now) {
-                    Ok(()) => {
-                        changed.insert(run);
-                        locked.put(state);
-                        call_answers.push(Ok(()));
-                    }
-                    Err(rejection) => call_answers.push(Err(ItemError::Conflict(rejection))),
+    let mut locked = load::lock_runs_skipping(tx, &ids, skipped).await?;
+    let mut changed = BTreeSet::new();
+    let mut answers = Vec::with_capacity(calls.len());
+    // Items apply in order against the state the earlier ones left, so a
+    // run listed twice completes once and the repeat is a conflict.
+    for CompleteCall { items, now } in calls {
+        let mut call_answers = Vec::with_capacity(items.len());
+        for (run, result) in items {
+            let Some(mut state) = locked.state(run) else {
+                call_answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
+                continue;
+            };
+            match machine::complete(&mut state, result, now) {
+                Ok(()) => {
+                    changed.insert(run);
+                    locked.put(state);
+                    call_answers.push(Ok(()));
                 }
+                Err(rejection) => call_answers.push(Err(ItemError::Conflict(rejection))),
             }
-            answers.push(call_answers);
         }
-        let runs: Vec<&Run> = changed.iter().filter_map(|id| locked.runs.get(id)).collect();
-        let tasks: Vec<_> = runs.iter().filter_map(|run| locked.tasks.get(&run.task_id)).collect();
-        write::update(tx, &tasks, &runs).await?;
-        Ok(answers)
+        answers.push(call_answers);
+    }
+    let runs: Vec<&Run> = changed.iter().filter_map(|id| locked.runs.get(id)).collect();
+    let tasks: Vec<_> = runs.iter().filter_map(|run| locked.tasks.get(&run.task_id)).collect();
+    write::update(tx, &tasks, &runs).await?;
+    Ok(answers)
+}
+
+/// One acknowledge-and-claim call, as a combined transaction takes it.
+#[derive(Clone, Debug)]
+pub(crate) struct HandoffCall {
+    complete: CompleteCall,
+    claim: ClaimCall,
+}
+
+impl HandoffCall {
+    pub(crate) fn new(complete: CompleteCall, claim: ClaimCall) -> Self {
+        Self { complete, claim }
+    }
+
+    /// Rows the call may touch: its items and its claim's limit.
+    pub(crate) fn weight(&self) -> usize {
+        self.complete.weight() + self.claim.weight()
+    }
+}
+
+/// Acknowledges and claims for a batch of calls in one transaction: the
+/// completions of every call ([`complete_in`]), then one claim statement
+/// for all of them ([`CLAIM_SQL`]), one commit. The completed runs are
+/// locked by this transaction, so the claim cannot hand them out again
+/// (they are no longer pending either way). An unknown queue fails the
+/// whole transaction: nothing is completed.
+pub(crate) async fn complete_and_claim(
+    pool: &PgPool,
+    queue: &QueueName,
+    calls: Vec<HandoffCall>,
+    skipped: &SkippedRows,
+) -> Result<Vec<(Vec<Result<(), ItemError>>, Vec<TaskState>)>> {
+    let (completes, claims): (Vec<_>, Vec<_>) = calls.into_iter().map(|c| (c.complete, c.claim)).unzip();
+    in_transaction(pool, async |tx| {
+        let completed = complete_in(tx, completes, skipped).await?;
+        let claimed = claim(&mut *tx, queue, &claims, skipped).await?;
+        Ok(completed.into_iter().zip(claimed).collect())
     })
     .await
 }
