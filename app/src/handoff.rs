@@ -7,6 +7,7 @@
 use durable_domain::command::{self, Claim, ClaimRequest};
 use durable_domain::{QueueName, RunId, ValidationError};
 use durable_ports::service::{Finished, Handoff};
+use durable_ports::store::CompletedThenClaimed;
 use durable_ports::{ItemError, Observation, Service, ServiceError};
 use serde_json::Value;
 
@@ -54,7 +55,7 @@ impl Engine {
         claim: Claim,
     ) -> Result<Handoff, ServiceError> {
         let once = Claim { long_poll: None, ..claim.clone() };
-        let (completed, mut claimed) = traced(
+        let CompletedThenClaimed { completed, mut claimed } = traced(
             "store.runs_complete_then_claim",
             self.store.runs_complete_then_claim(complete, &queue, &once, self.now()),
         )

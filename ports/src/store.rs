@@ -78,6 +78,14 @@ pub struct Cleanup {
     pub events: u64,
 }
 
+/// What [`Store::runs_complete_then_claim`] did: per item, in order, and
+/// the runs claimed after.
+#[derive(Debug)]
+pub struct CompletedThenClaimed {
+    pub completed: Vec<Result<(), ItemError>>,
+    pub claimed: Vec<TaskState>,
+}
+
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -150,10 +158,10 @@ pub trait Store: Send + Sync + 'static {
         queue: &QueueName,
         claim: &Claim,
         now: Timestamp,
-    ) -> Result<(Vec<Result<(), ItemError>>, Vec<TaskState>), StoreError> {
+    ) -> Result<CompletedThenClaimed, StoreError> {
         let completed = self.runs_complete(items, now).await?;
         let claimed = self.runs_claim(queue, claim, now).await?;
-        Ok((completed, claimed))
+        Ok(CompletedThenClaimed { completed, claimed })
     }
 
     async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError>;

@@ -31,7 +31,9 @@ use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
+use durable_ports::store::{
+    Cleanup, CompletedThenClaimed, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun,
+};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -64,7 +66,7 @@ pub struct PgStore {
     health: Health,
     claims: Arc<Combiner<QueueName, runs::ClaimCall, Vec<TaskState>>>,
     completions: Arc<Combiner<(), runs::CompleteCall, ItemAnswers>>,
-    handoffs: Arc<Combiner<QueueName, runs::HandoffCall, (ItemAnswers, Vec<TaskState>)>>,
+    handoffs: Arc<Combiner<QueueName, runs::HandoffCall, CompletedThenClaimed>>,
     next_due: Arc<Combiner<QueueName, (), Option<Timestamp>>>,
     skipped: Arc<SkippedRows>,
 }
@@ -309,7 +311,7 @@ impl Store for PgStore {
         queue: &QueueName,
         claim: &Claim,
         now: Timestamp,
-    ) -> Result<(ItemAnswers, Vec<TaskState>), StoreError> {
+    ) -> Result<CompletedThenClaimed, StoreError> {
         self.health.check()?;
         let (pool, health) = (self.pool.clone(), self.health.clone());
         let lane = queue.clone();

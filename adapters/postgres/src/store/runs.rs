@@ -6,7 +6,7 @@ use durable_domain::command::{Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
 use durable_domain::{NotFound, QueueName, Run, RunId, RunStatus, TaskState, Timestamp, clock};
 use durable_ports::ItemError;
-use durable_ports::store::{FailedRun, ScheduledRun};
+use durable_ports::store::{CompletedThenClaimed, FailedRun, ScheduledRun};
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use time::Duration;
@@ -266,12 +266,16 @@ pub(crate) async fn complete_and_claim(
     queue: &QueueName,
     calls: Vec<HandoffCall>,
     skipped: &SkippedRows,
-) -> Result<Vec<(Vec<Result<(), ItemError>>, Vec<TaskState>)>> {
+) -> Result<Vec<CompletedThenClaimed>> {
     let (completes, claims): (Vec<_>, Vec<_>) = calls.into_iter().map(|c| (c.complete, c.claim)).unzip();
     in_transaction(pool, async |tx| {
         let completed = complete_in(tx, completes, skipped).await?;
         let claimed = claim(&mut *tx, queue, &claims, skipped).await?;
-        Ok(completed.into_iter().zip(claimed).collect())
+        Ok(completed
+            .into_iter()
+            .zip(claimed)
+            .map(|(completed, claimed)| CompletedThenClaimed { completed, claimed })
+            .collect())
     })
     .await
 }
