@@ -88,6 +88,10 @@ impl Engine {
         self.clock.now()
     }
 
+    pub(crate) fn record(&self, observation: Observation) {
+        self.metrics.record(observation);
+    }
+
     pub(crate) async fn notify(&self, queues: &[QueueName]) {
         if queues.is_empty() {
             return;
