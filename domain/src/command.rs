@@ -230,6 +230,24 @@ pub struct Page<T, C> {
     pub next_cursor: Option<C>,
 }
 
+impl<T, C> Page<T, C> {
+    /// The page of `limit` from the items fetched with [`fetch_limit`],
+    /// newest first; the cursor is the last item kept, when more follow.
+    pub fn from_fetched(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_cursor = if more { items.last().map(cursor_of) } else { None };
+        Page { items, next_cursor }
+    }
+}
+
+/// How many items a store fetches for a page of `limit`: one more, which
+/// only says whether another page follows (see [`Page::from_fetched`]).
+pub fn fetch_limit(limit: u32) -> i64 {
+    i64::from(limit) + 1
+}
+
 /// The `limit` of a listing: default 50, at least 1, at most 1000.
 pub fn page_limit(raw: Option<i64>) -> Result<u32, ValidationError> {
     raw.map_or(Ok(DEFAULT_PAGE_LIMIT), |n| at_least_one_item(n, MAX_PAGE_LIMIT))
@@ -409,6 +427,17 @@ mod tests {
         assert_eq!(queue.cleanup().unwrap_err().field, "cleanup.task_ttl_seconds");
         let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(0), event_ttl_seconds: Some(MAX_TTL_SECONDS) };
         assert_eq!(queue.cleanup().unwrap().event_ttl_seconds, MAX_TTL_SECONDS);
+    }
+
+    #[test]
+    fn a_page_from_one_extra_item_knows_whether_more_follow() {
+        assert_eq!(fetch_limit(2), 3);
+        let page = Page::from_fetched(vec![9, 8, 7], 2, |n| *n);
+        assert_eq!(page, Page { items: vec![9, 8], next_cursor: Some(8) });
+        let last = Page::from_fetched(vec![9, 8], 2, |n| *n);
+        assert_eq!(last, Page { items: vec![9, 8], next_cursor: None });
+        let empty = Page::from_fetched(Vec::<u32>::new(), 2, |n| *n);
+        assert_eq!(empty, Page { items: vec![], next_cursor: None });
     }
 
     #[test]

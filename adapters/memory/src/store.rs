@@ -4,7 +4,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::command::{self, CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
@@ -41,14 +41,10 @@ impl MemoryStore {
     }
 }
 
-/// One page of a newest-first iteration, fetching one extra item to learn
-/// whether another page follows.
-fn page<T: Clone, C>(items: impl Iterator<Item = T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
-    let mut items: Vec<T> = items.take(limit as usize + 1).collect();
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(&cursor_of) } else { None };
-    Page { items, next_cursor }
+/// One page of a newest-first iteration, fetched as every store fetches it.
+fn page<T, C>(items: impl Iterator<Item = T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
+    let fetch = usize::try_from(command::fetch_limit(limit)).unwrap_or(usize::MAX);
+    Page::from_fetched(items.take(fetch).collect(), limit, cursor_of)
 }
 
 #[async_trait]
@@ -91,32 +87,9 @@ impl Store for MemoryStore {
     async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
         let state = self.state();
         state.queue(name)?;
-        let mut stats = QueueStats {
-            queue_name: name.clone(),
-            pending_runs: 0,
-            claimed_runs: 0,
-            completed_runs: 0,
-            sleeping_runs: 0,
-            failed_runs: 0,
-            oldest_pending_run_age_seconds: None,
-        };
-        let mut oldest_due: Option<Timestamp> = None;
-        for run in state.runs.values().filter(|r| &r.queue == name) {
-            match run.status {
-                RunStatus::Pending => {
-                    stats.pending_runs += 1;
-                    if run.available_at <= now {
-                        oldest_due = Some(oldest_due.map_or(run.available_at, |o| o.min(run.available_at)));
-                    }
-                }
-                RunStatus::Claimed => stats.claimed_runs += 1,
-                RunStatus::Completed => stats.completed_runs += 1,
-                RunStatus::Sleeping => stats.sleeping_runs += 1,
-                RunStatus::Failed => stats.failed_runs += 1,
-                RunStatus::Canceled => {}
-            }
-        }
-        stats.oldest_pending_run_age_seconds = oldest_due.map(|due| (now - due).as_seconds_f64());
+        let runs = state.runs.values().filter(|r| &r.queue == name);
+        let oldest_due = runs.clone().filter(|r| r.is_claimable(now)).map(|r| r.available_at).min();
+        let stats = QueueStats::tally(name.clone(), runs.map(|r| (r.status, 1)), oldest_due, now);
         Ok(stats)
     }
 
@@ -331,25 +304,13 @@ impl Store for MemoryStore {
     async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
         let mut state = self.state();
         state.task(write.task_id)?;
-        let mut owner = state
-            .load(write.owner_run)
-            .map_err(|_| Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
-        if owner.run.task_id != write.task_id {
-            return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
-        }
-        machine::ensure_claim_held(&owner, now)?;
-        if let Some(extend_by) = write.extend_claim_by {
-            machine::heartbeat(&mut owner, extend_by, now)?;
+        let mut owner = state.load(write.owner_run).ok();
+        let written = machine::write_checkpoint(owner.as_mut(), write, now)?;
+        if let Some(owner) = owner.filter(|_| written.claim_extended) {
             state.save(owner);
         }
-        let checkpoint = Checkpoint {
-            task_id: write.task_id,
-            step_name: write.step_name.clone(),
-            state: write.state,
-            owner_run: write.owner_run,
-            updated_at: now,
-        };
-        state.checkpoints.insert((write.task_id, write.step_name), checkpoint.clone());
+        let checkpoint = written.checkpoint;
+        state.checkpoints.insert((checkpoint.task_id, checkpoint.step_name.clone()), checkpoint.clone());
         Ok(checkpoint)
     }
 

@@ -13,7 +13,6 @@ use durable_ports::store::{Cleanup, ExpiredClaims};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::runs::claimable;
 use super::tx::in_transaction;
 use super::{load, queues, write};
 use crate::errors::Result;
@@ -47,7 +46,8 @@ pub(crate) async fn expire_claims(
         save_all(tx, &states).await?;
         let new: Vec<&Run> = retries.iter().collect();
         write::insert_runs(tx, &new).await?;
-        let requeued: Vec<QueueName> = retries.iter().filter(|r| claimable(r, now)).map(|r| r.queue.clone()).collect();
+        let requeued: Vec<QueueName> =
+            retries.iter().filter(|r| r.is_claimable(now)).map(|r| r.queue.clone()).collect();
         write::notify(tx, &requeued).await?;
         Ok(ExpiredClaims { requeued, tasks_failed })
     })

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use durable_domain::command::{Claim, Page, RunFilter};
+use durable_domain::command::{self, Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
-use durable_domain::{NotFound, QueueName, Run, RunId, RunStatus, TaskState, Timestamp, clock};
+use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock};
 use durable_ports::ItemError;
 use durable_ports::store::{FailedRun, ScheduledRun};
 use serde_json::Value;
@@ -152,19 +152,10 @@ pub(crate) async fn list(pool: &PgPool, filter: &RunFilter) -> Result<Page<Run, 
     if let Some(cursor) = filter.cursor {
         query.push(" AND r.id < ").push_bind(cursor.as_uuid());
     }
-    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let rows = query.build().fetch_all(pool).await?;
     let runs = rows.iter().map(rows::run).collect::<Result<Vec<_>>>()?;
-    Ok(page(runs, filter.limit, |r| r.id))
-}
-
-/// A newest-first page from `limit + 1` rows: the extra row only says that
-/// another page follows.
-pub(crate) fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(cursor_of) } else { None };
-    Page { items, next_cursor }
+    Ok(Page::from_fetched(runs, filter.limit, |r| r.id))
 }
 
 /// One acknowledgement call, as a combined transaction takes it.
@@ -273,9 +264,4 @@ pub(crate) async fn heartbeat(pool: &PgPool, run: RunId, extend_by: Duration, no
         Ok(end)
     })
     .await
-}
-
-/// Whether a run in this state counts as claimable right now.
-pub(crate) fn claimable(run: &Run, now: Timestamp) -> bool {
-    run.status == RunStatus::Pending && run.available_at <= now
 }

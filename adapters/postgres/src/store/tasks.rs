@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use durable_domain::command::{Page, TaskFilter};
+use durable_domain::command::{self, Page, TaskFilter};
 use durable_domain::task;
 use durable_domain::{
     NotFound, QueueName, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine,
@@ -13,7 +13,6 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::runs::{claimable, page};
 use super::tx::in_transaction;
 use super::{load, write};
 use crate::NOTIFY_CHANNEL;
@@ -282,7 +281,7 @@ fn bind_insert<'q>(
     }
     query
         .bind(queue.as_str().to_owned())
-        .bind(new.iter().any(|s| claimable(&s.run, now)))
+        .bind(new.iter().any(|s| s.run.is_claimable(now)))
         .bind(NOTIFY_CHANNEL)
         .bind(c.id)
         .bind(c.queue)
@@ -347,7 +346,7 @@ impl NewTaskColumns {
         self.run_at.push(spec.run_at);
         self.current_run.push(task.current_run.as_uuid());
         self.created_at.push(task.created_at);
-        self.deadline.push(write::deadline(task));
+        self.deadline.push(machine::deadline(task));
     }
 }
 
@@ -374,10 +373,10 @@ pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task
     if let Some(cursor) = filter.cursor {
         query.push(" AND t.id < ").push_bind(cursor.as_uuid());
     }
-    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let rows = query.build().fetch_all(pool).await?;
     let tasks = rows.iter().map(rows::task).collect::<Result<Vec<_>>>()?;
-    Ok(page(tasks, filter.limit, |t| t.id))
+    Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
 pub(crate) async fn cancel(pool: &PgPool, id: TaskId, now: Timestamp) -> Result<()> {

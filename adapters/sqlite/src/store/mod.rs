@@ -81,15 +81,6 @@ impl SqliteStore {
     }
 }
 
-/// One page of a newest-first listing fetched with one extra row, which
-/// tells whether another page follows.
-fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(cursor_of) } else { None };
-    Page { items, next_cursor }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use durable_domain::command::{Claim, Page, RunFilter};
+use durable_domain::command::{self, Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
 use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock};
 use durable_ports::store::{FailedRun, ScheduledRun};
@@ -12,7 +12,6 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::Duration;
 
-use super::page;
 use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, Cols, micros};
@@ -109,11 +108,11 @@ pub(super) async fn list(db: &Db, filter: &RunFilter) -> Result<Page<Run, RunId>
     if let Some(cursor) = filter.cursor {
         query.push(" AND r.id < ").push_bind(cursor.to_string());
     }
-    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
     let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
     let runs = rows.iter().map(rows::runs::decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(page(runs, filter.limit, |r| r.id))
+    Ok(Page::from_fetched(runs, filter.limit, |r| r.id))
 }
 
 /// The addressed run with its task, or `NotFound`.

@@ -1,12 +1,11 @@
 //! Tasks: create (with idempotency), get, list, cancel.
 
-use durable_domain::command::{Page, TaskFilter};
+use durable_domain::command::{self, Page, TaskFilter};
 use durable_domain::{NotFound, QueueName, Task, TaskId, TaskSpec, Timestamp, machine, task};
 use durable_ports::StoreError;
 use durable_ports::store::CreatedTask;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::page;
 use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, Cols};
@@ -118,11 +117,11 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
         query.push(" AND t.id < ").push_bind(cursor.to_string());
     }
     // Ids are UUID v7 in text form: their order is creation order.
-    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
     let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
     let tasks = rows.iter().map(rows::tasks::decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(page(tasks, filter.limit, |t| t.id))
+    Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
 pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
