@@ -92,14 +92,12 @@ impl Engine {
         self.metrics.record(observation);
     }
 
-    pub(crate) async fn notify(&self, queues: &[QueueName]) {
-        if queues.is_empty() {
-            return;
+    /// Wakes the claimers of exactly the queues a store write named: the
+    /// store decided (through the domain) which runs it made claimable.
+    pub(crate) async fn notify(&self, wake: &[QueueName]) {
+        if !wake.is_empty() {
+            self.notifier.notify(wake).await;
         }
-        let mut distinct = queues.to_vec();
-        distinct.sort();
-        distinct.dedup();
-        self.notifier.notify(&distinct).await;
     }
 }
 
@@ -232,21 +230,16 @@ impl Service for Engine {
 
     async fn fail_run(&self, run: RunId, error: String) -> Result<FailedRun, ServiceError> {
         command::text("error", &error)?;
-        let now = self.now();
-        let failed = traced("store.run_fail", self.store.run_fail(run, &error, now)).await?;
+        let failed = traced("store.run_fail", self.store.run_fail(run, &error, self.now())).await?;
         self.record(Observation::RunFailed { queue: failed.queue.clone(), retried: failed.next.is_some() });
-        if failed.next.is_some_and(|(_, due)| due <= now) {
-            self.notify(std::slice::from_ref(&failed.queue)).await;
-        }
+        self.notify(&failed.wake).await;
         Ok(failed)
     }
 
     async fn schedule_run(&self, run: RunId, run_at: Timestamp) -> Result<Timestamp, ServiceError> {
         let scheduled =
             traced("store.run_schedule", self.store.run_schedule(run, clock::truncate(run_at), self.now())).await?;
-        if scheduled.claimable_now {
-            self.notify(std::slice::from_ref(&scheduled.queue)).await;
-        }
+        self.notify(&scheduled.wake).await;
         Ok(scheduled.scheduled_at)
     }
 
@@ -268,7 +261,7 @@ impl Service for Engine {
         if !emitted.woken.is_empty() {
             self.record(Observation::Wakeups { n: emitted.woken.len() as u64 });
         }
-        self.notify(&emitted.woken).await;
+        self.notify(&emitted.wake).await;
         Ok(emitted.event)
     }
 
@@ -342,14 +335,10 @@ impl Engine {
         queue: &QueueName,
         specs: Vec<durable_domain::TaskSpec>,
     ) -> Result<Vec<CreatedTask>, ServiceError> {
-        let now = self.now();
-        let due_now = specs.iter().any(|s| s.run_at.is_none_or(|at| at <= now));
-        let created = traced("store.tasks_create", self.store.tasks_create(queue, specs, now)).await?;
-        let n = created.iter().filter(|c| !c.deduplicated).count() as u64;
+        let created = traced("store.tasks_create", self.store.tasks_create(queue, specs, self.now())).await?;
+        let n = created.tasks.iter().filter(|c| !c.deduplicated).count() as u64;
         self.record(Observation::TasksCreated { queue: queue.clone(), n });
-        if due_now && created.iter().any(|c| !c.deduplicated) {
-            self.notify(std::slice::from_ref(queue)).await;
-        }
-        Ok(created)
+        self.notify(&created.wake).await;
+        Ok(created.tasks)
     }
 }

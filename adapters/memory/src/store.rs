@@ -11,10 +11,12 @@ use durable_domain::queue::event_retention;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
 use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Rejection, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
-    TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task,
+    TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task, wake,
 };
 use durable_ports::metrics::QueueDepth;
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
+use durable_ports::store::{
+    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken,
+};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
@@ -98,7 +100,7 @@ impl Store for MemoryStore {
         queue: &QueueName,
         specs: Vec<TaskSpec>,
         now: Timestamp,
-    ) -> Result<Vec<CreatedTask>, StoreError> {
+    ) -> Result<CreatedTasks, StoreError> {
         let mut state = self.state();
         state.queue(queue)?;
         // Check everything before writing anything: the batch is all or nothing.
@@ -110,6 +112,7 @@ impl Store for MemoryStore {
             }
         }
         let mut created = Vec::with_capacity(specs.len());
+        let mut new_runs = Vec::with_capacity(specs.len());
         for spec in specs {
             let key = spec.idempotency_key.clone().map(|k| (queue.clone(), k));
             if let Some(existing) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
@@ -132,9 +135,10 @@ impl Store for MemoryStore {
             if let Some(key) = key {
                 state.idempotency.insert(key, new.task.id);
             }
+            new_runs.push(new.run.clone());
             state.save(new);
         }
-        Ok(created)
+        Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
     }
 
     async fn task_get(&self, id: TaskId) -> Result<Task, StoreError> {
@@ -239,6 +243,10 @@ impl Store for MemoryStore {
                 FailOutcome::Retry(next) => Some((next.id, next.available_at)),
                 FailOutcome::TaskFailed => None,
             },
+            wake: match &outcome {
+                FailOutcome::Retry(next) => wake::queues_to_wake([next.as_ref()], now),
+                FailOutcome::TaskFailed => Vec::new(),
+            },
         };
         state.save(current);
         if let FailOutcome::Retry(next) = outcome {
@@ -250,8 +258,9 @@ impl Store for MemoryStore {
     async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
         let mut state = self.state();
         let mut current = state.load(run)?;
-        let claimable_now = machine::schedule(&mut current, run_at, now)?;
-        let scheduled = ScheduledRun { queue: current.task.queue.clone(), scheduled_at: run_at, claimable_now };
+        machine::schedule(&mut current, run_at, now)?;
+        let wake = wake::queues_to_wake([&current.run], now);
+        let scheduled = ScheduledRun { queue: current.task.queue.clone(), scheduled_at: run_at, wake };
         state.save(current);
         Ok(scheduled)
     }
@@ -294,11 +303,12 @@ impl Store for MemoryStore {
             let mut current = state.load(run)?;
             if let Some((step, outcome)) = machine::deliver(&mut current, &event, now) {
                 state.outcomes.insert((current.task.id, step), outcome);
-                woken.push(current.task.queue.clone());
+                woken.push(current.run.clone());
                 state.save(current);
             }
         }
-        Ok(Emitted { event, woken })
+        let wake = wake::queues_to_wake(&woken, now);
+        Ok(Emitted { event, woken: woken.into_iter().map(|r| r.queue).collect(), wake })
     }
 
     async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
@@ -383,6 +393,7 @@ impl Store for MemoryStore {
             .map(|r| r.id)
             .collect();
         let mut report = ExpiredClaims::default();
+        let mut retries = Vec::new();
         for run in expired {
             let mut current = state.load(run)?;
             let outcome = machine::expire_claim(&mut current, policy, now)?;
@@ -390,15 +401,17 @@ impl Store for MemoryStore {
             match outcome {
                 FailOutcome::Retry(next) => {
                     report.requeued.push(next.queue.clone());
+                    retries.push((*next).clone());
                     state.put_run(*next);
                 }
                 FailOutcome::TaskFailed => report.tasks_failed += 1,
             }
         }
+        report.wake = wake::queues_to_wake(&retries, now);
         Ok(report)
     }
 
-    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError> {
         let mut state = self.state();
         let due: Vec<RunId> = state
             .runs
@@ -414,11 +427,11 @@ impl Store for MemoryStore {
                 if let Some((step, outcome)) = timeout {
                     state.outcomes.insert((current.task.id, step), outcome);
                 }
-                woken.push(current.task.queue.clone());
+                woken.push(current.run.clone());
                 state.save(current);
             }
         }
-        Ok(woken)
+        Ok(SleepersWoken { woken: woken.len(), wake: wake::queues_to_wake(&woken, now) })
     }
 
     async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {

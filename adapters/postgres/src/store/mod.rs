@@ -31,7 +31,7 @@ use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
+use durable_ports::store::{Cleanup, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -220,7 +220,7 @@ impl Store for PgStore {
         queue: &QueueName,
         specs: Vec<TaskSpec>,
         now: Timestamp,
-    ) -> Result<Vec<CreatedTask>, StoreError> {
+    ) -> Result<CreatedTasks, StoreError> {
         self.call(Writes, || tasks::create(&self.pool, queue, specs.clone(), now)).await
     }
 
@@ -348,7 +348,7 @@ impl Store for PgStore {
         self.call(Writes, || maintenance::expire_claims(&self.pool, policy, now, limit, &self.skipped)).await
     }
 
-    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError> {
         self.call(Writes, || maintenance::wake_sleepers(&self.pool, now, limit, &self.skipped)).await
     }
 

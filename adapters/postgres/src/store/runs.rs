@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use durable_domain::command::{self, Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
-use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock};
+use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
 use durable_ports::ItemError;
 use durable_ports::store::{FailedRun, ScheduledRun};
 use serde_json::Value;
@@ -227,17 +227,15 @@ pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp)
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let outcome = machine::fail(&mut state, error, now)?;
         write::save(tx, &state).await?;
-        let next = match outcome {
+        let (next, wake) = match outcome {
             FailOutcome::Retry(next) => {
                 write::insert_runs(tx, &[&next]).await?;
-                if next.available_at <= now {
-                    write::notify(tx, [&next.queue]).await?;
-                }
-                Some((next.id, next.available_at))
+                (Some((next.id, next.available_at)), wake::queues_to_wake([next.as_ref()], now))
             }
-            FailOutcome::TaskFailed => None,
+            FailOutcome::TaskFailed => (None, Vec::new()),
         };
-        Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
+        write::notify(tx, &wake).await?;
+        Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next, wake })
     })
     .await
 }
@@ -245,12 +243,11 @@ pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp)
 pub(crate) async fn schedule(pool: &PgPool, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
-        let claimable_now = machine::schedule(&mut state, run_at, now)?;
+        machine::schedule(&mut state, run_at, now)?;
         write::save(tx, &state).await?;
-        if claimable_now {
-            write::notify(tx, [&state.task.queue]).await?;
-        }
-        Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
+        let wake = wake::queues_to_wake([&state.run], now);
+        write::notify(tx, &wake).await?;
+        Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, wake })
     })
     .await
 }

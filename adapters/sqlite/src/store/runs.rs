@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use durable_domain::command::{self, Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
-use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock};
+use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
 use durable_ports::store::{FailedRun, ScheduledRun};
 use durable_ports::{ItemError, StoreError};
 use serde_json::Value;
@@ -155,14 +155,14 @@ pub(super) async fn fail(db: &Db, run: RunId, error: &str, now: Timestamp) -> Re
             let mut state = load(tx, run).await?;
             let outcome = machine::fail(&mut state, &error, now)?;
             rows::state::save(tx, &state).await?;
-            let next = match outcome {
+            let (next, wake) = match outcome {
                 FailOutcome::Retry(next) => {
                     rows::runs::insert(tx, &next).await?;
-                    Some((next.id, next.available_at))
+                    (Some((next.id, next.available_at)), wake::queues_to_wake([next.as_ref()], now))
                 }
-                FailOutcome::TaskFailed => None,
+                FailOutcome::TaskFailed => (None, Vec::new()),
             };
-            Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
+            Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next, wake })
         })
     })
     .await
@@ -177,9 +177,10 @@ pub(super) async fn schedule(
     db.write(move |tx| {
         Box::pin(async move {
             let mut state = load(tx, run).await?;
-            let claimable_now = machine::schedule(&mut state, run_at, now)?;
+            machine::schedule(&mut state, run_at, now)?;
             rows::state::save(tx, &state).await?;
-            Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
+            let wake = wake::queues_to_wake([&state.run], now);
+            Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, wake })
         })
     })
     .await

@@ -1,9 +1,9 @@
 //! Tasks: create (with idempotency), get, list, cancel.
 
 use durable_domain::command::{self, Page, TaskFilter};
-use durable_domain::{NotFound, QueueName, Task, TaskId, TaskSpec, Timestamp, machine, task};
+use durable_domain::{NotFound, QueueName, Task, TaskId, TaskSpec, Timestamp, machine, task, wake};
 use durable_ports::StoreError;
-use durable_ports::store::CreatedTask;
+use durable_ports::store::{CreatedTask, CreatedTasks};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::db::Db;
@@ -15,7 +15,7 @@ pub(super) async fn create(
     queue: &QueueName,
     specs: Vec<TaskSpec>,
     now: Timestamp,
-) -> Result<Vec<CreatedTask>, StoreError> {
+) -> Result<CreatedTasks, StoreError> {
     let queue = queue.clone();
     db.write(move |tx| {
         Box::pin(async move {
@@ -28,6 +28,7 @@ pub(super) async fn create(
                 }
             }
             let mut created = Vec::with_capacity(specs.len());
+            let mut new_runs = Vec::with_capacity(specs.len());
             for spec in specs {
                 if let Some(key) = &spec.idempotency_key
                     && let Some(existing) = by_idempotency_key(tx, &queue, key).await?
@@ -44,8 +45,9 @@ pub(super) async fn create(
                     workflow_run_id: new.task.spec.workflow_run_id,
                     deduplicated: false,
                 });
+                new_runs.push(new.run);
             }
-            Ok(created)
+            Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
         })
     })
     .await
