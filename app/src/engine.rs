@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use durable_domain::command::{
-    self, CheckpointWrite, ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
+    self, ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
@@ -23,6 +23,11 @@ use tokio::sync::watch;
 use crate::config::EngineConfig;
 use crate::observe::traced;
 
+/// The [`Service`] over the driven ports: it validates each request through
+/// the domain, runs it as one [`Store`] call (where the domain decides the
+/// transition), wakes exactly the queues the store names, and records
+/// metrics. Stateless between calls, so any number of replicas may serve
+/// one database.
 pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) notifier: Arc<dyn Notifier>,
@@ -266,17 +271,7 @@ impl Service for Engine {
     }
 
     async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError> {
-        command::non_empty("step_name", &write.step_name)?;
-        command::json("state", &write.state)?;
-        let extend_claim_by =
-            write.extend_claim_by.map(|s| command::at_least_one_second("extend_claim_by", s)).transpose()?;
-        let write = CheckpointWrite {
-            task_id: write.task_id,
-            step_name: write.step_name,
-            state: write.state,
-            owner_run: write.owner_run,
-            extend_claim_by,
-        };
+        let write = write.validate()?;
         Ok(traced("store.checkpoint_put", self.store.checkpoint_put(write, self.now())).await?)
     }
 
@@ -290,18 +285,8 @@ impl Service for Engine {
     }
 
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError> {
-        command::non_empty("workflow_name", &run.workflow_name)?;
-        for (field, value) in [("workflow_version", &run.workflow_version), ("created_by", &run.created_by)] {
-            command::text(field, value.as_deref().unwrap_or_default())?;
-        }
-        for (key, value) in &run.tags {
-            command::text("tags", key)?;
-            command::text("tags", value)?;
-        }
-        if let Some(inputs) = &run.inputs {
-            command::json("inputs", inputs)?;
-        }
-        Ok(traced("store.workflow_create", self.store.workflow_create(WorkflowRun::create(run, self.now()))).await?)
+        let run = WorkflowRun::create(run.validate()?, self.now());
+        Ok(traced("store.workflow_create", self.store.workflow_create(run)).await?)
     }
 
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError> {

@@ -12,7 +12,7 @@ use crate::ids::{RunId, TaskId, WorkflowRunId};
 use crate::queue::{CleanupPolicy, DEFAULT_TTL_SECONDS};
 use crate::retry::RetryStrategy;
 use crate::task::{RunStatus, TaskSpec, TaskStatus};
-use crate::workflow::WorkflowStatus;
+use crate::workflow::{NewWorkflowRun, WorkflowStatus};
 
 pub const MAX_CLAIM_LIMIT: i64 = 1000;
 pub const MAX_BATCH: usize = 1000;
@@ -189,6 +189,33 @@ impl WaitRequest {
     }
 }
 
+/// A checkpoint write as it arrives: unchecked, the claim extension in
+/// seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PutCheckpoint {
+    pub task_id: TaskId,
+    pub step_name: String,
+    pub state: Value,
+    pub owner_run: RunId,
+    pub extend_claim_by: Option<f64>,
+}
+
+impl PutCheckpoint {
+    pub fn validate(self) -> Result<CheckpointWrite, ValidationError> {
+        non_empty("step_name", &self.step_name)?;
+        json("state", &self.state)?;
+        let extend_claim_by = self.extend_claim_by.map(|s| at_least_one_second("extend_claim_by", s)).transpose()?;
+        Ok(CheckpointWrite {
+            task_id: self.task_id,
+            step_name: self.step_name,
+            state: self.state,
+            owner_run: self.owner_run,
+            extend_claim_by,
+        })
+    }
+}
+
+/// A checked checkpoint write, as stores take it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckpointWrite {
     pub task_id: TaskId,
@@ -196,6 +223,25 @@ pub struct CheckpointWrite {
     pub state: Value,
     pub owner_run: RunId,
     pub extend_claim_by: Option<Duration>,
+}
+
+impl NewWorkflowRun {
+    /// Checks every field a workflow run is created with; the run itself is
+    /// made by [`crate::workflow::WorkflowRun::create`].
+    pub fn validate(self) -> Result<Self, ValidationError> {
+        non_empty("workflow_name", &self.workflow_name)?;
+        for (field, value) in [("workflow_version", &self.workflow_version), ("created_by", &self.created_by)] {
+            text(field, value.as_deref().unwrap_or_default())?;
+        }
+        for (key, value) in &self.tags {
+            text("tags", key)?;
+            text("tags", value)?;
+        }
+        if let Some(inputs) = &self.inputs {
+            json("inputs", inputs)?;
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -399,6 +445,42 @@ mod tests {
         let bad = ClaimRequest { limit: 1, claim_timeout: 1.0, worker_id: Some("w\0".into()), ..Default::default() };
         assert_eq!(bad.validate().unwrap_err().field, "worker_id");
         assert!(json("state", &serde_json::json!({"a\0": 1})).is_err());
+    }
+
+    #[test]
+    fn checkpoint_writes_are_checked_and_their_extension_converted() {
+        let put = |step: &str, extend: Option<f64>| PutCheckpoint {
+            task_id: TaskId::new(),
+            step_name: step.into(),
+            state: serde_json::json!({"n": 1}),
+            owner_run: RunId::new(),
+            extend_claim_by: extend,
+        };
+        let ok = put("s", Some(1.5)).validate().unwrap();
+        assert_eq!(ok.extend_claim_by, Some(Duration::milliseconds(1500)));
+        assert_eq!(put("s", None).validate().unwrap().extend_claim_by, None);
+        assert_eq!(put("", None).validate().unwrap_err().field, "step_name");
+        assert_eq!(put("s", Some(0.5)).validate().unwrap_err().field, "extend_claim_by");
+        let bad_state = PutCheckpoint { state: serde_json::json!({"a\0": 1}), ..put("s", None) };
+        assert_eq!(bad_state.validate().unwrap_err().field, "state");
+    }
+
+    #[test]
+    fn workflow_runs_are_checked_field_by_field() {
+        let run = || NewWorkflowRun {
+            workflow_name: "w".into(),
+            workflow_version: None,
+            inputs: None,
+            created_by: None,
+            tags: BTreeMap::new(),
+        };
+        assert_eq!(run().validate(), Ok(run()));
+        let field = |bad: NewWorkflowRun| bad.validate().unwrap_err().field;
+        assert_eq!(field(NewWorkflowRun { workflow_name: String::new(), ..run() }), "workflow_name");
+        assert_eq!(field(NewWorkflowRun { workflow_version: Some("v\0".into()), ..run() }), "workflow_version");
+        assert_eq!(field(NewWorkflowRun { created_by: Some("c\0".into()), ..run() }), "created_by");
+        assert_eq!(field(NewWorkflowRun { tags: [("k\0".into(), "v".into())].into(), ..run() }), "tags");
+        assert_eq!(field(NewWorkflowRun { inputs: Some(serde_json::json!(["x\0"])), ..run() }), "inputs");
     }
 
     #[test]

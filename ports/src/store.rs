@@ -107,6 +107,8 @@ pub struct Cleanup {
     pub events: u64,
 }
 
+/// Everything the engine stores: one method per use case, each atomic on
+/// its own, with the domain deciding every state change inside it.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
