@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use durable_domain::command::{
-    self, CheckpointWrite, ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
+    self, ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
@@ -23,6 +23,11 @@ use tokio::sync::watch;
 use crate::config::EngineConfig;
 use crate::observe::traced;
 
+/// The [`Service`] over the driven ports: it validates each request through
+/// the domain, runs it as one [`Store`] call (where the domain decides the
+/// transition), wakes exactly the queues the store names, and records
+/// metrics. Stateless between calls, so any number of replicas may serve
+/// one database.
 pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) notifier: Arc<dyn Notifier>,
@@ -88,14 +93,16 @@ impl Engine {
         self.clock.now()
     }
 
-    pub(crate) async fn notify(&self, queues: &[QueueName]) {
-        if queues.is_empty() {
-            return;
+    pub(crate) fn record(&self, observation: Observation) {
+        self.metrics.record(observation);
+    }
+
+    /// Wakes the claimers of exactly the queues a store write named: the
+    /// store decided (through the domain) which runs it made claimable.
+    pub(crate) async fn notify(&self, wake: &[QueueName]) {
+        if !wake.is_empty() {
+            self.notifier.notify(wake).await;
         }
-        let mut distinct = queues.to_vec();
-        distinct.sort();
-        distinct.dedup();
-        self.notifier.notify(&distinct).await;
     }
 }
 
@@ -223,21 +230,16 @@ impl Service for Engine {
 
     async fn fail_run(&self, run: RunId, error: String) -> Result<FailedRun, ServiceError> {
         command::text("error", &error)?;
-        let now = self.now();
-        let failed = traced("store.run_fail", self.store.run_fail(run, &error, now)).await?;
+        let failed = traced("store.run_fail", self.store.run_fail(run, &error, self.now())).await?;
         self.record(Observation::RunFailed { queue: failed.queue.clone(), retried: failed.next.is_some() });
-        if failed.next.is_some_and(|(_, due)| due <= now) {
-            self.notify(std::slice::from_ref(&failed.queue)).await;
-        }
+        self.notify(&failed.wake).await;
         Ok(failed)
     }
 
     async fn schedule_run(&self, run: RunId, run_at: Timestamp) -> Result<Timestamp, ServiceError> {
         let scheduled =
             traced("store.run_schedule", self.store.run_schedule(run, clock::truncate(run_at), self.now())).await?;
-        if scheduled.claimable_now {
-            self.notify(std::slice::from_ref(&scheduled.queue)).await;
-        }
+        self.notify(&scheduled.wake).await;
         Ok(scheduled.scheduled_at)
     }
 
@@ -259,22 +261,12 @@ impl Service for Engine {
         if !emitted.woken.is_empty() {
             self.record(Observation::Wakeups { n: emitted.woken.len() as u64 });
         }
-        self.notify(&emitted.woken).await;
+        self.notify(&emitted.wake).await;
         Ok(emitted.event)
     }
 
     async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError> {
-        command::non_empty("step_name", &write.step_name)?;
-        command::json("state", &write.state)?;
-        let extend_claim_by =
-            write.extend_claim_by.map(|s| command::at_least_one_second("extend_claim_by", s)).transpose()?;
-        let write = CheckpointWrite {
-            task_id: write.task_id,
-            step_name: write.step_name,
-            state: write.state,
-            owner_run: write.owner_run,
-            extend_claim_by,
-        };
+        let write = write.validate()?;
         Ok(traced("store.checkpoint_put", self.store.checkpoint_put(write, self.now())).await?)
     }
 
@@ -288,18 +280,8 @@ impl Service for Engine {
     }
 
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError> {
-        command::non_empty("workflow_name", &run.workflow_name)?;
-        for (field, value) in [("workflow_version", &run.workflow_version), ("created_by", &run.created_by)] {
-            command::text(field, value.as_deref().unwrap_or_default())?;
-        }
-        for (key, value) in &run.tags {
-            command::text("tags", key)?;
-            command::text("tags", value)?;
-        }
-        if let Some(inputs) = &run.inputs {
-            command::json("inputs", inputs)?;
-        }
-        Ok(traced("store.workflow_create", self.store.workflow_create(WorkflowRun::create(run, self.now()))).await?)
+        let run = WorkflowRun::create(run.validate()?, self.now());
+        Ok(traced("store.workflow_create", self.store.workflow_create(run)).await?)
     }
 
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError> {
@@ -343,14 +325,10 @@ impl Engine {
         queue: &QueueName,
         specs: Vec<durable_domain::TaskSpec>,
     ) -> Result<Vec<CreatedTask>, ServiceError> {
-        let now = self.now();
-        let due_now = specs.iter().any(|s| s.run_at.is_none_or(|at| at <= now));
-        let created = traced("store.tasks_create", self.store.tasks_create(queue, specs, now)).await?;
-        let n = created.iter().filter(|c| !c.deduplicated).count() as u64;
+        let created = traced("store.tasks_create", self.store.tasks_create(queue, specs, self.now())).await?;
+        let n = created.tasks.iter().filter(|c| !c.deduplicated).count() as u64;
         self.record(Observation::TasksCreated { queue: queue.clone(), n });
-        if due_now && created.iter().any(|c| !c.deduplicated) {
-            self.notify(std::slice::from_ref(queue)).await;
-        }
-        Ok(created)
+        self.notify(&created.wake).await;
+        Ok(created.tasks)
     }
 }

@@ -1,4 +1,4 @@
-//! Spans around the engine's store calls, and the engine's metrics.
+//! Spans around the engine's store calls.
 //!
 //! Every store call runs in a `store` span named after the port method
 //! (`store.runs_claim`), a child of whatever the engine is doing (an HTTP
@@ -7,11 +7,9 @@
 
 use std::future::Future;
 
-use durable_ports::{Observation, StoreError};
+use durable_ports::StoreError;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
-
-use crate::engine::Engine;
 
 /// Runs one store call in its span.
 pub(crate) async fn traced<T>(
@@ -35,10 +33,4 @@ fn store_span(op: &'static str) -> Span {
         return Span::none();
     }
     tracing::info_span!("store", otel.name = op, otel.status_description = Empty)
-}
-
-impl Engine {
-    pub(crate) fn record(&self, observation: Observation) {
-        self.metrics.record(observation);
-    }
 }

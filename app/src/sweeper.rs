@@ -56,7 +56,7 @@ impl Engine {
 
         match traced("store.claims_expire", self.store.claims_expire(&self.config.policy, now, batch)).await {
             Ok(expired) => {
-                self.notify(&expired.requeued).await;
+                self.notify(&expired.wake).await;
                 report.claims_expired = expired.total();
                 report.tasks_failed_by_expiry = expired.tasks_failed;
             }
@@ -64,8 +64,8 @@ impl Engine {
         }
         match traced("store.sleepers_wake", self.store.sleepers_wake(now, batch)).await {
             Ok(woken) => {
-                self.notify(&woken).await;
-                report.sleepers_woken = woken.len();
+                self.notify(&woken.wake).await;
+                report.sleepers_woken = woken.woken;
             }
             Err(err) => failed("sleepers_wake", err.into()),
         }

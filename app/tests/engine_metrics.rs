@@ -87,10 +87,9 @@ async fn a_failed_reading_records_nothing_and_surfaces() {
 async fn a_failure_is_recorded_only_once_the_store_took_it() {
     let mut store = MockStore::new();
     let run = RunId::new();
-    store
-        .expect_run_fail()
-        .times(1)
-        .returning(move |_, _, _| Ok(FailedRun { run_id: run, queue: queue("emails"), attempt: 1, next: None }));
+    store.expect_run_fail().times(1).returning(move |_, _, _| {
+        Ok(FailedRun { run_id: run, queue: queue("emails"), attempt: 1, next: None, wake: vec![] })
+    });
     store.expect_run_fail().returning(|_, _, _| Err(StoreError::Unavailable("down".into())));
     let (engine, metrics) = engine(store, MockNotifier::new());
 

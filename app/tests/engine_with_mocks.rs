@@ -7,7 +7,7 @@ use std::time::Duration;
 use durable_app::{Engine, EngineConfig};
 use durable_domain::command::{ClaimRequest, NewQueue, NewTask};
 use durable_domain::{NotFound, QueueName, Rejection, RunId, TaskId};
-use durable_ports::store::{CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
+use durable_ports::store::{CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken};
 use durable_ports::{ManualClock, MockNotifier, MockStore, MockSubscription, Service, ServiceError, StoreError};
 use mockall::Sequence;
 use mockall::predicate::always;
@@ -35,7 +35,11 @@ async fn create_notifies_after_the_store_wrote() {
     let mut seq = Sequence::new();
     let mut store = MockStore::new();
     let mut notifier = MockNotifier::new();
-    store.expect_tasks_create().times(1).in_sequence(&mut seq).returning(|_, _, _| Ok(vec![created()]));
+    store
+        .expect_tasks_create()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(CreatedTasks { tasks: vec![created()], wake: vec![queue("emails")] }));
     notifier
         .expect_notify()
         .withf(|queues| queues == [queue("emails")])
@@ -55,11 +59,16 @@ async fn a_failed_write_notifies_nobody() {
     assert!(matches!(err, ServiceError::Unavailable(_)), "{err:?}");
 }
 
+/// Deferred and deduplicated creates leave nothing claimable: the store
+/// says so (its decision is `durable_domain::wake`, tested there and in the
+/// conformance suite), and the engine adds no wake-up of its own.
 #[tokio::test]
-async fn deferred_and_deduplicated_creates_do_not_notify() {
+async fn a_create_that_wakes_nobody_notifies_nobody() {
     let mut store = MockStore::new();
     let mut notifier = MockNotifier::new();
-    store.expect_tasks_create().returning(|_, _, _| Ok(vec![CreatedTask { deduplicated: true, ..created() }]));
+    store.expect_tasks_create().returning(|_, _, _| {
+        Ok(CreatedTasks { tasks: vec![CreatedTask { deduplicated: true, ..created() }], wake: vec![] })
+    });
     notifier.expect_notify().never();
     let engine = engine(store, notifier);
     engine.create_task("emails".into(), task("send")).await.unwrap();
@@ -108,15 +117,19 @@ async fn store_errors_map_onto_service_errors() {
     }
 }
 
+/// Whether a retry is due now is the store's answer (`wake`), not the
+/// engine's: a retry due now comes with its queue, a later one without.
 #[tokio::test]
-async fn a_retry_due_now_notifies_and_a_later_one_does_not() {
+async fn a_failure_notifies_exactly_the_queues_the_store_wakes() {
     for (delay, notifies) in [(time::Duration::ZERO, 1), (time::Duration::seconds(5), 0)] {
         let mut store = MockStore::new();
         let mut notifier = MockNotifier::new();
         store.expect_run_fail().returning(move |run, _, now| {
-            Ok(FailedRun { run_id: run, queue: queue("q"), attempt: 1, next: Some((RunId::new(), now + delay)) })
+            let next = Some((RunId::new(), now + delay));
+            let wake = if delay.is_zero() { vec![queue("q")] } else { vec![] };
+            Ok(FailedRun { run_id: run, queue: queue("q"), attempt: 1, next, wake })
         });
-        notifier.expect_notify().times(notifies).returning(|_| ());
+        notifier.expect_notify().withf(|q| q == [queue("q")]).times(notifies).returning(|_| ());
         engine(store, notifier).fail_run(RunId::new(), "boom".into()).await.unwrap();
     }
 }
@@ -127,7 +140,7 @@ async fn schedule_and_emit_notify_only_when_runs_became_claimable() {
     let mut notifier = MockNotifier::new();
     store
         .expect_run_schedule()
-        .returning(|_, at, _| Ok(ScheduledRun { queue: queue("q"), scheduled_at: at, claimable_now: false }));
+        .returning(|_, at, _| Ok(ScheduledRun { queue: queue("q"), scheduled_at: at, wake: vec![] }));
     store.expect_event_emit().returning(|name, payload, now| {
         let event = durable_domain::event::Event {
             id: durable_domain::EventId::new(),
@@ -135,7 +148,7 @@ async fn schedule_and_emit_notify_only_when_runs_became_claimable() {
             payload,
             created_at: now,
         };
-        Ok(Emitted { event, woken: vec![queue("b"), queue("a"), queue("b")] })
+        Ok(Emitted { event, woken: vec![queue("b"), queue("a"), queue("b")], wake: vec![queue("a"), queue("b")] })
     });
     notifier.expect_notify().withf(|queues| queues == [queue("a"), queue("b")]).times(1).returning(|_| ());
     let engine = engine(store, notifier);
@@ -194,8 +207,8 @@ async fn sweep_notifies_the_queues_it_made_claimable() {
     store
         .expect_claims_expire()
         .with(always(), always(), always())
-        .returning(|_, _, _| Ok(ExpiredClaims { requeued: vec![queue("a")], tasks_failed: 1 }));
-    store.expect_sleepers_wake().returning(|_, _| Ok(vec![queue("b")]));
+        .returning(|_, _, _| Ok(ExpiredClaims { requeued: vec![queue("a")], tasks_failed: 1, wake: vec![queue("a")] }));
+    store.expect_sleepers_wake().returning(|_, _| Ok(SleepersWoken { woken: 1, wake: vec![queue("b")] }));
     store.expect_timeouts_enforce().returning(|_, _| Ok(2));
     store.expect_cleanup().returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
     notifier.expect_notify().withf(|q| q == [queue("a")]).times(1).returning(|_| ());
@@ -212,7 +225,7 @@ async fn a_failing_sweep_step_does_not_stop_the_others() {
     let mut store = MockStore::new();
     let mut notifier = MockNotifier::new();
     store.expect_claims_expire().times(1).returning(|_, _, _| Err(StoreError::Other("corrupt row".into())));
-    store.expect_sleepers_wake().times(1).returning(|_, _| Ok(vec![queue("b")]));
+    store.expect_sleepers_wake().times(1).returning(|_, _| Ok(SleepersWoken { woken: 1, wake: vec![queue("b")] }));
     store.expect_timeouts_enforce().times(1).returning(|_, _| Err(StoreError::Other("statement failed".into())));
     store.expect_cleanup().times(1).returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
     notifier.expect_notify().withf(|q| q == [queue("b")]).times(1).returning(|_| ());

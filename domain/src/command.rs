@@ -12,7 +12,7 @@ use crate::ids::{RunId, TaskId, WorkflowRunId};
 use crate::queue::{CleanupPolicy, DEFAULT_TTL_SECONDS};
 use crate::retry::RetryStrategy;
 use crate::task::{RunStatus, TaskSpec, TaskStatus};
-use crate::workflow::WorkflowStatus;
+use crate::workflow::{NewWorkflowRun, WorkflowStatus};
 
 pub const MAX_CLAIM_LIMIT: i64 = 1000;
 pub const MAX_BATCH: usize = 1000;
@@ -189,6 +189,33 @@ impl WaitRequest {
     }
 }
 
+/// A checkpoint write as it arrives: unchecked, the claim extension in
+/// seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PutCheckpoint {
+    pub task_id: TaskId,
+    pub step_name: String,
+    pub state: Value,
+    pub owner_run: RunId,
+    pub extend_claim_by: Option<f64>,
+}
+
+impl PutCheckpoint {
+    pub fn validate(self) -> Result<CheckpointWrite, ValidationError> {
+        non_empty("step_name", &self.step_name)?;
+        json("state", &self.state)?;
+        let extend_claim_by = self.extend_claim_by.map(|s| at_least_one_second("extend_claim_by", s)).transpose()?;
+        Ok(CheckpointWrite {
+            task_id: self.task_id,
+            step_name: self.step_name,
+            state: self.state,
+            owner_run: self.owner_run,
+            extend_claim_by,
+        })
+    }
+}
+
+/// A checked checkpoint write, as stores take it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckpointWrite {
     pub task_id: TaskId,
@@ -196,6 +223,25 @@ pub struct CheckpointWrite {
     pub state: Value,
     pub owner_run: RunId,
     pub extend_claim_by: Option<Duration>,
+}
+
+impl NewWorkflowRun {
+    /// Checks every field a workflow run is created with; the run itself is
+    /// made by [`crate::workflow::WorkflowRun::create`].
+    pub fn validate(self) -> Result<Self, ValidationError> {
+        non_empty("workflow_name", &self.workflow_name)?;
+        for (field, value) in [("workflow_version", &self.workflow_version), ("created_by", &self.created_by)] {
+            text(field, value.as_deref().unwrap_or_default())?;
+        }
+        for (key, value) in &self.tags {
+            text("tags", key)?;
+            text("tags", value)?;
+        }
+        if let Some(inputs) = &self.inputs {
+            json("inputs", inputs)?;
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -228,6 +274,24 @@ pub struct WorkflowFilter {
 pub struct Page<T, C> {
     pub items: Vec<T>,
     pub next_cursor: Option<C>,
+}
+
+impl<T, C> Page<T, C> {
+    /// The page of `limit` from the items fetched with [`fetch_limit`],
+    /// newest first; the cursor is the last item kept, when more follow.
+    pub fn from_fetched(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_cursor = if more { items.last().map(cursor_of) } else { None };
+        Page { items, next_cursor }
+    }
+}
+
+/// How many items a store fetches for a page of `limit`: one more, which
+/// only says whether another page follows (see [`Page::from_fetched`]).
+pub fn fetch_limit(limit: u32) -> i64 {
+    i64::from(limit) + 1
 }
 
 /// The `limit` of a listing: default 50, at least 1, at most 1000.
@@ -384,6 +448,42 @@ mod tests {
     }
 
     #[test]
+    fn checkpoint_writes_are_checked_and_their_extension_converted() {
+        let put = |step: &str, extend: Option<f64>| PutCheckpoint {
+            task_id: TaskId::new(),
+            step_name: step.into(),
+            state: serde_json::json!({"n": 1}),
+            owner_run: RunId::new(),
+            extend_claim_by: extend,
+        };
+        let ok = put("s", Some(1.5)).validate().unwrap();
+        assert_eq!(ok.extend_claim_by, Some(Duration::milliseconds(1500)));
+        assert_eq!(put("s", None).validate().unwrap().extend_claim_by, None);
+        assert_eq!(put("", None).validate().unwrap_err().field, "step_name");
+        assert_eq!(put("s", Some(0.5)).validate().unwrap_err().field, "extend_claim_by");
+        let bad_state = PutCheckpoint { state: serde_json::json!({"a\0": 1}), ..put("s", None) };
+        assert_eq!(bad_state.validate().unwrap_err().field, "state");
+    }
+
+    #[test]
+    fn workflow_runs_are_checked_field_by_field() {
+        let run = || NewWorkflowRun {
+            workflow_name: "w".into(),
+            workflow_version: None,
+            inputs: None,
+            created_by: None,
+            tags: BTreeMap::new(),
+        };
+        assert_eq!(run().validate(), Ok(run()));
+        let field = |bad: NewWorkflowRun| bad.validate().unwrap_err().field;
+        assert_eq!(field(NewWorkflowRun { workflow_name: String::new(), ..run() }), "workflow_name");
+        assert_eq!(field(NewWorkflowRun { workflow_version: Some("v\0".into()), ..run() }), "workflow_version");
+        assert_eq!(field(NewWorkflowRun { created_by: Some("c\0".into()), ..run() }), "created_by");
+        assert_eq!(field(NewWorkflowRun { tags: [("k\0".into(), "v".into())].into(), ..run() }), "tags");
+        assert_eq!(field(NewWorkflowRun { inputs: Some(serde_json::json!(["x\0"])), ..run() }), "inputs");
+    }
+
+    #[test]
     fn numbers_beyond_a_double_are_rejected_and_others_kept() {
         let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
         for kept in [
@@ -409,6 +509,17 @@ mod tests {
         assert_eq!(queue.cleanup().unwrap_err().field, "cleanup.task_ttl_seconds");
         let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(0), event_ttl_seconds: Some(MAX_TTL_SECONDS) };
         assert_eq!(queue.cleanup().unwrap().event_ttl_seconds, MAX_TTL_SECONDS);
+    }
+
+    #[test]
+    fn a_page_from_one_extra_item_knows_whether_more_follow() {
+        assert_eq!(fetch_limit(2), 3);
+        let page = Page::from_fetched(vec![9, 8, 7], 2, |n| *n);
+        assert_eq!(page, Page { items: vec![9, 8], next_cursor: Some(8) });
+        let last = Page::from_fetched(vec![9, 8], 2, |n| *n);
+        assert_eq!(last, Page { items: vec![9, 8], next_cursor: None });
+        let empty = Page::from_fetched(Vec::<u32>::new(), 2, |n| *n);
+        assert_eq!(empty, Page { items: vec![], next_cursor: None });
     }
 
     #[test]

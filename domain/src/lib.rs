@@ -11,6 +11,7 @@ pub mod machine;
 pub mod queue;
 pub mod retry;
 pub mod task;
+pub mod wake;
 pub mod workflow;
 
 pub use clock::Timestamp;

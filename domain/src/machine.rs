@@ -7,9 +7,9 @@ use serde_json::Value;
 use time::Duration;
 
 use crate::clock::{self, Timestamp};
-use crate::command::{Claim, Wait};
+use crate::command::{CheckpointWrite, Claim, Wait};
 use crate::error::Rejection;
-use crate::event::{Event, WaitOutcome, WaitResponse};
+use crate::event::{Checkpoint, Event, WaitOutcome, WaitResponse};
 use crate::retry;
 use crate::task::{CLAIM_EXPIRED, EventWait, Run, RunStatus, Task, TaskState, TaskStatus};
 
@@ -150,7 +150,43 @@ pub fn schedule(state: &mut TaskState, run_at: Timestamp, now: Timestamp) -> Res
         }
         _ => ensure_claim_held(state, now)?,
     }
-    Ok(state.run.status == RunStatus::Pending && state.run.available_at <= now)
+    Ok(state.run.is_claimable(now))
+}
+
+/// What a checkpoint write did: the checkpoint to upsert, and whether the
+/// owner's claim was extended (its run must then be written too).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointWritten {
+    pub checkpoint: Checkpoint,
+    pub claim_extended: bool,
+}
+
+/// Lets `owner` (the write's owner run with a task, `None` if no such run
+/// exists) write a checkpoint of `write.task_id`: only a run of that task
+/// that holds its claim may, and it may extend the claim on the way.
+pub fn write_checkpoint(
+    owner: Option<&mut TaskState>,
+    write: CheckpointWrite,
+    now: Timestamp,
+) -> Result<CheckpointWritten, Rejection> {
+    // An unknown owner run cannot hold a claim: a conflict like any other
+    // stale owner, not a missing resource.
+    let owner = owner.ok_or(Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
+    if owner.run.task_id != write.task_id {
+        return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id });
+    }
+    ensure_claim_held(owner, now)?;
+    if let Some(extend_by) = write.extend_claim_by {
+        heartbeat(owner, extend_by, now)?;
+    }
+    let checkpoint = Checkpoint {
+        task_id: write.task_id,
+        step_name: write.step_name,
+        state: write.state,
+        owner_run: write.owner_run,
+        updated_at: now,
+    };
+    Ok(CheckpointWritten { checkpoint, claim_extended: write.extend_claim_by.is_some() })
 }
 
 /// What a wait-for-event call did: the answer, and an outcome to record for

@@ -6,6 +6,7 @@ use time::Duration;
 
 use crate::clock::Timestamp;
 use crate::error::ValidationError;
+use crate::task::RunStatus;
 
 /// Default time finished tasks and events are kept: 3 days.
 pub const DEFAULT_TTL_SECONDS: u64 = 259_200;
@@ -96,6 +97,41 @@ pub struct QueueStats {
     pub oldest_pending_run_age_seconds: Option<f64>,
 }
 
+impl QueueStats {
+    /// The statistics of a queue from its runs counted by status (a status
+    /// may come several times; its counts add up) and the due time of its
+    /// oldest claimable run.
+    pub fn tally(
+        queue_name: QueueName,
+        counts: impl IntoIterator<Item = (RunStatus, u64)>,
+        oldest_due: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Self {
+        let mut stats = Self {
+            queue_name,
+            pending_runs: 0,
+            claimed_runs: 0,
+            completed_runs: 0,
+            sleeping_runs: 0,
+            failed_runs: 0,
+            oldest_pending_run_age_seconds: oldest_due.map(|due| (now - due).as_seconds_f64()),
+        };
+        for (status, n) in counts {
+            let count = match status {
+                RunStatus::Pending => &mut stats.pending_runs,
+                RunStatus::Claimed => &mut stats.claimed_runs,
+                RunStatus::Completed => &mut stats.completed_runs,
+                RunStatus::Sleeping => &mut stats.sleeping_runs,
+                RunStatus::Failed => &mut stats.failed_runs,
+                // Not reported: a canceled run only ever ends a canceled task.
+                RunStatus::Canceled => continue,
+            };
+            *count += n;
+        }
+        stats
+    }
+}
+
 /// Event retention: the largest `event_ttl_seconds` of any queue; `None`
 /// (keep forever) when any queue disables it.
 pub fn event_retention<'a>(policies: impl IntoIterator<Item = &'a CleanupPolicy>) -> Option<Duration> {
@@ -133,6 +169,36 @@ mod tests {
         }
         assert_eq!(message("."), "name must not be \".\" or \"..\"");
         assert_eq!(message(".."), "name must not be \".\" or \"..\"");
+    }
+
+    #[test]
+    fn stats_add_up_counts_by_status_and_age_the_oldest_due_run() {
+        use time::macros::datetime;
+        let now = datetime!(2026-12-01 10:00:00 UTC);
+        let counts = [
+            (RunStatus::Pending, 2),
+            (RunStatus::Claimed, 1),
+            (RunStatus::Pending, 1),
+            (RunStatus::Canceled, 7),
+            (RunStatus::Sleeping, 4),
+            (RunStatus::Completed, 5),
+            (RunStatus::Failed, 6),
+        ];
+        let name = QueueName::parse("queue", "q").unwrap();
+        let stats = QueueStats::tally(name.clone(), counts, Some(now - Duration::seconds(3)), now);
+        assert_eq!(
+            stats,
+            QueueStats {
+                queue_name: name.clone(),
+                pending_runs: 3,
+                claimed_runs: 1,
+                completed_runs: 5,
+                sleeping_runs: 4,
+                failed_runs: 6,
+                oldest_pending_run_age_seconds: Some(3.0),
+            }
+        );
+        assert_eq!(QueueStats::tally(name, [], None, now).oldest_pending_run_age_seconds, None);
     }
 
     #[test]

@@ -166,6 +166,13 @@ impl Run {
         }
     }
 
+    /// Whether a claim at `now` may take this run: pending and due. The one
+    /// statement of claimability outside SQL `WHERE` clauses; whether a
+    /// store must wake long-polling claimers follows from it.
+    pub fn is_claimable(&self, now: Timestamp) -> bool {
+        self.status == RunStatus::Pending && self.available_at <= now
+    }
+
     /// Whether this run is claimed and its claim is still held at `now`.
     pub fn claim_held(&self, now: Timestamp) -> bool {
         self.status == RunStatus::Claimed && self.claim_expires_at.is_some_and(|end| end > now)
@@ -200,4 +207,35 @@ pub fn create(queue: QueueName, spec: TaskSpec, now: Timestamp) -> TaskState {
     let run = Run::pending(&task, 1, available_at, now);
     task.current_run = run.id;
     TaskState { task, run }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_run_is_claimable_once_due_and_only_while_pending() {
+        let now = datetime!(2026-12-01 10:00:00 UTC);
+        let spec = TaskSpec {
+            task_name: "t".into(),
+            params: Value::Null,
+            headers: BTreeMap::new(),
+            retry_strategy: None,
+            max_attempts: 1,
+            start_timeout: None,
+            execution_timeout: None,
+            workflow_run_id: None,
+            idempotency_key: None,
+            run_at: Some(now + Duration::seconds(1)),
+        };
+        let mut run = create(QueueName::parse("queue", "q").unwrap(), spec, now).run;
+        assert!(!run.is_claimable(now));
+        assert!(run.is_claimable(now + Duration::seconds(1)));
+        for status in RunStatus::ALL.into_iter().filter(|s| *s != RunStatus::Pending) {
+            run.status = status;
+            assert!(!run.is_claimable(now + Duration::seconds(1)), "{status:?}");
+        }
+    }
 }

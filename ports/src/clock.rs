@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 use durable_domain::clock::{Timestamp, truncate};
 use time::{Duration, OffsetDateTime};
 
+/// Where the engine and the sweeper read "now"; stores never read the
+/// time themselves, so a test moves it with [`ManualClock`].
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait Clock: Send + Sync + 'static {
     /// The current instant, truncated to microseconds.

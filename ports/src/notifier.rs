@@ -6,6 +6,8 @@
 use async_trait::async_trait;
 use durable_domain::QueueName;
 
+/// Delivers "look now" hints from writers to long-polling claimers, in
+/// this process and, for a shared database, in every replica.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Notifier: Send + Sync + 'static {
@@ -25,6 +27,7 @@ pub trait Notifier: Send + Sync + 'static {
     }
 }
 
+/// Interest in one queue, registered by [`Notifier::subscribe`].
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Subscription: Send {

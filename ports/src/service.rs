@@ -12,16 +12,8 @@ use serde_json::Value;
 
 use crate::error::{ItemError, ServiceError};
 pub use crate::store::{CreatedTask, FailedRun};
-
-/// A checkpoint write as it arrives.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PutCheckpoint {
-    pub task_id: TaskId,
-    pub step_name: String,
-    pub state: Value,
-    pub owner_run: RunId,
-    pub extend_claim_by: Option<f64>,
-}
+// Where callers of the use cases have always found it.
+pub use durable_domain::command::PutCheckpoint;
 
 /// What a worker finished, reported with its next claim **(ext)**: the
 /// runs it completed (with results) and the runs that failed (with errors).
@@ -46,6 +38,8 @@ pub struct Handoff {
     pub claimed: Vec<TaskState>,
 }
 
+/// The use cases of durable, as the HTTP API offers them: inputs arrive
+/// unchecked, and the implementation validates them before anything else.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Service: Send + Sync + 'static {

@@ -4,6 +4,12 @@
 //!
 //! Time is always passed in (`now`), never read inside a store, so every
 //! adapter agrees with the engine's clock and tests control it.
+//!
+//! A write that can leave runs claimable answers with `wake`: the queues
+//! whose long-polling claimers must look again, decided by
+//! `durable_domain::wake`. The engine notifies exactly that list; a store
+//! that signals other processes itself (PostgreSQL's `NOTIFY`) signals
+//! exactly that list too.
 
 use async_trait::async_trait;
 use durable_domain::Task;
@@ -21,10 +27,12 @@ use crate::metrics::{PoolStats, QueueDepth};
 /// What one pass of claim expiry did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExpiredClaims {
-    /// The queue of each new run, claimable at once (one entry per run).
+    /// The queue of each new run (one entry per run).
     pub requeued: Vec<QueueName>,
     /// Tasks failed because their claims ran out too many times in a row.
     pub tasks_failed: usize,
+    /// The queues whose claimers to wake (`durable_domain::wake`).
+    pub wake: Vec<QueueName>,
 }
 
 impl ExpiredClaims {
@@ -44,6 +52,14 @@ pub struct CreatedTask {
     pub deduplicated: bool,
 }
 
+/// The answer to [`Store::tasks_create`]: per spec, in order, and the
+/// queues whose claimers to wake (`durable_domain::wake`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedTasks {
+    pub tasks: Vec<CreatedTask>,
+    pub wake: Vec<QueueName>,
+}
+
 /// The result of a worker-reported failure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FailedRun {
@@ -52,6 +68,8 @@ pub struct FailedRun {
     pub attempt: u32,
     /// The retry, if the task has attempts left: its id and when it is due.
     pub next: Option<(RunId, Timestamp)>,
+    /// The queues whose claimers to wake (`durable_domain::wake`).
+    pub wake: Vec<QueueName>,
 }
 
 /// The result of scheduling a run.
@@ -59,16 +77,27 @@ pub struct FailedRun {
 pub struct ScheduledRun {
     pub queue: QueueName,
     pub scheduled_at: Timestamp,
-    /// Whether the run is claimable right now (waiters should be woken).
-    pub claimable_now: bool,
+    /// The queues whose claimers to wake (`durable_domain::wake`).
+    pub wake: Vec<QueueName>,
 }
 
 /// The result of an emit.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Emitted {
     pub event: Event,
-    /// Queues of the runs this event woke.
+    /// The queue of each run this event woke (one entry per run).
     pub woken: Vec<QueueName>,
+    /// The queues whose claimers to wake (`durable_domain::wake`).
+    pub wake: Vec<QueueName>,
+}
+
+/// What one pass of waking sleepers did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SleepersWoken {
+    /// Sleeping runs made pending again.
+    pub woken: usize,
+    /// The queues whose claimers to wake (`durable_domain::wake`).
+    pub wake: Vec<QueueName>,
 }
 
 /// What one retention pass deleted.
@@ -86,6 +115,8 @@ pub struct CompletedThenClaimed {
     pub claimed: Vec<TaskState>,
 }
 
+/// Everything the engine stores: one method per use case, each atomic on
+/// its own, with the domain deciding every state change inside it.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -117,7 +148,7 @@ pub trait Store: Send + Sync + 'static {
         queue: &QueueName,
         specs: Vec<TaskSpec>,
         now: Timestamp,
-    ) -> Result<Vec<CreatedTask>, StoreError>;
+    ) -> Result<CreatedTasks, StoreError>;
 
     async fn task_get(&self, id: TaskId) -> Result<Task, StoreError>;
 
@@ -215,8 +246,8 @@ pub trait Store: Send + Sync + 'static {
     async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError>;
 
     /// Wakes up to `limit` sleeping runs whose time came (durable sleeps
-    /// ending, event waits timing out); returns their queues.
-    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError>;
+    /// ending, event waits timing out).
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError>;
 
     /// Cancels up to `limit` tasks past their start or execution timeout.
     async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError>;

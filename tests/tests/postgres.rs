@@ -240,7 +240,7 @@ mod postgres_only {
 
         // Acknowledged before the stop: three tasks, all claimed, one done.
         let created = store.tasks_create(&queue, vec![spec("a"), spec("b"), spec("c")], SystemClock.now()).await;
-        let created = created.unwrap();
+        let created = created.unwrap().tasks;
         let claimed = store.runs_claim(&queue, &claim(10), SystemClock.now()).await.unwrap();
         assert_eq!(claimed.len(), 3);
         let done = claimed[0].run.id;
@@ -280,7 +280,7 @@ mod postgres_only {
         // A new task, committed by another replica, wakes a waiter again.
         let mut sub = notifier.subscribe(&queue);
         let other = PgStore::connect(&url, 1).await.unwrap();
-        let fresh = other.tasks_create(&queue, vec![spec("fresh")], SystemClock.now()).await.unwrap();
+        let fresh = other.tasks_create(&queue, vec![spec("fresh")], SystemClock.now()).await.unwrap().tasks;
         tokio::time::timeout(StdDuration::from_secs(10), sub.notified()).await.expect("woken after the restart");
         let polled =
             tokio::time::timeout(StdDuration::from_secs(30), poller).await.expect("the long poll ended").unwrap();
@@ -325,7 +325,7 @@ mod postgres_only {
         let queue = queue(&store, "parity").await;
         let mut timed = spec("timed");
         timed.start_timeout = Some(Duration::seconds(30));
-        let created = store.tasks_create(&queue, vec![timed], SystemClock.now()).await.unwrap();
+        let created = store.tasks_create(&queue, vec![timed], SystemClock.now()).await.unwrap().tasks;
         let task = store.task_get(created[0].task_id).await.unwrap();
         let filter = RunFilter { task_id: Some(task.id), limit: 1, ..Default::default() };
         let run = store.run_list(&filter).await.unwrap().items.remove(0);
@@ -350,7 +350,7 @@ mod postgres_only {
             creates.push(tokio::spawn(async move {
                 let mut keyed = spec("once");
                 keyed.idempotency_key = Some("order-17".into());
-                store.tasks_create(&queue, vec![keyed], SystemClock.now()).await.unwrap().remove(0)
+                store.tasks_create(&queue, vec![keyed], SystemClock.now()).await.unwrap().tasks.remove(0)
             }));
         }
         let created: Vec<_> = futures::future::join_all(creates).await.into_iter().map(Result::unwrap).collect();
@@ -373,7 +373,7 @@ mod postgres_only {
         let mut timed = spec("timed");
         timed.start_timeout = Some(Duration::seconds(10));
         timed.execution_timeout = Some(Duration::seconds(100));
-        let created = store.tasks_create(&queue, vec![timed], start).await.unwrap();
+        let created = store.tasks_create(&queue, vec![timed], start).await.unwrap().tasks;
         let deadline = async || -> Option<time::OffsetDateTime> {
             sqlx::query_scalar("SELECT deadline FROM tasks").fetch_one(store.pool()).await.unwrap()
         };
@@ -398,7 +398,7 @@ mod postgres_only {
         let store = db.store(1).await;
         let queue = queue(&store, "plans").await;
         let created = store.tasks_create(&queue, (0..200).map(|_| spec("p")).collect(), SystemClock.now()).await;
-        let mut ids: Vec<uuid::Uuid> = created.unwrap().iter().map(|c| c.run_id.as_uuid()).collect();
+        let mut ids: Vec<uuid::Uuid> = created.unwrap().tasks.iter().map(|c| c.run_id.as_uuid()).collect();
         ids.extend((0..800).map(|_| uuid::Uuid::now_v7()));
         let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {}", durable_postgres::LOCK_RUNS_SQL))
             .bind(&ids)
@@ -478,7 +478,7 @@ mod postgres_only {
         // Back without a restart of ours.
         let cluster = start_again(cluster).await;
         until_ready(&store).await;
-        let created = store.tasks_create(&queue, vec![spec("after")], SystemClock.now()).await.unwrap();
+        let created = store.tasks_create(&queue, vec![spec("after")], SystemClock.now()).await.unwrap().tasks;
         let claimed = store.runs_claim(&queue, &claim(10), SystemClock.now()).await.unwrap();
         assert_eq!(claimed.len(), 2, "the task from before the stop and the new one");
         let items = claimed.iter().map(|c| (c.run.id, None)).collect();

@@ -44,7 +44,7 @@ fn claim(limit: u32, seconds: i64) -> Claim {
 
 async fn create(store: &PgStore, queue: &QueueName, n: usize, now: Timestamp) -> Vec<TaskId> {
     let specs = (0..n).map(|i| spec(json!({"i": i}))).collect();
-    store.tasks_create(queue, specs, now).await.expect("create").into_iter().map(|c| c.task_id).collect()
+    store.tasks_create(queue, specs, now).await.expect("create").tasks.into_iter().map(|c| c.task_id).collect()
 }
 
 /// Headers are a map of strings; a number there cannot be decoded.

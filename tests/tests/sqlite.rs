@@ -129,7 +129,7 @@ mod file {
             idempotency_key: Some("key-1".into()),
             ..spec("send")
         };
-        let created = store.tasks_create(&queue.name, vec![rich, spec("a"), spec("b")], t0).await.unwrap();
+        let created = store.tasks_create(&queue.name, vec![rich, spec("a"), spec("b")], t0).await.unwrap().tasks;
         let held = store.runs_claim(&queue.name, &claim(1), t0).await.unwrap();
         assert_eq!(held.len(), 1);
         let checkpoint = store
@@ -171,7 +171,8 @@ mod file {
         let again = store
             .tasks_create(&queue.name, vec![TaskSpec { idempotency_key: Some("key-1".into()), ..spec("x") }], t0)
             .await
-            .unwrap();
+            .unwrap()
+            .tasks;
         assert!(again[0].deduplicated);
         assert_eq!(again[0].task_id, created[0].task_id);
         // The claim held before the restart is still held; the rest is claimable.
@@ -279,7 +280,7 @@ mod file {
         for caller in callers {
             caller.await.unwrap();
         }
-        let created = store.tasks_create(&name, vec![spec("after")], t0).await.expect("a create after them");
+        let created = store.tasks_create(&name, vec![spec("after")], t0).await.expect("a create after them").tasks;
         let claimed = store.runs_claim(&name, &claim(1000), t0).await.expect("a claim after them");
         assert!(claimed.iter().any(|s| s.run.id == created[0].run_id));
     }
@@ -301,7 +302,7 @@ mod file {
         let mut created = Vec::new();
         for (i, writer) in writers.into_iter().enumerate() {
             match writer.await.unwrap() {
-                Ok(tasks) if i % 2 == 0 => created.extend(tasks),
+                Ok(answer) if i % 2 == 0 => created.extend(answer.tasks),
                 Err(StoreError::NotFound(_)) if i % 2 == 1 => {}
                 other => panic!("writer {i}: {other:?}"),
             }
@@ -326,7 +327,7 @@ mod file {
         let mut created = HashSet::new();
         for _ in 0..RUNS / 1000 {
             let batch = store.tasks_create(&name, vec![spec("race"); 1000], t0).await.unwrap();
-            created.extend(batch.into_iter().map(|c| c.run_id));
+            created.extend(batch.tasks.into_iter().map(|c| c.run_id));
         }
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(CLAIMERS));
         let claimers: Vec<_> = (0..CLAIMERS)
@@ -379,7 +380,7 @@ mod file {
     async fn a_row_that_cannot_be_decoded_stops_neither_claims_nor_expiry_of_the_others() {
         let (dir, store, name) = shared_store("spoiled").await;
         let t0 = now();
-        let created = store.tasks_create(&name, (0..4).map(|_| spec("job")).collect(), t0).await.unwrap();
+        let created = store.tasks_create(&name, (0..4).map(|_| spec("job")).collect(), t0).await.unwrap().tasks;
         spoil(&dir, created[0].task_id).await;
 
         // The spoiled task is first in line; the claim still hands out the others, one at a time.

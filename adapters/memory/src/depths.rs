@@ -15,7 +15,7 @@ impl State {
         for run in self.runs.values() {
             let Some(depth) = depths.get_mut(&run.queue) else { continue };
             match run.status {
-                RunStatus::Pending if run.available_at <= now => {
+                RunStatus::Pending if run.is_claimable(now) => {
                     depth.pending_due += 1;
                     let oldest = oldest_due.entry(&run.queue).or_insert(run.available_at);
                     *oldest = (*oldest).min(run.available_at);

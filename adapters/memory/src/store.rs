@@ -4,17 +4,19 @@
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::command::{self, CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
 use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Rejection, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
-    TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task,
+    TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task, wake,
 };
 use durable_ports::metrics::QueueDepth;
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
+use durable_ports::store::{
+    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken,
+};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
@@ -41,14 +43,10 @@ impl MemoryStore {
     }
 }
 
-/// One page of a newest-first iteration, fetching one extra item to learn
-/// whether another page follows.
-fn page<T: Clone, C>(items: impl Iterator<Item = T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
-    let mut items: Vec<T> = items.take(limit as usize + 1).collect();
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(&cursor_of) } else { None };
-    Page { items, next_cursor }
+/// One page of a newest-first iteration, fetched as every store fetches it.
+fn page<T, C>(items: impl Iterator<Item = T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
+    let fetch = usize::try_from(command::fetch_limit(limit)).unwrap_or(usize::MAX);
+    Page::from_fetched(items.take(fetch).collect(), limit, cursor_of)
 }
 
 #[async_trait]
@@ -91,32 +89,9 @@ impl Store for MemoryStore {
     async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
         let state = self.state();
         state.queue(name)?;
-        let mut stats = QueueStats {
-            queue_name: name.clone(),
-            pending_runs: 0,
-            claimed_runs: 0,
-            completed_runs: 0,
-            sleeping_runs: 0,
-            failed_runs: 0,
-            oldest_pending_run_age_seconds: None,
-        };
-        let mut oldest_due: Option<Timestamp> = None;
-        for run in state.runs.values().filter(|r| &r.queue == name) {
-            match run.status {
-                RunStatus::Pending => {
-                    stats.pending_runs += 1;
-                    if run.available_at <= now {
-                        oldest_due = Some(oldest_due.map_or(run.available_at, |o| o.min(run.available_at)));
-                    }
-                }
-                RunStatus::Claimed => stats.claimed_runs += 1,
-                RunStatus::Completed => stats.completed_runs += 1,
-                RunStatus::Sleeping => stats.sleeping_runs += 1,
-                RunStatus::Failed => stats.failed_runs += 1,
-                RunStatus::Canceled => {}
-            }
-        }
-        stats.oldest_pending_run_age_seconds = oldest_due.map(|due| (now - due).as_seconds_f64());
+        let runs = state.runs.values().filter(|r| &r.queue == name);
+        let oldest_due = runs.clone().filter(|r| r.is_claimable(now)).map(|r| r.available_at).min();
+        let stats = QueueStats::tally(name.clone(), runs.map(|r| (r.status, 1)), oldest_due, now);
         Ok(stats)
     }
 
@@ -125,7 +100,7 @@ impl Store for MemoryStore {
         queue: &QueueName,
         specs: Vec<TaskSpec>,
         now: Timestamp,
-    ) -> Result<Vec<CreatedTask>, StoreError> {
+    ) -> Result<CreatedTasks, StoreError> {
         let mut state = self.state();
         state.queue(queue)?;
         // Check everything before writing anything: the batch is all or nothing.
@@ -137,6 +112,7 @@ impl Store for MemoryStore {
             }
         }
         let mut created = Vec::with_capacity(specs.len());
+        let mut new_runs = Vec::with_capacity(specs.len());
         for spec in specs {
             let key = spec.idempotency_key.clone().map(|k| (queue.clone(), k));
             if let Some(existing) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
@@ -159,9 +135,10 @@ impl Store for MemoryStore {
             if let Some(key) = key {
                 state.idempotency.insert(key, new.task.id);
             }
+            new_runs.push(new.run.clone());
             state.save(new);
         }
-        Ok(created)
+        Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
     }
 
     async fn task_get(&self, id: TaskId) -> Result<Task, StoreError> {
@@ -266,6 +243,10 @@ impl Store for MemoryStore {
                 FailOutcome::Retry(next) => Some((next.id, next.available_at)),
                 FailOutcome::TaskFailed => None,
             },
+            wake: match &outcome {
+                FailOutcome::Retry(next) => wake::queues_to_wake([next.as_ref()], now),
+                FailOutcome::TaskFailed => Vec::new(),
+            },
         };
         state.save(current);
         if let FailOutcome::Retry(next) = outcome {
@@ -277,8 +258,9 @@ impl Store for MemoryStore {
     async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
         let mut state = self.state();
         let mut current = state.load(run)?;
-        let claimable_now = machine::schedule(&mut current, run_at, now)?;
-        let scheduled = ScheduledRun { queue: current.task.queue.clone(), scheduled_at: run_at, claimable_now };
+        machine::schedule(&mut current, run_at, now)?;
+        let wake = wake::queues_to_wake([&current.run], now);
+        let scheduled = ScheduledRun { queue: current.task.queue.clone(), scheduled_at: run_at, wake };
         state.save(current);
         Ok(scheduled)
     }
@@ -321,35 +303,24 @@ impl Store for MemoryStore {
             let mut current = state.load(run)?;
             if let Some((step, outcome)) = machine::deliver(&mut current, &event, now) {
                 state.outcomes.insert((current.task.id, step), outcome);
-                woken.push(current.task.queue.clone());
+                woken.push(current.run.clone());
                 state.save(current);
             }
         }
-        Ok(Emitted { event, woken })
+        let wake = wake::queues_to_wake(&woken, now);
+        Ok(Emitted { event, woken: woken.into_iter().map(|r| r.queue).collect(), wake })
     }
 
     async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
         let mut state = self.state();
         state.task(write.task_id)?;
-        let mut owner = state
-            .load(write.owner_run)
-            .map_err(|_| Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
-        if owner.run.task_id != write.task_id {
-            return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
-        }
-        machine::ensure_claim_held(&owner, now)?;
-        if let Some(extend_by) = write.extend_claim_by {
-            machine::heartbeat(&mut owner, extend_by, now)?;
+        let mut owner = state.load(write.owner_run).ok();
+        let written = machine::write_checkpoint(owner.as_mut(), write, now)?;
+        if let Some(owner) = owner.filter(|_| written.claim_extended) {
             state.save(owner);
         }
-        let checkpoint = Checkpoint {
-            task_id: write.task_id,
-            step_name: write.step_name.clone(),
-            state: write.state,
-            owner_run: write.owner_run,
-            updated_at: now,
-        };
-        state.checkpoints.insert((write.task_id, write.step_name), checkpoint.clone());
+        let checkpoint = written.checkpoint;
+        state.checkpoints.insert((checkpoint.task_id, checkpoint.step_name.clone()), checkpoint.clone());
         Ok(checkpoint)
     }
 
@@ -422,6 +393,7 @@ impl Store for MemoryStore {
             .map(|r| r.id)
             .collect();
         let mut report = ExpiredClaims::default();
+        let mut retries = Vec::new();
         for run in expired {
             let mut current = state.load(run)?;
             let outcome = machine::expire_claim(&mut current, policy, now)?;
@@ -429,15 +401,17 @@ impl Store for MemoryStore {
             match outcome {
                 FailOutcome::Retry(next) => {
                     report.requeued.push(next.queue.clone());
+                    retries.push((*next).clone());
                     state.put_run(*next);
                 }
                 FailOutcome::TaskFailed => report.tasks_failed += 1,
             }
         }
+        report.wake = wake::queues_to_wake(&retries, now);
         Ok(report)
     }
 
-    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError> {
         let mut state = self.state();
         let due: Vec<RunId> = state
             .runs
@@ -453,11 +427,11 @@ impl Store for MemoryStore {
                 if let Some((step, outcome)) = timeout {
                     state.outcomes.insert((current.task.id, step), outcome);
                 }
-                woken.push(current.task.queue.clone());
+                woken.push(current.run.clone());
                 state.save(current);
             }
         }
-        Ok(woken)
+        Ok(SleepersWoken { woken: woken.len(), wake: wake::queues_to_wake(&woken, now) })
     }
 
     async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use durable_domain::QueueName;
-use durable_memory::LocalNotifier;
+use durable_fanout::LocalNotifier;
 use durable_ports::{Notifier, StoreError, Subscription};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::watch;

@@ -136,12 +136,6 @@ impl Db {
     }
 }
 
-/// A write transaction holding the database's write lock from its start.
-/// Dropping it without commit rolls it back.
-pub(crate) async fn begin_immediate(writer: &SqlitePool) -> Result<Tx, StoreError> {
-    writer.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)
-}
-
 fn migrate(err: MigrateError) -> StoreError {
     match err {
         MigrateError::Execute(e) => errors::db(e),

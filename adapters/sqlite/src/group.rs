@@ -18,10 +18,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use durable_ports::StoreError;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::oneshot;
 
-use crate::db;
 use crate::errors;
 
 /// Writes one transaction takes at most; the rest wait for the next one.
@@ -157,7 +156,7 @@ impl Drop for Drainer {
 }
 
 async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
-    let mut tx = match db::begin_immediate(writer).await {
+    let mut tx = match begin_immediate(writer).await {
         Ok(tx) => tx,
         Err(err) => {
             for job in group {
@@ -197,6 +196,13 @@ async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
     for done in ran {
         (done.settle)(outcome.as_ref().err());
     }
+}
+
+/// A write transaction holding the database's write lock from its start, so
+/// it never reads under a shared lock and then fails to upgrade it.
+/// Dropping it without commit rolls it back.
+async fn begin_immediate(writer: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    writer.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)
 }
 
 /// A copy of a failure of the shared transaction for each caller in it.

@@ -7,7 +7,7 @@
 //! and one fsync (group commit), and readers use a small pool beside it (WAL
 //! lets them read while the writer writes). Since only this process writes,
 //! in-process notifications are complete: the notifier is
-//! [`durable_memory::LocalNotifier`], see [`notifier`].
+//! [`durable_fanout::LocalNotifier`], see [`notifier`].
 
 mod db;
 mod errors;
@@ -17,7 +17,7 @@ mod rows;
 mod skipped;
 mod store;
 
-pub use durable_memory::LocalNotifier;
+pub use durable_fanout::LocalNotifier;
 pub use store::SqliteStore;
 
 /// The notifier to pair with a [`SqliteStore`]: only this process writes the

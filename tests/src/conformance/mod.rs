@@ -55,6 +55,7 @@ pub mod runs;
 pub mod sleep;
 pub mod tasks;
 pub mod timeouts;
+pub mod wakes;
 pub mod workflows;
 
 /// What an adapter under test provides.
@@ -403,6 +404,11 @@ macro_rules! conformance_suite {
                 tasks_paginate_without_gaps_or_duplicates,
                 runs_by_task_and_status,
                 runs_paginate_without_gaps_or_duplicates,
+            }
+            wakes {
+                a_create_wakes_its_queue_only_for_a_new_claimable_run,
+                a_failure_wakes_its_queue_only_for_a_retry_due_now,
+                a_schedule_wakes_its_queue_only_when_the_run_is_claimable_now,
             }
             concurrency {
                 racing_claimers_hand_out_each_run_once,

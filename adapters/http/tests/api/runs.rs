@@ -145,7 +145,7 @@ async fn fail_run_with_and_without_a_retry() {
     let next = RunId::new();
     let mut service = MockService::new();
     service.expect_fail_run().withf(move |r, e| *r == run && e == "boom").returning(move |r, _| {
-        Ok(FailedRun { run_id: r, queue: queue_name("emails"), attempt: 1, next: Some((next, NOW)) })
+        Ok(FailedRun { run_id: r, queue: queue_name("emails"), attempt: 1, next: Some((next, NOW)), wake: vec![] })
     });
     let body = post(app(service), &format!("/api/v1/runs/{run}/fail"), json!({"error": "boom"})).await.ok(200);
     assert_eq!(
@@ -157,9 +157,9 @@ async fn fail_run_with_and_without_a_retry() {
     );
 
     let mut service = MockService::new();
-    service
-        .expect_fail_run()
-        .returning(|r, _| Ok(FailedRun { run_id: r, queue: queue_name("emails"), attempt: 3, next: None }));
+    service.expect_fail_run().returning(|r, _| {
+        Ok(FailedRun { run_id: r, queue: queue_name("emails"), attempt: 3, next: None, wake: vec![] })
+    });
     let body = post(app(service), &format!("/api/v1/runs/{run}/fail"), json!({"error": "boom"})).await.ok(200);
     assert_eq!(body, json!({"run_id": run.to_string(), "status": "failed", "attempt": 3}));
 

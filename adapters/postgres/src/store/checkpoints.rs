@@ -2,9 +2,8 @@
 
 use durable_domain::command::CheckpointWrite;
 use durable_domain::event::Checkpoint;
-use durable_domain::{NotFound, Rejection, TaskId, Timestamp, machine};
+use durable_domain::{NotFound, TaskId, Timestamp, machine};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::tx::in_transaction;
 use super::{load, write};
@@ -20,27 +19,36 @@ pub(crate) async fn put(pool: &PgPool, write: CheckpointWrite, now: Timestamp) -
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(NotFound::Task(write.task_id))?;
-        let owner_task: Option<Uuid> = sqlx::query_scalar("SELECT task_id FROM runs WHERE id = $1")
-            .bind(write.owner_run.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await?;
-        match owner_task {
-            None => return Err(Rejection::NotClaimed { run: write.owner_run, status: "unknown" }.into()),
-            Some(owner) if owner != write.task_id.as_uuid() => {
-                return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
+        // The owner run is locked only when it is a run of this task (the
+        // lock order: task, then its runs); any other is read as it is, for
+        // the domain to refuse.
+        let locked = sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs r WHERE r.id = $1 AND r.task_id = $2 FOR UPDATE"
+        ))
+        .bind(write.owner_run.as_uuid())
+        .bind(write.task_id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let run = match locked {
+            Some(run) => Some(run),
+            None => {
+                sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1"))
+                    .bind(write.owner_run.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?
             }
-            Some(_) => {}
-        }
-        let run = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs r WHERE r.id = $1 FOR UPDATE"))
-            .bind(write.owner_run.as_uuid())
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut owner = load::pair(rows::task(&task)?, rows::run(&run)?);
-        machine::ensure_claim_held(&owner, now)?;
-        if let Some(extend_by) = write.extend_claim_by {
-            machine::heartbeat(&mut owner, extend_by, now)?;
+        };
+        let mut owner = match run {
+            Some(run) => Some(load::pair(rows::task(&task)?, rows::run(&run)?)),
+            None => None,
+        };
+        let written = machine::write_checkpoint(owner.as_mut(), write, now)?;
+        if let Some(owner) = owner.filter(|_| written.claim_extended) {
             write::update_runs(tx, &[&owner.run]).await?;
         }
+        let checkpoint = written.checkpoint;
         let row = sqlx::query(concat!(
             "INSERT INTO checkpoints (task_id, step_name, state, owner_run, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (task_id, step_name) DO UPDATE \
@@ -48,11 +56,11 @@ pub(crate) async fn put(pool: &PgPool, write: CheckpointWrite, now: Timestamp) -
          RETURNING ",
             checkpoint_columns!()
         ))
-        .bind(write.task_id.as_uuid())
-        .bind(&write.step_name)
-        .bind(JsonText::of(&write.state))
-        .bind(write.owner_run.as_uuid())
-        .bind(now)
+        .bind(checkpoint.task_id.as_uuid())
+        .bind(&checkpoint.step_name)
+        .bind(JsonText::of(&checkpoint.state))
+        .bind(checkpoint.owner_run.as_uuid())
+        .bind(checkpoint.updated_at)
         .fetch_one(&mut *tx)
         .await?;
         rows::checkpoint(&row)

@@ -2,7 +2,7 @@
 
 use durable_domain::command::Wait;
 use durable_domain::event::{Event, WaitOutcome, WaitResponse};
-use durable_domain::{EventId, NotFound, RunId, TaskId, Timestamp, machine};
+use durable_domain::{EventId, NotFound, RunId, TaskId, Timestamp, machine, wake};
 use durable_ports::store::Emitted;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
@@ -79,9 +79,9 @@ pub(crate) async fn emit(
         let tasks: Vec<_> = woken.iter().map(|s| &s.task).collect();
         let runs: Vec<_> = woken.iter().map(|s| &s.run).collect();
         write::update(tx, &tasks, &runs).await?;
-        let queues: Vec<_> = woken.iter().map(|s| s.task.queue.clone()).collect();
-        write::notify(tx, &queues).await?;
-        Ok(Emitted { event, woken: queues })
+        let wake = wake::queues_to_wake(runs, now);
+        write::notify(tx, &wake).await?;
+        Ok(Emitted { event, woken: woken.into_iter().map(|s| s.run.queue).collect(), wake })
     })
     .await
 }

@@ -8,12 +8,11 @@
 
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
-use durable_domain::{QueueName, Run, TaskState, Timestamp};
-use durable_ports::store::{Cleanup, ExpiredClaims};
+use durable_domain::{Run, TaskState, Timestamp, wake};
+use durable_ports::store::{Cleanup, ExpiredClaims, SleepersWoken};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::runs::claimable;
 use super::tx::in_transaction;
 use super::{load, queues, write};
 use crate::errors::Result;
@@ -47,9 +46,10 @@ pub(crate) async fn expire_claims(
         save_all(tx, &states).await?;
         let new: Vec<&Run> = retries.iter().collect();
         write::insert_runs(tx, &new).await?;
-        let requeued: Vec<QueueName> = retries.iter().filter(|r| claimable(r, now)).map(|r| r.queue.clone()).collect();
-        write::notify(tx, &requeued).await?;
-        Ok(ExpiredClaims { requeued, tasks_failed })
+        let wake = wake::queues_to_wake(&retries, now);
+        write::notify(tx, &wake).await?;
+        let requeued = retries.into_iter().map(|r| r.queue).collect();
+        Ok(ExpiredClaims { requeued, tasks_failed, wake })
     })
     .await
 }
@@ -59,7 +59,7 @@ pub(crate) async fn wake_sleepers(
     now: Timestamp,
     limit: u32,
     skipped: &SkippedRows,
-) -> Result<Vec<QueueName>> {
+) -> Result<SleepersWoken> {
     in_transaction(pool, async |tx| {
         let condition = "r.status = 'sleeping' AND r.available_at <= $1";
         let mut states = lock_runs_where(tx, condition, "r.available_at", now, limit, skipped).await?;
@@ -75,9 +75,9 @@ pub(crate) async fn wake_sleepers(
         });
         write::record_outcomes(tx, &outcomes, now).await?;
         save_all(tx, &states).await?;
-        let woken: Vec<QueueName> = states.iter().map(|s| s.task.queue.clone()).collect();
-        write::notify(tx, &woken).await?;
-        Ok(woken)
+        let wake = wake::queues_to_wake(states.iter().map(|s| &s.run), now);
+        write::notify(tx, &wake).await?;
+        Ok(SleepersWoken { woken: states.len(), wake })
     })
     .await
 }

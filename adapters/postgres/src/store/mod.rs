@@ -32,7 +32,7 @@ use durable_domain::{
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{
-    Cleanup, CompletedThenClaimed, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun,
+    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken,
 };
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -234,7 +234,7 @@ impl Store for PgStore {
         queue: &QueueName,
         specs: Vec<TaskSpec>,
         now: Timestamp,
-    ) -> Result<Vec<CreatedTask>, StoreError> {
+    ) -> Result<CreatedTasks, StoreError> {
         self.call(Writes, || tasks::create(&self.pool, queue, specs.clone(), now)).await
     }
 
@@ -385,7 +385,7 @@ impl Store for PgStore {
         self.call(Writes, || maintenance::expire_claims(&self.pool, policy, now, limit, &self.skipped)).await
     }
 
-    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError> {
         self.call(Writes, || maintenance::wake_sleepers(&self.pool, now, limit, &self.skipped)).await
     }
 

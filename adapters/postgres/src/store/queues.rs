@@ -1,6 +1,6 @@
 //! Queues: create (under the queue limit), list, delete, statistics.
 
-use durable_domain::{NotFound, Queue, QueueName, QueueStats, Rejection, Timestamp, ValidationError};
+use durable_domain::{NotFound, Queue, QueueName, QueueStats, Rejection, RunStatus, Timestamp, ValidationError};
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::locks;
@@ -108,28 +108,14 @@ pub(crate) async fn stats(pool: &PgPool, name: &QueueName, now: Timestamp) -> Re
     .bind(now)
     .fetch_one(pool)
     .await?;
-    let mut stats = QueueStats {
-        queue_name: name.clone(),
-        pending_runs: 0,
-        claimed_runs: 0,
-        completed_runs: 0,
-        sleeping_runs: 0,
-        failed_runs: 0,
-        oldest_pending_run_age_seconds: oldest_due.map(|due| (now - due).as_seconds_f64()),
-    };
+    let mut by_status = Vec::with_capacity(counts.len());
     for row in &counts {
         let status: String = row.try_get("status")?;
         let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
-        match status.as_str() {
-            "pending" => stats.pending_runs = n,
-            "claimed" => stats.claimed_runs = n,
-            "completed" => stats.completed_runs = n,
-            "sleeping" => stats.sleeping_runs = n,
-            "failed" => stats.failed_runs = n,
-            _ => {}
-        }
+        // A status this build does not know counts nowhere.
+        by_status.extend(RunStatus::parse(&status).map(|status| (status, n)));
     }
-    Ok(stats)
+    Ok(QueueStats::tally(name.clone(), by_status, oldest_due, now))
 }
 
 /// `NotFound` unless the queue exists.

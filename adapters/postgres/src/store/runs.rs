@@ -2,9 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use durable_domain::command::{Claim, Page, RunFilter};
+use durable_domain::command::{self, Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
-use durable_domain::{NotFound, QueueName, Run, RunId, RunStatus, TaskState, Timestamp, clock};
+use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
 use durable_ports::ItemError;
 use durable_ports::store::{CompletedThenClaimed, FailedRun, ScheduledRun};
 use serde_json::Value;
@@ -152,19 +152,10 @@ pub(crate) async fn list(pool: &PgPool, filter: &RunFilter) -> Result<Page<Run, 
     if let Some(cursor) = filter.cursor {
         query.push(" AND r.id < ").push_bind(cursor.as_uuid());
     }
-    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let rows = query.build().fetch_all(pool).await?;
     let runs = rows.iter().map(rows::run).collect::<Result<Vec<_>>>()?;
-    Ok(page(runs, filter.limit, |r| r.id))
-}
-
-/// A newest-first page from `limit + 1` rows: the extra row only says that
-/// another page follows.
-pub(crate) fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(cursor_of) } else { None };
-    Page { items, next_cursor }
+    Ok(Page::from_fetched(runs, filter.limit, |r| r.id))
 }
 
 /// One acknowledgement call, as a combined transaction takes it.
@@ -285,17 +276,15 @@ pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp)
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let outcome = machine::fail(&mut state, error, now)?;
         write::save(tx, &state).await?;
-        let next = match outcome {
+        let (next, wake) = match outcome {
             FailOutcome::Retry(next) => {
                 write::insert_runs(tx, &[&next]).await?;
-                if next.available_at <= now {
-                    write::notify(tx, [&next.queue]).await?;
-                }
-                Some((next.id, next.available_at))
+                (Some((next.id, next.available_at)), wake::queues_to_wake([next.as_ref()], now))
             }
-            FailOutcome::TaskFailed => None,
+            FailOutcome::TaskFailed => (None, Vec::new()),
         };
-        Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
+        write::notify(tx, &wake).await?;
+        Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next, wake })
     })
     .await
 }
@@ -303,12 +292,11 @@ pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp)
 pub(crate) async fn schedule(pool: &PgPool, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
-        let claimable_now = machine::schedule(&mut state, run_at, now)?;
+        machine::schedule(&mut state, run_at, now)?;
         write::save(tx, &state).await?;
-        if claimable_now {
-            write::notify(tx, [&state.task.queue]).await?;
-        }
-        Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
+        let wake = wake::queues_to_wake([&state.run], now);
+        write::notify(tx, &wake).await?;
+        Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, wake })
     })
     .await
 }
@@ -322,9 +310,4 @@ pub(crate) async fn heartbeat(pool: &PgPool, run: RunId, extend_by: Duration, no
         Ok(end)
     })
     .await
-}
-
-/// Whether a run in this state counts as claimable right now.
-pub(crate) fn claimable(run: &Run, now: Timestamp) -> bool {
-    run.status == RunStatus::Pending && run.available_at <= now
 }

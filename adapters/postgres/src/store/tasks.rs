@@ -2,18 +2,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use durable_domain::command::{Page, TaskFilter};
+use durable_domain::command::{self, Page, TaskFilter};
 use durable_domain::task;
 use durable_domain::{
-    NotFound, QueueName, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine,
+    NotFound, QueueName, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine, wake,
 };
 use durable_ports::StoreError;
-use durable_ports::store::CreatedTask;
+use durable_ports::store::{CreatedTask, CreatedTasks};
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::runs::{claimable, page};
 use super::tx::in_transaction;
 use super::{load, write};
 use crate::NOTIFY_CHANNEL;
@@ -26,7 +25,7 @@ pub(crate) async fn create(
     queue: &QueueName,
     specs: Vec<TaskSpec>,
     now: Timestamp,
-) -> Result<Vec<CreatedTask>> {
+) -> Result<CreatedTasks> {
     if specs.iter().all(|s| s.idempotency_key.is_none() && s.workflow_run_id.is_none()) {
         return create_plain(pool, queue, specs, now).await;
     }
@@ -66,7 +65,12 @@ pub(crate) async fn create(
             new.push(state);
         }
 
-        let inserted = insert(&mut *tx, queue, &new, now).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
+        // Only the inserted runs count: a key lost to a concurrent create
+        // makes none. So the wake-up is sent once they are known.
+        let inserted = insert(&mut *tx, queue, &new, false).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
+        let runs = new.iter().filter(|s| inserted.contains(&s.task.id.as_uuid())).map(|s| &s.run);
+        let wake = wake::queues_to_wake(runs, now);
+        write::notify(tx, &wake).await?;
         if inserted.len() < new.len() {
             // A concurrent create committed one of our keys between our look-up
             // and our insert: answer with its task, and create no run for ours.
@@ -88,21 +92,20 @@ pub(crate) async fn create(
                 }
             }
         }
-        Ok(answers)
+        Ok(CreatedTasks { tasks: answers, wake })
     })
     .await
 }
 
 /// Tasks without idempotency keys or workflow runs need no look-up before
 /// they are written: one statement, committed on its own, creates them.
-async fn create_plain(
-    pool: &PgPool,
-    queue: &QueueName,
-    specs: Vec<TaskSpec>,
-    now: Timestamp,
-) -> Result<Vec<CreatedTask>> {
+async fn create_plain(pool: &PgPool, queue: &QueueName, specs: Vec<TaskSpec>, now: Timestamp) -> Result<CreatedTasks> {
     let new: Vec<TaskState> = specs.into_iter().map(|spec| task::create(queue.clone(), spec, now)).collect();
-    let inserted = insert(pool, queue, &new, now).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
+    // Every run is inserted (or the statement fails), so the wake-up is
+    // decided before and sent by the statement itself.
+    let wake = wake::queues_to_wake(new.iter().map(|s| &s.run), now);
+    let inserted =
+        insert(pool, queue, &new, !wake.is_empty()).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
     if inserted.len() != new.len() {
         return Err(Error::Store(StoreError::Other(format!(
             "{} of {} new tasks were not inserted",
@@ -110,7 +113,7 @@ async fn create_plain(
             new.len()
         ))));
     }
-    Ok(new
+    let tasks = new
         .iter()
         .map(|s| CreatedTask {
             task_id: s.task.id,
@@ -118,7 +121,8 @@ async fn create_plain(
             workflow_run_id: s.task.spec.workflow_run_id,
             deduplicated: false,
         })
-        .collect())
+        .collect();
+    Ok(CreatedTasks { tasks, wake })
 }
 
 async fn ensure_workflows(conn: &mut PgConnection, specs: &[TaskSpec]) -> Result<()> {
@@ -172,7 +176,8 @@ async fn existing_keys(
 /// Inserts new tasks and their first runs in one statement: checks the
 /// queue (key-share lock, as a foreign key takes it), inserts the tasks,
 /// skipping any whose idempotency key a concurrent create took, inserts the
-/// runs of the tasks inserted, and notifies when one is claimable now.
+/// runs of the tasks inserted, and notifies the queue when told to and a
+/// task was inserted.
 ///
 /// The runs are made from the rows the task insert returns, so the
 /// statement needs no join (a join of the inserted tasks to a second set of
@@ -182,7 +187,8 @@ async fn existing_keys(
 /// or creation; [`first_run_as_stated`] checks every new run against it
 /// before the statement is sent, so the domain cannot drift from it.
 ///
-/// Parameters: `$1` queue; `$2` whether a new run is claimable now; `$3` the
+/// Parameters: `$1` queue; `$2` whether to notify (the domain's wake-up
+/// decision, see `durable_domain::wake`); `$3` the
 /// notify channel; `$4`–`$21` the task columns ([`NewTaskColumns`]). The
 /// answer has one row saying whether the queue exists, plus one per
 /// inserted task. It names `notified`: a plain `SELECT` in `WITH` runs only
@@ -228,18 +234,19 @@ fn first_run_as_stated(state: &TaskState) -> bool {
     state.run == stated
 }
 
-/// Runs [`INSERT_SQL`]: the ids of the tasks inserted, or `None` when the
-/// queue does not exist.
+/// Runs [`INSERT_SQL`], notifying the queue when `notify` says and a task
+/// was inserted: the ids of the tasks inserted, or `None` when the queue
+/// does not exist.
 async fn insert<'e>(
     conn: impl PgExecutor<'e>,
     queue: &QueueName,
     new: &[TaskState],
-    now: Timestamp,
+    notify: bool,
 ) -> Result<Option<HashSet<Uuid>>> {
     if let Some(state) = new.iter().find(|s| !first_run_as_stated(s)) {
         return Err(corrupt(format!("the new run {:?} is not the one the insert statement makes", state.run)));
     }
-    let rows = bind_insert(sqlx::query(INSERT_SQL), queue, new, now).fetch_all(conn).await?;
+    let rows = bind_insert(sqlx::query(INSERT_SQL), queue, new, notify).fetch_all(conn).await?;
     if !rows.first().map(|row| row.try_get::<bool, _>("queue_exists")).transpose()?.unwrap_or(false) {
         return Ok(None);
     }
@@ -260,7 +267,8 @@ pub(crate) async fn explain_insert(
 ) -> Result<String> {
     let mut tx = pool.begin().await?;
     let explain = format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {INSERT_SQL}");
-    let lines: Vec<String> = bind_insert(sqlx::query(&explain), queue, new, now)
+    let notify = !wake::queues_to_wake(new.iter().map(|s| &s.run), now).is_empty();
+    let lines: Vec<String> = bind_insert(sqlx::query(&explain), queue, new, notify)
         .fetch_all(&mut *tx)
         .await?
         .iter()
@@ -274,7 +282,7 @@ fn bind_insert<'q>(
     query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
     queue: &QueueName,
     new: &[TaskState],
-    now: Timestamp,
+    notify: bool,
 ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
     let mut c = NewTaskColumns::default();
     for state in new {
@@ -282,7 +290,7 @@ fn bind_insert<'q>(
     }
     query
         .bind(queue.as_str().to_owned())
-        .bind(new.iter().any(|s| claimable(&s.run, now)))
+        .bind(notify)
         .bind(NOTIFY_CHANNEL)
         .bind(c.id)
         .bind(c.queue)
@@ -347,7 +355,7 @@ impl NewTaskColumns {
         self.run_at.push(spec.run_at);
         self.current_run.push(task.current_run.as_uuid());
         self.created_at.push(task.created_at);
-        self.deadline.push(write::deadline(task));
+        self.deadline.push(machine::deadline(task));
     }
 }
 
@@ -374,10 +382,10 @@ pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task
     if let Some(cursor) = filter.cursor {
         query.push(" AND t.id < ").push_bind(cursor.as_uuid());
     }
-    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let rows = query.build().fetch_all(pool).await?;
     let tasks = rows.iter().map(rows::task).collect::<Result<Vec<_>>>()?;
-    Ok(page(tasks, filter.limit, |t| t.id))
+    Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
 pub(crate) async fn cancel(pool: &PgPool, id: TaskId, now: Timestamp) -> Result<()> {

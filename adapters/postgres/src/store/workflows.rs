@@ -1,11 +1,10 @@
 //! Workflow runs: a grouping of tasks, for tracking.
 
-use durable_domain::command::{Page, WorkflowFilter};
+use durable_domain::command::{self, Page, WorkflowFilter};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
 use durable_domain::{NotFound, Task, Timestamp, WorkflowRunId};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::runs::page;
 use super::tx::in_transaction;
 use crate::errors::Result;
 use crate::json_text::JsonText;
@@ -93,8 +92,8 @@ pub(crate) async fn list(pool: &PgPool, filter: &WorkflowFilter) -> Result<Page<
     if let Some(cursor) = filter.cursor {
         query.push(" AND id < ").push_bind(cursor.as_uuid());
     }
-    query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let rows = query.build().fetch_all(pool).await?;
     let runs = rows.iter().map(rows::workflow).collect::<Result<Vec<_>>>()?;
-    Ok(page(runs, filter.limit, |w| w.id))
+    Ok(Page::from_fetched(runs, filter.limit, |w| w.id))
 }

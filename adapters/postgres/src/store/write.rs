@@ -219,13 +219,8 @@ impl TaskColumns {
         self.last_error.push(task.last_error.clone());
         self.first_claimed_at.push(task.first_claimed_at);
         self.completed_at.push(task.completed_at);
-        self.deadline.push(deadline(task));
+        self.deadline.push(machine::deadline(task));
     }
-}
-
-/// The `deadline` column: when the timeout sweeper must look at the task.
-pub(crate) fn deadline(task: &Task) -> Option<Timestamp> {
-    if task.status.is_finished() { None } else { machine::deadline(task) }
 }
 
 #[derive(Default)]

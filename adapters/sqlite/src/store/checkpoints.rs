@@ -2,7 +2,7 @@
 
 use durable_domain::command::CheckpointWrite;
 use durable_domain::event::Checkpoint;
-use durable_domain::{NotFound, Rejection, TaskId, Timestamp, machine};
+use durable_domain::{NotFound, TaskId, Timestamp, machine};
 use durable_ports::StoreError;
 
 use super::tasks;
@@ -13,25 +13,12 @@ pub(super) async fn put(db: &Db, write: CheckpointWrite, now: Timestamp) -> Resu
     db.write(move |tx| {
         Box::pin(async move {
             tasks::ensure_exists(tx, write.task_id).await?;
-            // An unknown owner run cannot hold a claim: 409, like any other stale owner.
-            let mut owner = rows::state::by_run(tx, write.owner_run)
-                .await?
-                .ok_or(Rejection::NotClaimed { run: write.owner_run, status: "unknown" })?;
-            if owner.run.task_id != write.task_id {
-                return Err(Rejection::RunNotOfTask { run: write.owner_run, task: write.task_id }.into());
-            }
-            machine::ensure_claim_held(&owner, now)?;
-            if let Some(extend_by) = write.extend_claim_by {
-                machine::heartbeat(&mut owner, extend_by, now)?;
+            let mut owner = rows::state::by_run(tx, write.owner_run).await?;
+            let written = machine::write_checkpoint(owner.as_mut(), write, now)?;
+            if let Some(owner) = owner.filter(|_| written.claim_extended) {
                 rows::state::save(tx, &owner).await?;
             }
-            let checkpoint = Checkpoint {
-                task_id: write.task_id,
-                step_name: write.step_name,
-                state: write.state,
-                owner_run: write.owner_run,
-                updated_at: now,
-            };
+            let checkpoint = written.checkpoint;
             rows::checkpoints::upsert(tx, &checkpoint).await?;
             Ok(checkpoint)
         })

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use durable_domain::command::Wait;
 use durable_domain::event::{Event, WaitResponse};
-use durable_domain::{EventId, Timestamp, machine};
+use durable_domain::{EventId, Timestamp, machine, wake};
 use durable_ports::StoreError;
 use durable_ports::store::Emitted;
 use serde_json::Value;
@@ -53,10 +53,11 @@ pub(super) async fn emit(db: &Db, name: &str, payload: Value, now: Timestamp) ->
                 if let Some((step, outcome)) = machine::deliver(&mut state, &event, now) {
                     rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
                     rows::state::save(tx, &state).await?;
-                    woken.push(state.task.queue);
+                    woken.push(state.run);
                 }
             }
-            Ok(Emitted { event, woken })
+            let wake = wake::queues_to_wake(&woken, now);
+            Ok(Emitted { event, woken: woken.into_iter().map(|r| r.queue).collect(), wake })
         })
     })
     .await

@@ -9,9 +9,9 @@ use std::sync::LazyLock;
 
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
-use durable_domain::{QueueName, TaskId, Timestamp};
+use durable_domain::{TaskId, Timestamp, wake};
 use durable_ports::StoreError;
-use durable_ports::store::{Cleanup, ExpiredClaims};
+use durable_ports::store::{Cleanup, ExpiredClaims, SleepersWoken};
 
 use crate::db::Db;
 use crate::errors;
@@ -46,6 +46,7 @@ pub(super) async fn expire_claims(
                 .await
                 .map_err(errors::db)?;
             let mut report = ExpiredClaims::default();
+            let mut retries = Vec::new();
             for row in &expired {
                 let Some(mut state) = skipped.decoded("expiry", row, rows::state::decode) else { continue };
                 let outcome = machine::expire_claim(&mut state, &policy, now)?;
@@ -53,18 +54,20 @@ pub(super) async fn expire_claims(
                 match outcome {
                     FailOutcome::Retry(next) => {
                         rows::runs::insert(tx, &next).await?;
-                        report.requeued.push(next.queue);
+                        report.requeued.push(next.queue.clone());
+                        retries.push(*next);
                     }
                     FailOutcome::TaskFailed => report.tasks_failed += 1,
                 }
             }
+            report.wake = wake::queues_to_wake(&retries, now);
             Ok(report)
         })
     })
     .await
 }
 
-pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError> {
     let skipped = db.skipped();
     db.write(move |tx| {
         Box::pin(async move {
@@ -84,9 +87,9 @@ pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result
                     rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
                 }
                 rows::state::save(tx, &state).await?;
-                woken.push(state.task.queue);
+                woken.push(state.run);
             }
-            Ok(woken)
+            Ok(SleepersWoken { woken: woken.len(), wake: wake::queues_to_wake(&woken, now) })
         })
     })
     .await

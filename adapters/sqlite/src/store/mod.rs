@@ -26,7 +26,7 @@ use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
-use durable_ports::store::{Cleanup, CreatedTask, Emitted, ExpiredClaims, FailedRun, ScheduledRun};
+use durable_ports::store::{Cleanup, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
@@ -81,15 +81,6 @@ impl SqliteStore {
     }
 }
 
-/// One page of a newest-first listing fetched with one extra row, which
-/// tells whether another page follows.
-fn page<T, C>(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(cursor_of) } else { None };
-    Page { items, next_cursor }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -118,7 +109,7 @@ impl Store for SqliteStore {
         queue: &QueueName,
         specs: Vec<TaskSpec>,
         now: Timestamp,
-    ) -> Result<Vec<CreatedTask>, StoreError> {
+    ) -> Result<CreatedTasks, StoreError> {
         tasks::create(&self.db, queue, specs, now).await
     }
 
@@ -211,7 +202,7 @@ impl Store for SqliteStore {
         maintenance::expire_claims(&self.db, policy, now, limit).await
     }
 
-    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<Vec<QueueName>, StoreError> {
+    async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError> {
         maintenance::wake_sleepers(&self.db, now, limit).await
     }
 

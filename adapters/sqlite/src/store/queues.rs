@@ -73,33 +73,18 @@ pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<Q
     // One snapshot, so the counts and the age agree with each other.
     let mut tx = db.begin_read().await?;
     rows::queues::get(&mut tx, name).await?;
-    let mut stats = QueueStats {
-        queue_name: name.clone(),
-        pending_runs: 0,
-        claimed_runs: 0,
-        completed_runs: 0,
-        sleeping_runs: 0,
-        failed_runs: 0,
-        oldest_pending_run_age_seconds: None,
-    };
     let counts = sqlx::query("SELECT status, COUNT(*) AS n FROM runs WHERE queue = ? GROUP BY status")
         .bind(name.as_str())
         .fetch_all(&mut *tx)
         .await
         .map_err(errors::db)?;
-    for row in &counts {
-        let cols = rows::Cols(row);
-        let status = cols.named("status", RunStatus::parse)?;
-        let n = cols.u64("n")?;
-        match status {
-            RunStatus::Pending => stats.pending_runs = n,
-            RunStatus::Claimed => stats.claimed_runs = n,
-            RunStatus::Completed => stats.completed_runs = n,
-            RunStatus::Sleeping => stats.sleeping_runs = n,
-            RunStatus::Failed => stats.failed_runs = n,
-            RunStatus::Canceled => {}
-        }
-    }
+    let by_status = counts
+        .iter()
+        .map(|row| {
+            let cols = rows::Cols(row);
+            Ok((cols.named("status", RunStatus::parse)?, cols.u64("n")?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let oldest_due = sqlx::query(
         "SELECT available_at FROM runs WHERE queue = ? AND status = 'pending' AND available_at <= ? \
          ORDER BY available_at LIMIT 1",
@@ -109,9 +94,6 @@ pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<Q
     .fetch_optional(&mut *tx)
     .await
     .map_err(errors::db)?;
-    if let Some(row) = oldest_due {
-        let due = rows::Cols(&row).time("available_at")?;
-        stats.oldest_pending_run_age_seconds = Some((now - due).as_seconds_f64());
-    }
-    Ok(stats)
+    let oldest_due = oldest_due.map(|row| rows::Cols(&row).time("available_at")).transpose()?;
+    Ok(QueueStats::tally(name.clone(), by_status, oldest_due, now))
 }

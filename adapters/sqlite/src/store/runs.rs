@@ -2,9 +2,9 @@
 
 use std::sync::LazyLock;
 
-use durable_domain::command::{Claim, Page, RunFilter};
+use durable_domain::command::{self, Claim, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
-use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock};
+use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
 use durable_ports::store::{FailedRun, ScheduledRun};
 use durable_ports::{ItemError, StoreError};
 use serde_json::Value;
@@ -12,7 +12,6 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::Duration;
 
-use super::page;
 use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, Cols, micros};
@@ -109,11 +108,11 @@ pub(super) async fn list(db: &Db, filter: &RunFilter) -> Result<Page<Run, RunId>
     if let Some(cursor) = filter.cursor {
         query.push(" AND r.id < ").push_bind(cursor.to_string());
     }
-    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY r.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
     let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
     let runs = rows.iter().map(rows::runs::decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(page(runs, filter.limit, |r| r.id))
+    Ok(Page::from_fetched(runs, filter.limit, |r| r.id))
 }
 
 /// The addressed run with its task, or `NotFound`.
@@ -156,14 +155,14 @@ pub(super) async fn fail(db: &Db, run: RunId, error: &str, now: Timestamp) -> Re
             let mut state = load(tx, run).await?;
             let outcome = machine::fail(&mut state, &error, now)?;
             rows::state::save(tx, &state).await?;
-            let next = match outcome {
+            let (next, wake) = match outcome {
                 FailOutcome::Retry(next) => {
                     rows::runs::insert(tx, &next).await?;
-                    Some((next.id, next.available_at))
+                    (Some((next.id, next.available_at)), wake::queues_to_wake([next.as_ref()], now))
                 }
-                FailOutcome::TaskFailed => None,
+                FailOutcome::TaskFailed => (None, Vec::new()),
             };
-            Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next })
+            Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next, wake })
         })
     })
     .await
@@ -178,9 +177,10 @@ pub(super) async fn schedule(
     db.write(move |tx| {
         Box::pin(async move {
             let mut state = load(tx, run).await?;
-            let claimable_now = machine::schedule(&mut state, run_at, now)?;
+            machine::schedule(&mut state, run_at, now)?;
             rows::state::save(tx, &state).await?;
-            Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, claimable_now })
+            let wake = wake::queues_to_wake([&state.run], now);
+            Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, wake })
         })
     })
     .await

@@ -1,12 +1,11 @@
 //! Tasks: create (with idempotency), get, list, cancel.
 
-use durable_domain::command::{Page, TaskFilter};
-use durable_domain::{NotFound, QueueName, Task, TaskId, TaskSpec, Timestamp, machine, task};
+use durable_domain::command::{self, Page, TaskFilter};
+use durable_domain::{NotFound, QueueName, Task, TaskId, TaskSpec, Timestamp, machine, task, wake};
 use durable_ports::StoreError;
-use durable_ports::store::CreatedTask;
+use durable_ports::store::{CreatedTask, CreatedTasks};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::page;
 use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, Cols};
@@ -16,7 +15,7 @@ pub(super) async fn create(
     queue: &QueueName,
     specs: Vec<TaskSpec>,
     now: Timestamp,
-) -> Result<Vec<CreatedTask>, StoreError> {
+) -> Result<CreatedTasks, StoreError> {
     let queue = queue.clone();
     db.write(move |tx| {
         Box::pin(async move {
@@ -29,6 +28,7 @@ pub(super) async fn create(
                 }
             }
             let mut created = Vec::with_capacity(specs.len());
+            let mut new_runs = Vec::with_capacity(specs.len());
             for spec in specs {
                 if let Some(key) = &spec.idempotency_key
                     && let Some(existing) = by_idempotency_key(tx, &queue, key).await?
@@ -45,8 +45,9 @@ pub(super) async fn create(
                     workflow_run_id: new.task.spec.workflow_run_id,
                     deduplicated: false,
                 });
+                new_runs.push(new.run);
             }
-            Ok(created)
+            Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
         })
     })
     .await
@@ -118,11 +119,11 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
         query.push(" AND t.id < ").push_bind(cursor.to_string());
     }
     // Ids are UUID v7 in text form: their order is creation order.
-    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY t.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
     let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
     let tasks = rows.iter().map(rows::tasks::decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(page(tasks, filter.limit, |t| t.id))
+    Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
 pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<(), StoreError> {

@@ -1,12 +1,11 @@
 //! Workflow runs: create, patch, get with its tasks, list.
 
-use durable_domain::command::{Page, WorkflowFilter};
+use durable_domain::command::{self, Page, WorkflowFilter};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
 use durable_domain::{NotFound, Task, Timestamp, WorkflowRunId};
 use durable_ports::StoreError;
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::page;
 use crate::db::Db;
 use crate::errors;
 use crate::rows;
@@ -63,9 +62,9 @@ pub(super) async fn list(db: &Db, filter: &WorkflowFilter) -> Result<Page<Workfl
     if let Some(cursor) = filter.cursor {
         query.push(" AND id < ").push_bind(cursor.to_string());
     }
-    query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(filter.limit) + 1);
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
     let mut conn = db.reader().acquire().await.map_err(errors::db)?;
     let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
     let runs = rows.iter().map(rows::workflows::decode).collect::<Result<Vec<_>, _>>()?;
-    Ok(page(runs, filter.limit, |w| w.id))
+    Ok(Page::from_fetched(runs, filter.limit, |w| w.id))
 }

@@ -3,7 +3,9 @@
 //! Each queue has a generation counter in a `watch` channel. Subscribing
 //! marks the current generation as seen, so any bump after that completes the
 //! wait — a wake-up between "check for work" and "wait" is never lost.
-//! Other notifiers (PostgreSQL LISTEN, SQLite) deliver through this one.
+//! The memory and SQLite stores use it as their notifier; PostgreSQL's
+//! LISTEN connection delivers through it. It is its own crate so that no
+//! adapter has to depend on another to share it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,9 @@ use durable_domain::QueueName;
 use durable_ports::{Notifier, Subscription};
 use tokio::sync::watch;
 
+/// A [`Notifier`] whose notifications reach only this process: complete
+/// when this process is the only writer, and the delivery end of notifiers
+/// that hear other processes.
 #[derive(Clone, Debug, Default)]
 pub struct LocalNotifier {
     channels: Arc<Mutex<HashMap<QueueName, watch::Sender<u64>>>>,
