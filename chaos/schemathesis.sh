@@ -22,7 +22,7 @@ SEED="${SCHEMATHESIS_SEED:-1}"
 STORES="${SCHEMATHESIS_STORES:-memory postgres}"
 VENV="target/schemathesis-venv"
 OUT="target/schemathesis"
-SERVER="${DURABLE_SERVER_BIN:-target/debug/durable-server}"
+SERVER="${DURABLE_SERVER_BIN:-${CARGO_TARGET_DIR:-target}/debug/durable-server}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

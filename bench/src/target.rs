@@ -13,7 +13,7 @@ use durable_domain::RunId;
 use durable_domain::command::{self, NewQueue, NewTask};
 use durable_memory::{LocalNotifier, MemoryStore};
 use durable_ports::service::Finished as EngineFinished;
-use durable_ports::{Notifier, Service, Store, SystemClock};
+use durable_ports::{Notifier, Service, ServiceError, Store, SystemClock};
 use durable_postgres::{ListenerTask, PgNotifier, PgStore};
 use durable_sqlite::SqliteStore;
 use uuid::Uuid;
@@ -117,11 +117,17 @@ impl Target {
 
     pub async fn create_queue(&self, name: &str) -> anyhow::Result<()> {
         match self {
-            Self::Http(client) => {
-                client.create_queue(&CreateQueue::new(name)).await?;
-            }
+            // A queue given with --queue may exist already (made with the
+            // settings a scenario should run under): use it as it is.
+            Self::Http(client) => match client.create_queue(&CreateQueue::new(name)).await {
+                Err(error) if error.is_conflict() => {}
+                other => drop(other?),
+            },
             Self::InProcess(p) => {
-                p.engine.create_queue(NewQueue { name: name.into(), ..NewQueue::default() }).await?;
+                match p.engine.create_queue(NewQueue { name: name.into(), ..NewQueue::default() }).await {
+                    Err(ServiceError::Conflict(_)) => {}
+                    other => drop(other?),
+                }
             }
         }
         Ok(())
