@@ -97,6 +97,25 @@ pub struct TaskSpec {
     pub run_at: Option<Timestamp>,
 }
 
+impl TaskSpec {
+    /// A task named `task_name` with everything else at its default: null
+    /// params, no headers, one attempt, no timeouts, due at creation.
+    pub fn named(task_name: impl Into<String>) -> Self {
+        Self {
+            task_name: task_name.into(),
+            params: Value::Null,
+            headers: BTreeMap::new(),
+            retry_strategy: None,
+            max_attempts: 1,
+            start_timeout: None,
+            execution_timeout: None,
+            workflow_run_id: None,
+            idempotency_key: None,
+            run_at: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Task {
     pub id: TaskId,
@@ -218,18 +237,7 @@ mod tests {
     #[test]
     fn a_run_is_claimable_once_due_and_only_while_pending() {
         let now = datetime!(2026-12-01 10:00:00 UTC);
-        let spec = TaskSpec {
-            task_name: "t".into(),
-            params: Value::Null,
-            headers: BTreeMap::new(),
-            retry_strategy: None,
-            max_attempts: 1,
-            start_timeout: None,
-            execution_timeout: None,
-            workflow_run_id: None,
-            idempotency_key: None,
-            run_at: Some(now + Duration::seconds(1)),
-        };
+        let spec = TaskSpec { run_at: Some(now + Duration::seconds(1)), ..TaskSpec::named("t") };
         let mut run = create(QueueName::parse("queue", "q").unwrap(), spec, now).run;
         assert!(!run.is_claimable(now));
         assert!(run.is_claimable(now + Duration::seconds(1)));

@@ -19,7 +19,6 @@ pub fn queues_to_wake<'a>(written: impl IntoIterator<Item = &'a Run>, now: Times
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use time::Duration;
     use time::macros::datetime;
@@ -28,18 +27,7 @@ mod tests {
     use crate::task::{self, RunStatus, TaskSpec};
 
     fn run(queue: &str, run_at: Option<Timestamp>, now: Timestamp) -> Run {
-        let spec = TaskSpec {
-            task_name: "t".into(),
-            params: serde_json::Value::Null,
-            headers: BTreeMap::new(),
-            retry_strategy: None,
-            max_attempts: 1,
-            start_timeout: None,
-            execution_timeout: None,
-            workflow_run_id: None,
-            idempotency_key: None,
-            run_at,
-        };
+        let spec = TaskSpec { run_at, ..TaskSpec::named("t") };
         task::create(QueueName::parse("queue", queue).unwrap(), spec, now).run
     }
 

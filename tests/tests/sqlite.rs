@@ -71,18 +71,7 @@ mod file {
     }
 
     fn spec(name: &str) -> TaskSpec {
-        TaskSpec {
-            task_name: name.to_owned(),
-            params: json!(null),
-            headers: BTreeMap::new(),
-            retry_strategy: None,
-            max_attempts: 1,
-            start_timeout: None,
-            execution_timeout: None,
-            workflow_run_id: None,
-            idempotency_key: None,
-            run_at: None,
-        }
+        TaskSpec::named(name)
     }
 
     #[tokio::test]
