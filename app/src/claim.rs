@@ -14,7 +14,6 @@ use durable_ports::{Observation, ServiceError};
 use tokio::time::Instant;
 
 use crate::engine::Engine;
-use crate::observe::traced;
 
 /// Never spin: when due runs exist but were all taken by racing claimers,
 /// look again after this pause.
@@ -23,7 +22,7 @@ const MIN_RECHECK: Duration = Duration::from_millis(10);
 impl Engine {
     pub(crate) async fn claim_runs(&self, queue: &QueueName, claim: &Claim) -> Result<Vec<TaskState>, ServiceError> {
         let Some(long_poll) = claim.long_poll else {
-            return Ok(traced("store.runs_claim", self.store.runs_claim(queue, claim, self.now())).await?);
+            return Ok(self.store.runs_claim(queue, claim, self.now()).await?);
         };
         let started = Instant::now();
         let deadline = started + long_poll.unsigned_abs();
@@ -31,14 +30,14 @@ impl Engine {
         loop {
             let mut hint = self.notifier.subscribe(queue);
             let now = self.now();
-            let claimed = traced("store.runs_claim", self.store.runs_claim(queue, claim, now)).await?;
+            let claimed = self.store.runs_claim(queue, claim, now).await?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if !claimed.is_empty() || *shutdown.borrow_and_update() || remaining.is_zero() {
                 self.record(Observation::LongPollWait { seconds: started.elapsed().as_secs_f64() });
                 return Ok(claimed);
             }
             let mut pause = remaining.min(self.config.poll_fallback);
-            if let Some(due) = traced("store.next_due", self.store.next_due(queue)).await? {
+            if let Some(due) = self.store.queue_next_due(queue).await? {
                 let until_due = (due - now).max(time::Duration::ZERO).unsigned_abs();
                 pause = pause.min(until_due.max(MIN_RECHECK));
             }

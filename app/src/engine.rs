@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use durable_domain::command::{
-    self, ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
+    self, ClaimRequest, Completion, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
-use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
+use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
     WorkflowRunId, clock,
@@ -21,7 +21,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::config::EngineConfig;
-use crate::observe::traced;
+use crate::traced_store::TracedStore;
 
 /// The [`Service`] over the driven ports: it validates each request through
 /// the domain, runs it as one [`Store`] call (where the domain decides the
@@ -46,6 +46,8 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// An engine over `store` (wrapped so every call is traced), waking
+    /// long polls through `notifier`, reading time from `clock`.
     pub fn new(
         store: Arc<dyn Store>,
         notifier: Arc<dyn Notifier>,
@@ -53,7 +55,7 @@ impl Engine {
         config: EngineConfig,
     ) -> Self {
         Self {
-            store,
+            store: Arc::new(TracedStore::new(store)),
             notifier,
             clock,
             config,
@@ -81,10 +83,12 @@ impl Engine {
         self.waiting.load(Ordering::SeqCst)
     }
 
+    /// True once [`Engine::shutdown`] was called.
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
 
+    /// The limits and policies the engine was built with.
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }
@@ -106,11 +110,11 @@ impl Engine {
     }
 }
 
-/// A queue named in a path. A name that could never have been created cannot
-/// exist, so it is "not found" rather than a validation error.
 /// How long `/readyz` waits for the store before answering 503.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// A queue named in a path. A name that could never have been created cannot
+/// exist, so it is "not found" rather than a validation error.
 pub(crate) fn existing_queue(raw: &str) -> Result<QueueName, ServiceError> {
     QueueName::parse("queue_name", raw).map_err(|_| NotFound::Queue(raw.to_owned()).into())
 }
@@ -120,7 +124,7 @@ impl Service for Engine {
     async fn ready(&self) -> Result<(), ServiceError> {
         // A readiness probe must hear an answer, whatever the store: one
         // that hangs is as unready as one that refuses.
-        match tokio::time::timeout(READY_WITHIN, traced("store.ping", self.store.ping())).await {
+        match tokio::time::timeout(READY_WITHIN, self.store.ping()).await {
             Ok(answer) => Ok(answer?),
             Err(_) => Err(ServiceError::Unavailable(format!("storage did not answer within {READY_WITHIN:?}"))),
         }
@@ -129,19 +133,19 @@ impl Service for Engine {
     async fn create_queue(&self, new: NewQueue) -> Result<Queue, ServiceError> {
         let name = QueueName::parse("name", &new.name)?;
         let queue = Queue { name, created_at: self.now(), cleanup: new.cleanup()? };
-        Ok(traced("store.queue_create", self.store.queue_create(queue, self.config.max_queues)).await?)
+        Ok(self.store.queue_create(queue, self.config.max_queues).await?)
     }
 
     async fn list_queues(&self) -> Result<Vec<Queue>, ServiceError> {
-        Ok(traced("store.queue_list", self.store.queue_list()).await?)
+        Ok(self.store.queue_list().await?)
     }
 
     async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError> {
-        Ok(traced("store.queue_delete", self.store.queue_delete(&existing_queue(&name)?, force)).await?)
+        Ok(self.store.queue_delete(&existing_queue(&name)?, force).await?)
     }
 
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError> {
-        Ok(traced("store.queue_stats", self.store.queue_stats(&existing_queue(&name)?, self.now())).await?)
+        Ok(self.store.queue_stats(&existing_queue(&name)?, self.now()).await?)
     }
 
     async fn create_task(&self, queue: String, task: NewTask) -> Result<CreatedTask, ServiceError> {
@@ -177,27 +181,26 @@ impl Service for Engine {
     async fn list_tasks(&self, filter: TaskFilter) -> Result<Page<Task, TaskId>, ServiceError> {
         command::text("queue_name", filter.queue_name.as_deref().unwrap_or_default())?;
         command::text("task_name", filter.task_name.as_deref().unwrap_or_default())?;
-        Ok(traced("store.task_list", self.store.task_list(&filter)).await?)
+        Ok(self.store.task_list(&filter).await?)
     }
 
     async fn get_task(&self, id: TaskId) -> Result<Task, ServiceError> {
-        Ok(traced("store.task_get", self.store.task_get(id)).await?)
+        Ok(self.store.task_get(id).await?)
     }
 
     async fn cancel_task(&self, id: TaskId) -> Result<(), ServiceError> {
-        Ok(traced("store.task_cancel", self.store.task_cancel(id, self.now())).await?)
+        Ok(self.store.task_cancel(id, self.now()).await?)
     }
 
     async fn list_runs(&self, filter: RunFilter) -> Result<Page<Run, RunId>, ServiceError> {
-        Ok(traced("store.run_list", self.store.run_list(&filter)).await?)
+        Ok(self.store.run_list(&filter).await?)
     }
 
     async fn complete_run(&self, run: RunId, result: Option<Value>) -> Result<(), ServiceError> {
         if let Some(result) = &result {
             command::json("result", result)?;
         }
-        let mut answers =
-            traced("store.runs_complete", self.store.runs_complete(vec![(run, result)], self.now())).await?;
+        let mut answers = self.store.runs_complete(vec![Completion::new(run, result)], self.now()).await?;
         match answers.pop() {
             Some(Ok(())) => {
                 self.record(Observation::RunsCompleted { n: 1 });
@@ -209,20 +212,17 @@ impl Service for Engine {
         }
     }
 
-    async fn complete_runs(
-        &self,
-        items: Vec<(RunId, Option<Value>)>,
-    ) -> Result<Vec<Result<(), ItemError>>, ServiceError> {
+    async fn complete_runs(&self, items: Vec<Completion>) -> Result<Vec<Result<(), ItemError>>, ServiceError> {
         if items.is_empty() || items.len() > command::MAX_BATCH {
             let rule = format!("must hold between 1 and {} runs", command::MAX_BATCH);
             return Err(ValidationError::invalid("runs", rule).into());
         }
-        for (i, (_, result)) in items.iter().enumerate() {
-            if let Some(result) = result {
+        for (i, item) in items.iter().enumerate() {
+            if let Some(result) = &item.result {
                 command::json(&format!("runs[{i}].result"), result)?;
             }
         }
-        let answers = traced("store.runs_complete", self.store.runs_complete(items, self.now())).await?;
+        let answers = self.store.runs_complete(items, self.now()).await?;
         let n = answers.iter().filter(|a| a.is_ok()).count() as u64;
         self.record(Observation::RunsCompleted { n });
         Ok(answers)
@@ -230,33 +230,32 @@ impl Service for Engine {
 
     async fn fail_run(&self, run: RunId, error: String) -> Result<FailedRun, ServiceError> {
         command::text("error", &error)?;
-        let failed = traced("store.run_fail", self.store.run_fail(run, &error, self.now())).await?;
+        let failed = self.store.run_fail(run, &error, self.now()).await?;
         self.record(Observation::RunFailed { queue: failed.queue.clone(), retried: failed.next.is_some() });
         self.notify(&failed.wake).await;
         Ok(failed)
     }
 
     async fn schedule_run(&self, run: RunId, run_at: Timestamp) -> Result<Timestamp, ServiceError> {
-        let scheduled =
-            traced("store.run_schedule", self.store.run_schedule(run, clock::truncate(run_at), self.now())).await?;
+        let scheduled = self.store.run_schedule(run, clock::truncate(run_at), self.now()).await?;
         self.notify(&scheduled.wake).await;
         Ok(scheduled.scheduled_at)
     }
 
     async fn heartbeat_run(&self, run: RunId, extend_by_seconds: f64) -> Result<Timestamp, ServiceError> {
         let extend_by = command::at_least_one_second("extend_by_seconds", extend_by_seconds)?;
-        Ok(traced("store.run_heartbeat", self.store.run_heartbeat(run, extend_by, self.now())).await?)
+        Ok(self.store.run_heartbeat(run, extend_by, self.now()).await?)
     }
 
     async fn wait_for_event(&self, request: WaitRequest) -> Result<WaitResponse, ServiceError> {
         let wait = request.validate()?;
-        Ok(traced("store.run_wait_for_event", self.store.run_wait_for_event(&wait, self.now())).await?)
+        Ok(self.store.run_wait_for_event(&wait, self.now()).await?)
     }
 
     async fn emit_event(&self, name: String, payload: Value) -> Result<Event, ServiceError> {
         command::non_empty("event_name", &name)?;
         command::json("payload", &payload)?;
-        let emitted = traced("store.event_emit", self.store.event_emit(&name, payload, self.now())).await?;
+        let emitted = self.store.event_emit(&name, payload, self.now()).await?;
         self.record(Observation::EventEmitted);
         if !emitted.woken.is_empty() {
             self.record(Observation::Wakeups { n: emitted.woken.len() as u64 });
@@ -267,21 +266,21 @@ impl Service for Engine {
 
     async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError> {
         let write = write.validate()?;
-        Ok(traced("store.checkpoint_put", self.store.checkpoint_put(write, self.now())).await?)
+        Ok(self.store.checkpoint_put(write, self.now()).await?)
     }
 
     async fn get_checkpoint(&self, task: TaskId, step_name: String) -> Result<Checkpoint, ServiceError> {
         command::text("step_name", &step_name)?;
-        Ok(traced("store.checkpoint_get", self.store.checkpoint_get(task, &step_name)).await?)
+        Ok(self.store.checkpoint_get(task, &step_name).await?)
     }
 
     async fn list_checkpoints(&self, task: TaskId) -> Result<Vec<Checkpoint>, ServiceError> {
-        Ok(traced("store.checkpoint_list", self.store.checkpoint_list(task)).await?)
+        Ok(self.store.checkpoint_list(task).await?)
     }
 
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError> {
         let run = WorkflowRun::create(run.validate()?, self.now());
-        Ok(traced("store.workflow_create", self.store.workflow_create(run)).await?)
+        Ok(self.store.workflow_create(run).await?)
     }
 
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError> {
@@ -293,11 +292,11 @@ impl Service for Engine {
             completed_at: patch.completed_at.map(clock::truncate),
             ..patch
         };
-        Ok(traced("store.workflow_update", self.store.workflow_update(id, patch, self.now())).await?)
+        Ok(self.store.workflow_update(id, patch, self.now()).await?)
     }
 
-    async fn get_workflow_run(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), ServiceError> {
-        Ok(traced("store.workflow_get", self.store.workflow_get(id)).await?)
+    async fn get_workflow_run(&self, id: WorkflowRunId) -> Result<WorkflowWithTasks, ServiceError> {
+        Ok(self.store.workflow_get(id).await?)
     }
 
     async fn list_workflow_runs(
@@ -305,7 +304,7 @@ impl Service for Engine {
         filter: WorkflowFilter,
     ) -> Result<Page<WorkflowRun, WorkflowRunId>, ServiceError> {
         command::text("workflow_name", filter.workflow_name.as_deref().unwrap_or_default())?;
-        Ok(traced("store.workflow_list", self.store.workflow_list(&filter)).await?)
+        Ok(self.store.workflow_list(&filter).await?)
     }
 }
 
@@ -325,7 +324,7 @@ impl Engine {
         queue: &QueueName,
         specs: Vec<durable_domain::TaskSpec>,
     ) -> Result<Vec<CreatedTask>, ServiceError> {
-        let created = traced("store.tasks_create", self.store.tasks_create(queue, specs, self.now())).await?;
+        let created = self.store.tasks_create(queue, specs, self.now()).await?;
         let n = created.tasks.iter().filter(|c| !c.deduplicated).count() as u64;
         self.record(Observation::TasksCreated { queue: queue.clone(), n });
         self.notify(&created.wake).await;

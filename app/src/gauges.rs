@@ -13,7 +13,6 @@ use durable_ports::{Observation, ServiceError};
 use tracing::Instrument;
 
 use crate::engine::Engine;
-use crate::observe::traced;
 use crate::periodic::{OutageNotice, Periodic};
 
 impl Engine {
@@ -21,7 +20,7 @@ impl Engine {
     /// calls this on its interval; tests call it to refresh at once.
     pub async fn refresh_gauges(&self) -> Result<(), ServiceError> {
         async {
-            let depths = traced("store.queue_depths", self.store.queue_depths(self.now())).await?;
+            let depths = self.store.queue_depths(self.now()).await?;
             self.record(Observation::QueueDepths(depths));
             if let Some(pool) = self.store.pool_stats() {
                 self.record(Observation::Pool { in_use: pool.in_use, idle: pool.idle });

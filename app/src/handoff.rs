@@ -4,15 +4,13 @@
 //! acknowledgement; the claim then behaves exactly as a plain one
 //! (long poll included).
 
-use durable_domain::command::{self, Claim, ClaimRequest};
-use durable_domain::{QueueName, RunId, ValidationError};
+use durable_domain::command::{self, Claim, ClaimRequest, Completion};
+use durable_domain::{QueueName, ValidationError};
 use durable_ports::service::{Finished, Handoff};
 use durable_ports::store::CompletedThenClaimed;
 use durable_ports::{ItemError, Observation, Service, ServiceError};
-use serde_json::Value;
 
 use crate::engine::{Engine, existing_queue};
-use crate::observe::traced;
 
 impl Engine {
     pub(crate) async fn handoff(
@@ -33,8 +31,8 @@ impl Engine {
         let completed =
             if finished.complete.is_empty() { Vec::new() } else { self.complete_runs(finished.complete).await? };
         let mut failed = Vec::with_capacity(finished.fail.len());
-        for (run, error) in finished.fail {
-            failed.push(match self.fail_run(run, error).await {
+        for failure in finished.fail {
+            failed.push(match self.fail_run(failure.run_id, failure.error).await {
                 Ok(outcome) => Ok(outcome),
                 Err(ServiceError::NotFound(e)) => Err(ItemError::NotFound(e)),
                 Err(ServiceError::Conflict(e)) => Err(ItemError::Conflict(e)),
@@ -51,15 +49,12 @@ impl Engine {
     async fn complete_then_claim(
         &self,
         queue: QueueName,
-        complete: Vec<(RunId, Option<Value>)>,
+        complete: Vec<Completion>,
         claim: Claim,
     ) -> Result<Handoff, ServiceError> {
         let once = Claim { long_poll: None, ..claim.clone() };
-        let CompletedThenClaimed { completed, mut claimed } = traced(
-            "store.runs_complete_then_claim",
-            self.store.runs_complete_then_claim(complete, &queue, &once, self.now()),
-        )
-        .await?;
+        let CompletedThenClaimed { completed, mut claimed } =
+            self.store.runs_complete_then_claim(complete, &queue, &once, self.now()).await?;
         let n = completed.iter().filter(|a| a.is_ok()).count() as u64;
         self.record(Observation::RunsCompleted { n });
         if claimed.is_empty() && claim.long_poll.is_some() {
@@ -78,13 +73,13 @@ fn check(finished: &Finished) -> Result<(), ValidationError> {
     if finished.fail.len() > most {
         return Err(ValidationError::invalid("fail", format!("must hold at most {most} runs")));
     }
-    for (i, (_, result)) in finished.complete.iter().enumerate() {
-        if let Some(result) = result {
+    for (i, item) in finished.complete.iter().enumerate() {
+        if let Some(result) = &item.result {
             command::json(&format!("complete[{i}].result"), result)?;
         }
     }
-    for (i, (_, error)) in finished.fail.iter().enumerate() {
-        command::text(&format!("fail[{i}].error"), error)?;
+    for (i, item) in finished.fail.iter().enumerate() {
+        command::text(&format!("fail[{i}].error"), &item.error)?;
     }
     Ok(())
 }

@@ -8,10 +8,10 @@ mod config;
 mod engine;
 pub mod gauges;
 mod handoff;
-mod observe;
 mod periodic;
 pub mod server;
 pub mod sweeper;
+mod traced_store;
 
 pub use config::EngineConfig;
 pub use engine::Engine;

@@ -12,7 +12,6 @@ use durable_ports::{Observation, ServiceError};
 use tracing::Instrument;
 
 use crate::engine::Engine;
-use crate::observe::traced;
 use crate::periodic::{OutageNotice, Periodic};
 
 /// What one pass did.
@@ -54,7 +53,7 @@ impl Engine {
             first_error.get_or_insert(err);
         };
 
-        match traced("store.claims_expire", self.store.claims_expire(&self.config.policy, now, batch)).await {
+        match self.store.claims_expire(&self.config.policy, now, batch).await {
             Ok(expired) => {
                 self.notify(&expired.wake).await;
                 report.claims_expired = expired.total();
@@ -62,18 +61,18 @@ impl Engine {
             }
             Err(err) => failed("claims_expire", err.into()),
         }
-        match traced("store.sleepers_wake", self.store.sleepers_wake(now, batch)).await {
+        match self.store.sleepers_wake(now, batch).await {
             Ok(woken) => {
                 self.notify(&woken.wake).await;
                 report.sleepers_woken = woken.woken;
             }
             Err(err) => failed("sleepers_wake", err.into()),
         }
-        match traced("store.timeouts_enforce", self.store.timeouts_enforce(now, batch)).await {
+        match self.store.timeouts_enforce(now, batch).await {
             Ok(n) => report.tasks_timed_out = n,
             Err(err) => failed("timeouts_enforce", err.into()),
         }
-        match traced("store.cleanup", self.store.cleanup(now, batch)).await {
+        match self.store.retention_delete(now, batch).await {
             Ok(cleaned) => report.cleaned = cleaned,
             Err(err) => failed("cleanup", err.into()),
         }

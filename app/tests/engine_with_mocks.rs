@@ -7,7 +7,9 @@ use std::time::Duration;
 use durable_app::{Engine, EngineConfig};
 use durable_domain::command::{ClaimRequest, NewQueue, NewTask};
 use durable_domain::{NotFound, QueueName, Rejection, RunId, TaskId};
-use durable_ports::store::{CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken};
+use durable_ports::store::{
+    CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, Retry, ScheduledRun, SleepersWoken,
+};
 use durable_ports::{ManualClock, MockNotifier, MockStore, MockSubscription, Service, ServiceError, StoreError};
 use mockall::Sequence;
 use mockall::predicate::always;
@@ -125,7 +127,7 @@ async fn a_failure_notifies_exactly_the_queues_the_store_wakes() {
         let mut store = MockStore::new();
         let mut notifier = MockNotifier::new();
         store.expect_run_fail().returning(move |run, _, now| {
-            let next = Some((RunId::new(), now + delay));
+            let next = Some(Retry { run_id: RunId::new(), available_at: now + delay });
             let wake = if delay.is_zero() { vec![queue("q")] } else { vec![] };
             Ok(FailedRun { run_id: run, queue: queue("q"), attempt: 1, next, wake })
         });
@@ -167,7 +169,7 @@ async fn long_poll_subscribes_before_claiming_and_returns_once_woken() {
         Box::new(sub)
     });
     store.expect_runs_claim().times(1).in_sequence(&mut seq).returning(|_, _, _| Ok(vec![]));
-    store.expect_next_due().times(1).in_sequence(&mut seq).returning(|_| Ok(None));
+    store.expect_queue_next_due().times(1).in_sequence(&mut seq).returning(|_| Ok(None));
     notifier.expect_subscribe().times(1).in_sequence(&mut seq).returning(|_| Box::new(MockSubscription::new()));
     store.expect_runs_claim().times(1).in_sequence(&mut seq).returning(|_, _, _| {
         let state =
@@ -189,7 +191,7 @@ async fn shutdown_ends_a_long_poll_with_an_empty_answer() {
         Box::new(sub)
     });
     store.expect_runs_claim().returning(|_, _, _| Ok(vec![]));
-    store.expect_next_due().returning(|_| Ok(None));
+    store.expect_queue_next_due().returning(|_| Ok(None));
     let engine = Arc::new(engine(store, notifier));
     engine.shutdown();
     let request = ClaimRequest { limit: 1, claim_timeout: 30.0, long_poll_seconds: Some(60.0), worker_id: None };
@@ -210,7 +212,7 @@ async fn sweep_notifies_the_queues_it_made_claimable() {
         .returning(|_, _, _| Ok(ExpiredClaims { requeued: vec![queue("a")], tasks_failed: 1, wake: vec![queue("a")] }));
     store.expect_sleepers_wake().returning(|_, _| Ok(SleepersWoken { woken: 1, wake: vec![queue("b")] }));
     store.expect_timeouts_enforce().returning(|_, _| Ok(2));
-    store.expect_cleanup().returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
+    store.expect_retention_delete().returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
     notifier.expect_notify().withf(|q| q == [queue("a")]).times(1).returning(|_| ());
     notifier.expect_notify().withf(|q| q == [queue("b")]).times(1).returning(|_| ());
     let report = engine(store, notifier).sweep_once().await.unwrap();
@@ -227,7 +229,10 @@ async fn a_failing_sweep_step_does_not_stop_the_others() {
     store.expect_claims_expire().times(1).returning(|_, _, _| Err(StoreError::Other("corrupt row".into())));
     store.expect_sleepers_wake().times(1).returning(|_, _| Ok(SleepersWoken { woken: 1, wake: vec![queue("b")] }));
     store.expect_timeouts_enforce().times(1).returning(|_, _| Err(StoreError::Other("statement failed".into())));
-    store.expect_cleanup().times(1).returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
+    store
+        .expect_retention_delete()
+        .times(1)
+        .returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
     notifier.expect_notify().withf(|q| q == [queue("b")]).times(1).returning(|_| ());
     let report = engine(store, notifier).sweep_once().await.unwrap();
     assert_eq!(report.failed_steps, 2);
@@ -242,7 +247,7 @@ async fn a_sweep_is_an_error_only_when_every_step_failed() {
     store.expect_claims_expire().times(1).returning(move |_, _, _| Err(down()));
     store.expect_sleepers_wake().times(1).returning(move |_, _| Err(down()));
     store.expect_timeouts_enforce().times(1).returning(move |_, _| Err(down()));
-    store.expect_cleanup().times(1).returning(move |_, _| Err(down()));
+    store.expect_retention_delete().times(1).returning(move |_, _| Err(down()));
     let err = engine(store, MockNotifier::new()).sweep_once().await.unwrap_err();
     assert!(matches!(err, ServiceError::Unavailable(_)), "{err:?}");
 }

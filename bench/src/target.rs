@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use durable_app::{Engine, EngineConfig};
 use durable_client::{ClaimRequest, Client, CompleteOutcome, CompleteRun, CreateQueue, CreateTask, Finished};
 use durable_domain::RunId;
-use durable_domain::command::{self, NewQueue, NewTask};
+use durable_domain::command::{self, Completion, NewQueue, NewTask};
 use durable_memory::{LocalNotifier, MemoryStore};
 use durable_ports::service::Finished as EngineFinished;
 use durable_ports::{Notifier, Service, ServiceError, Store, SystemClock};
@@ -192,7 +192,7 @@ impl Target {
             }
             Self::InProcess(p) => {
                 let request = engine_claim(limit, long_poll, worker);
-                let complete = finished.iter().map(|run| (RunId::from_uuid(*run), None)).collect();
+                let complete = finished.iter().map(|run| Completion::new(RunId::from_uuid(*run), None)).collect();
                 let handoff = p
                     .engine
                     .finish_and_claim(queue.into(), EngineFinished { complete, fail: Vec::new() }, request)
@@ -227,7 +227,7 @@ impl Target {
                 outcomes.iter().filter(|o| matches!(o, CompleteOutcome::Completed { .. })).count()
             }
             Self::InProcess(p) => {
-                let items = runs.iter().map(|run| (RunId::from_uuid(*run), None)).collect();
+                let items = runs.iter().map(|run| Completion::new(RunId::from_uuid(*run), None)).collect();
                 p.engine.complete_runs(items).await?.iter().filter(|a| a.is_ok()).count()
             }
         })

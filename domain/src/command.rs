@@ -119,6 +119,27 @@ pub fn validate_batch(tasks: Vec<NewTask>) -> Result<Vec<TaskSpec>, ValidationEr
         .collect()
 }
 
+/// One run a worker reports completed, with its result: an item of a batch
+/// acknowledgement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Completion {
+    pub run_id: RunId,
+    pub result: Option<Value>,
+}
+
+impl Completion {
+    pub fn new(run_id: RunId, result: Option<Value>) -> Self {
+        Self { run_id, result }
+    }
+}
+
+/// One run a worker reports failed, with its error message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub run_id: RunId,
+    pub error: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClaimRequest {
     pub limit: i64,

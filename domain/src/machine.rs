@@ -240,14 +240,36 @@ pub fn deliver(state: &mut TaskState, event: &Event, now: Timestamp) -> Option<(
     Some((step, WaitOutcome::Resolved { payload: event.payload.clone() }))
 }
 
+/// What waking a sleeping run whose time came did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Woken {
+    /// A durable sleep ended: nothing to record.
+    SleepEnded,
+    /// An event wait timed out: its step's outcome is [`WaitOutcome::Timeout`],
+    /// recorded so the re-claimed run replays it.
+    WaitTimedOut { step_name: String },
+}
+
+impl Woken {
+    /// The outcome the store records for the run's task, if any.
+    pub fn outcome_to_record(self) -> Option<(String, WaitOutcome)> {
+        match self {
+            Self::SleepEnded => None,
+            Self::WaitTimedOut { step_name } => Some((step_name, WaitOutcome::Timeout)),
+        }
+    }
+}
+
 /// Wakes a sleeping run whose time has come: a durable sleep ends, an event
-/// wait times out. Returns the step whose outcome must be recorded as a
-/// timeout, if it was an event wait.
-pub fn wake_due(state: &mut TaskState, now: Timestamp) -> Option<Option<(String, WaitOutcome)>> {
+/// wait times out. `None` when the run is not sleeping or not yet due.
+pub fn wake_due(state: &mut TaskState, now: Timestamp) -> Option<Woken> {
     if state.run.status != RunStatus::Sleeping || state.run.available_at > now {
         return None;
     }
-    Some(wake(state, now).map(|step| (step, WaitOutcome::Timeout)))
+    Some(match wake(state, now) {
+        Some(step_name) => Woken::WaitTimedOut { step_name },
+        None => Woken::SleepEnded,
+    })
 }
 
 fn wake(state: &mut TaskState, now: Timestamp) -> Option<String> {

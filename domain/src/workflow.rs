@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::clock::Timestamp;
 use crate::ids::WorkflowRunId;
+use crate::task::Task;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WorkflowStatus {
@@ -101,4 +102,12 @@ impl WorkflowRun {
         }
         self.updated_at = now;
     }
+}
+
+/// A workflow run with summaries of its tasks (oldest first): what reading
+/// one run answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkflowWithTasks {
+    pub run: WorkflowRun,
+    pub tasks: Vec<Task>,
 }

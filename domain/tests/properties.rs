@@ -403,7 +403,7 @@ impl World {
                     let now = self.now;
                     let woken = self.offer(i, |s| machine::wake_due(s, now));
                     assert_eq!(woken.is_some(), due, "wake_due of run {i}");
-                    if let Some(Some((step, outcome))) = woken {
+                    if let Some((step, outcome)) = woken.and_then(machine::Woken::outcome_to_record) {
                         assert_eq!(outcome, WaitOutcome::Timeout);
                         self.record(step, outcome);
                     }

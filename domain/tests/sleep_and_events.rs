@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use durable_domain::event::{WaitOutcome, WaitResponse};
-use durable_domain::machine::{self, WaitEffect};
+use durable_domain::machine::{self, WaitEffect, Woken};
 use durable_domain::task::{EventWait, TaskState};
 use durable_domain::{Rejection, RunStatus, TaskId, TaskSpec};
 use serde_json::json;
@@ -134,7 +134,7 @@ fn a_durable_sleep_ends_at_its_time_and_not_before() {
     assert_eq!(machine::wake_due(&mut state, at(99)), None);
     assert_eq!(state, before);
 
-    assert_eq!(machine::wake_due(&mut state, at(120)), Some(None), "no outcome to record");
+    assert_eq!(machine::wake_due(&mut state, at(120)), Some(Woken::SleepEnded), "no outcome to record");
     assert_eq!(state.run.id, before.run.id);
     assert_eq!(state.run.status, RunStatus::Pending);
     assert_eq!(state.run.available_at, at(120));
@@ -299,7 +299,8 @@ fn an_event_wait_times_out_at_its_time_and_not_before() {
     assert_eq!(state, before);
 
     let recorded = machine::wake_due(&mut state, at(65));
-    assert_eq!(recorded, Some(Some(("approval".to_owned(), WaitOutcome::Timeout))));
+    assert_eq!(recorded, Some(Woken::WaitTimedOut { step_name: "approval".to_owned() }));
+    assert_eq!(recorded.and_then(Woken::outcome_to_record), Some(("approval".to_owned(), WaitOutcome::Timeout)));
     assert_eq!(state.run.id, before.run.id);
     assert_eq!(state.run.status, RunStatus::Pending);
     assert_eq!(state.run.available_at, at(65));

@@ -3,15 +3,15 @@
 
 use async_trait::async_trait;
 use durable_domain::command::{
-    ClaimRequest, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
+    ClaimRequest, Completion, Failure, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
-use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
+use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{Queue, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, WorkflowRunId};
 use serde_json::Value;
 
 use crate::error::{ItemError, ServiceError};
-pub use crate::store::{CreatedTask, FailedRun};
+pub use crate::store::{CreatedTask, FailedRun, Retry};
 // Where callers of the use cases have always found it.
 pub use durable_domain::command::PutCheckpoint;
 
@@ -19,8 +19,8 @@ pub use durable_domain::command::PutCheckpoint;
 /// runs it completed (with results) and the runs that failed (with errors).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Finished {
-    pub complete: Vec<(RunId, Option<Value>)>,
-    pub fail: Vec<(RunId, String)>,
+    pub complete: Vec<Completion>,
+    pub fail: Vec<Failure>,
 }
 
 impl Finished {
@@ -72,10 +72,7 @@ pub trait Service: Send + Sync + 'static {
     async fn list_runs(&self, filter: RunFilter) -> Result<Page<Run, RunId>, ServiceError>;
     async fn complete_run(&self, run: RunId, result: Option<Value>) -> Result<(), ServiceError>;
     /// Batch acknowledgement: every item fenced on its own, one transaction.
-    async fn complete_runs(
-        &self,
-        items: Vec<(RunId, Option<Value>)>,
-    ) -> Result<Vec<Result<(), ItemError>>, ServiceError>;
+    async fn complete_runs(&self, items: Vec<Completion>) -> Result<Vec<Result<(), ItemError>>, ServiceError>;
     async fn fail_run(&self, run: RunId, error: String) -> Result<FailedRun, ServiceError>;
     /// Returns the time the run is scheduled for.
     async fn schedule_run(&self, run: RunId, run_at: Timestamp) -> Result<Timestamp, ServiceError>;
@@ -91,7 +88,7 @@ pub trait Service: Send + Sync + 'static {
 
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError>;
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError>;
-    async fn get_workflow_run(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), ServiceError>;
+    async fn get_workflow_run(&self, id: WorkflowRunId) -> Result<WorkflowWithTasks, ServiceError>;
     async fn list_workflow_runs(
         &self,
         filter: WorkflowFilter,

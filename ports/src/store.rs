@@ -13,10 +13,10 @@
 
 use async_trait::async_trait;
 use durable_domain::Task;
-use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::machine::Policy;
-use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{Queue, QueueName, QueueStats, Run, RunId, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId};
 use serde_json::Value;
 use time::Duration;
@@ -66,10 +66,23 @@ pub struct FailedRun {
     pub run_id: RunId,
     pub queue: QueueName,
     pub attempt: u32,
-    /// The retry, if the task has attempts left: its id and when it is due.
-    pub next: Option<(RunId, Timestamp)>,
+    /// The retry, if the task has attempts left.
+    pub next: Option<Retry>,
     /// The queues whose claimers to wake (`durable_domain::wake`).
     pub wake: Vec<QueueName>,
+}
+
+/// The retry a failure created: the new run and when it is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub run_id: RunId,
+    pub available_at: Timestamp,
+}
+
+impl Retry {
+    pub fn of(run: &Run) -> Self {
+        Self { run_id: run.id, available_at: run.available_at }
+    }
 }
 
 /// The result of scheduling a run.
@@ -166,7 +179,7 @@ pub trait Store: Send + Sync + 'static {
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError>;
 
     /// The earliest `available_at` of the queue's pending runs, due or not.
-    async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError>;
+    async fn queue_next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError>;
 
     async fn run_list(&self, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError>;
 
@@ -174,7 +187,7 @@ pub trait Store: Send + Sync + 'static {
     /// item is fenced on its own and answered in order.
     async fn runs_complete(
         &self,
-        items: Vec<(RunId, Option<Value>)>,
+        items: Vec<Completion>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError>;
 
@@ -185,7 +198,7 @@ pub trait Store: Send + Sync + 'static {
     /// The default runs the two one after the other.
     async fn runs_complete_then_claim(
         &self,
-        items: Vec<(RunId, Option<Value>)>,
+        items: Vec<Completion>,
         queue: &QueueName,
         claim: &Claim,
         now: Timestamp,
@@ -235,7 +248,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<WorkflowRun, StoreError>;
 
     /// The workflow run and summaries of its tasks (oldest first).
-    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError>;
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<WorkflowWithTasks, StoreError>;
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError>;
 
@@ -254,7 +267,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes up to `limit` finished tasks past their queue's task TTL (with
     /// runs, checkpoints and wait outcomes) and up to `limit` expired events.
-    async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError>;
+    async fn retention_delete(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError>;
 
     // --- observability ------------------------------------------------------
 

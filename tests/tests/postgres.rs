@@ -124,7 +124,10 @@ mod postgres_only {
                             *seen.entry(*id).or_default() += 1;
                         }
                     }
-                    let items = ids.iter().map(|id| (*id, Some(serde_json::json!("done")))).collect();
+                    let items = ids
+                        .iter()
+                        .map(|id| durable_domain::command::Completion::new(*id, Some(serde_json::json!("done"))))
+                        .collect();
                     let answers = store.runs_complete(items, SystemClock.now()).await.expect("complete");
                     assert!(answers.iter().all(Result::is_ok), "a claimed run failed to complete: {answers:?}");
                 }
@@ -244,7 +247,12 @@ mod postgres_only {
         let claimed = store.runs_claim(&queue, &claim(10), SystemClock.now()).await.unwrap();
         assert_eq!(claimed.len(), 3);
         let done = claimed[0].run.id;
-        let acked = store.runs_complete(vec![(done, Some(serde_json::json!(42)))], SystemClock.now()).await;
+        let acked = store
+            .runs_complete(
+                vec![durable_domain::command::Completion::new(done, Some(serde_json::json!(42)))],
+                SystemClock.now(),
+            )
+            .await;
         assert!(acked.unwrap()[0].is_ok());
 
         let poller = tokio::spawn(long_poll(store.clone(), notifier.clone(), queue.clone()));
@@ -465,7 +473,7 @@ mod postgres_only {
             unavailable_soon("create", store.tasks_create(&queue, vec![spec("lost")], SystemClock.now())).await;
             unavailable_soon("stats", store.queue_stats(&queue, SystemClock.now())).await;
             unavailable_soon("claim", store.runs_claim(&queue, &claim(1), SystemClock.now())).await;
-            unavailable_soon("next due", store.next_due(&queue)).await;
+            unavailable_soon("next due", store.queue_next_due(&queue)).await;
             unavailable_soon("complete", store.runs_complete(vec![], SystemClock.now())).await;
         }
         unavailable_soon(
@@ -481,7 +489,7 @@ mod postgres_only {
         let created = store.tasks_create(&queue, vec![spec("after")], SystemClock.now()).await.unwrap().tasks;
         let claimed = store.runs_claim(&queue, &claim(10), SystemClock.now()).await.unwrap();
         assert_eq!(claimed.len(), 2, "the task from before the stop and the new one");
-        let items = claimed.iter().map(|c| (c.run.id, None)).collect();
+        let items = claimed.iter().map(|c| durable_domain::command::Completion::new(c.run.id, None)).collect();
         let answers = store.runs_complete(items, SystemClock.now()).await.unwrap();
         assert!(answers.iter().all(Result::is_ok), "{answers:?}");
         assert_eq!(store.task_get(created[0].task_id).await.unwrap().status, TaskStatus::Completed);
@@ -611,7 +619,9 @@ mod postgres_only {
 
             fill_pool(&store, POOL).await;
             kill_backends(&mut admin, db.name()).await;
-            let completes = claimed.iter().map(|c| store.runs_complete(vec![(c.run.id, None)], SystemClock.now()));
+            let completes = claimed.iter().map(|c| {
+                store.runs_complete(vec![durable_domain::command::Completion::new(c.run.id, None)], SystemClock.now())
+            });
             for answers in futures::future::join_all(completes).await {
                 let answers = answers.unwrap_or_else(|e| panic!("complete in round {round}: {e}"));
                 assert!(answers.iter().all(Result::is_ok), "{answers:?}");

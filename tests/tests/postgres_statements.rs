@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use durable_domain::command::Claim;
+use durable_domain::command::{Claim, Completion};
 use durable_domain::machine::Policy;
 use durable_domain::{CleanupPolicy, Queue, QueueName, TaskId, TaskSpec, Timestamp};
 use durable_ports::{Clock, Store, SystemClock};
@@ -103,11 +103,11 @@ async fn retention_deletes_the_good_rows_beside_one_it_cannot_decode() {
     let now = SystemClock.now();
     let tasks = create(&store, &queue, 3, now).await;
     let claimed = store.runs_claim(&queue, &claim(10, 60), now).await.unwrap();
-    let items = claimed.iter().map(|s| (s.run.id, None)).collect();
+    let items = claimed.iter().map(|s| Completion::new(s.run.id, None)).collect();
     assert!(store.runs_complete(items, now).await.unwrap().iter().all(Result::is_ok));
     spoil(&store, tasks[2]).await;
 
-    let cleaned = store.cleanup(now + Duration::seconds(5), 100).await.expect("the sweep step answers");
+    let cleaned = store.retention_delete(now + Duration::seconds(5), 100).await.expect("the sweep step answers");
     assert_eq!(cleaned.tasks, 2);
     assert_eq!(store.rows_skipped(), 1);
 }
@@ -180,7 +180,7 @@ async fn a_batch_acknowledgement_completes_the_good_runs_beside_one_it_cannot_de
     assert_eq!(claimed.len(), 3);
     spoil(&store, tasks[1]).await;
 
-    let items = claimed.iter().map(|s| (s.run.id, Some(json!("done")))).collect();
+    let items = claimed.iter().map(|s| Completion::new(s.run.id, Some(json!("done")))).collect();
     let answers = store.runs_complete(items, now).await.expect("the batch answers");
     for (state, answer) in claimed.iter().zip(&answers) {
         assert_eq!(answer.is_ok(), state.task.id != tasks[1], "{answer:?}");

@@ -151,7 +151,8 @@ mod file {
             assert_eq!(&store.task_get(before.id).await.unwrap(), before, "a task round-trips exactly");
         }
         assert_eq!(store.run_list(&runs_filter).await.unwrap(), runs_before);
-        let (workflow_after, its_tasks) = store.workflow_get(workflow.id).await.unwrap();
+        let durable_domain::workflow::WorkflowWithTasks { run: workflow_after, tasks: its_tasks } =
+            store.workflow_get(workflow.id).await.unwrap();
         assert_eq!(workflow_after, workflow);
         assert_eq!(its_tasks.len(), 1);
         let checkpoints: Vec<Checkpoint> = store.checkpoint_list(held[0].task.id).await.unwrap();
@@ -170,8 +171,13 @@ mod file {
         let rest_ids: HashSet<_> = rest.iter().map(|s| s.task.id).collect();
         let expected: HashSet<_> = created.iter().map(|c| c.task_id).filter(|id| *id != held[0].task.id).collect();
         assert_eq!(rest_ids, expected);
-        let results =
-            store.runs_complete(rest.iter().map(|s| (s.run.id, Some(json!("ok")))).collect(), t0).await.unwrap();
+        let results = store
+            .runs_complete(
+                rest.iter().map(|s| durable_domain::command::Completion::new(s.run.id, Some(json!("ok")))).collect(),
+                t0,
+            )
+            .await
+            .unwrap();
         assert!(results.iter().all(Result::is_ok));
         store.close().await;
     }
@@ -330,7 +336,8 @@ mod file {
                         if claimed.is_empty() {
                             return mine;
                         }
-                        let items = claimed.iter().map(|s| (s.run.id, None)).collect();
+                        let items =
+                            claimed.iter().map(|s| durable_domain::command::Completion::new(s.run.id, None)).collect();
                         let answers = store.runs_complete(items, t0).await.expect("complete");
                         assert!(answers.iter().all(Result::is_ok), "{answers:?}");
                         mine.extend(claimed.into_iter().map(|s| s.run.id));

@@ -4,18 +4,20 @@
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use durable_domain::command::{self, CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::command::{
+    self, CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
+};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
-use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Rejection, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
     TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task, wake,
 };
 use durable_ports::metrics::QueueDepth;
 use durable_ports::store::{
-    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken,
+    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, Retry, ScheduledRun, SleepersWoken,
 };
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -188,7 +190,7 @@ impl Store for MemoryStore {
         Ok(claimed)
     }
 
-    async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
+    async fn queue_next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
         let state = self.state();
         let first = state
             .pending
@@ -215,14 +217,14 @@ impl Store for MemoryStore {
 
     async fn runs_complete(
         &self,
-        items: Vec<(RunId, Option<Value>)>,
+        items: Vec<Completion>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
         let mut state = self.state();
         let answers = items
             .into_iter()
-            .map(|(run, result)| {
-                let mut current = state.load(run).map_err(|_| ItemError::NotFound(NotFound::Run(run)))?;
+            .map(|Completion { run_id, result }| {
+                let mut current = state.load(run_id).map_err(|_| ItemError::NotFound(NotFound::Run(run_id)))?;
                 machine::complete(&mut current, result, now)?;
                 state.save(current);
                 Ok(())
@@ -240,7 +242,7 @@ impl Store for MemoryStore {
             queue: current.task.queue.clone(),
             attempt: current.run.attempt,
             next: match &outcome {
-                FailOutcome::Retry(next) => Some((next.id, next.available_at)),
+                FailOutcome::Retry(next) => Some(Retry::of(next)),
                 FailOutcome::TaskFailed => None,
             },
             wake: match &outcome {
@@ -362,11 +364,11 @@ impl Store for MemoryStore {
         Ok(run.clone())
     }
 
-    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<WorkflowWithTasks, StoreError> {
         let state = self.state();
         let run = state.workflows.get(&id).ok_or(NotFound::WorkflowRun(id))?.clone();
         let tasks = state.tasks.values().filter(|t| t.spec.workflow_run_id == Some(id)).cloned().collect();
-        Ok((run, tasks))
+        Ok(WorkflowWithTasks { run, tasks })
     }
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
@@ -423,8 +425,8 @@ impl Store for MemoryStore {
         let mut woken = Vec::with_capacity(due.len());
         for run in due {
             let mut current = state.load(run)?;
-            if let Some(timeout) = machine::wake_due(&mut current, now) {
-                if let Some((step, outcome)) = timeout {
+            if let Some(woken_now) = machine::wake_due(&mut current, now) {
+                if let Some((step, outcome)) = woken_now.outcome_to_record() {
                     state.outcomes.insert((current.task.id, step), outcome);
                 }
                 woken.push(current.run.clone());
@@ -452,7 +454,7 @@ impl Store for MemoryStore {
         Ok(canceled)
     }
 
-    async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
+    async fn retention_delete(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
         let mut state = self.state();
         let expired: Vec<TaskId> = state
             .tasks

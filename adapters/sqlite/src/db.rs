@@ -79,7 +79,7 @@ impl Db {
             })
             .connect_with(writer)
             .await
-            .map_err(errors::db)?;
+            .map_err(errors::map_sql)?;
         MIGRATOR.run(&write).await.map_err(migrate)?;
         // query_only: a bug that sends a write to a reader fails loudly
         // instead of racing the writer.
@@ -91,7 +91,7 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(reader)
             .await
-            .map_err(errors::db)?;
+            .map_err(errors::map_sql)?;
         Ok(Self { write, read, writes: Writes::default(), skipped: Arc::default() })
     }
 
@@ -113,7 +113,7 @@ impl Db {
 
     /// A read transaction: a consistent snapshot across several statements.
     pub(crate) async fn begin_read(&self) -> Result<Tx, StoreError> {
-        self.read.begin().await.map_err(errors::db)
+        self.read.begin().await.map_err(errors::map_sql)
     }
 
     /// The reader pool, for single-statement reads.
@@ -138,7 +138,7 @@ impl Db {
 
 fn migrate(err: MigrateError) -> StoreError {
     match err {
-        MigrateError::Execute(e) => errors::db(e),
+        MigrateError::Execute(e) => errors::map_sql(e),
         other => StoreError::Other(format!("cannot migrate the SQLite database: {other}")),
     }
 }

@@ -14,7 +14,7 @@ const SQLITE_CANTOPEN: i64 = 14;
 /// Maps a sqlx error: a locked or unreachable file (busy past the timeout,
 /// I/O errors, disk full, the writer pool exhausted or closed) is
 /// `Unavailable`; the rest is `Other`.
-pub(crate) fn db(err: sqlx::Error) -> StoreError {
+pub(crate) fn map_sql(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(e) => {
             let primary = e.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
@@ -44,9 +44,9 @@ mod tests {
 
     #[test]
     fn pool_and_io_failures_are_unavailable() {
-        assert!(matches!(db(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
+        assert!(matches!(map_sql(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
         let io = std::io::Error::other("disk gone");
-        assert!(matches!(db(sqlx::Error::Io(io)), StoreError::Unavailable(_)));
-        assert!(matches!(db(sqlx::Error::RowNotFound), StoreError::Other(_)));
+        assert!(matches!(map_sql(sqlx::Error::Io(io)), StoreError::Unavailable(_)));
+        assert!(matches!(map_sql(sqlx::Error::RowNotFound), StoreError::Other(_)));
     }
 }

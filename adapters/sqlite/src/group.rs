@@ -191,7 +191,7 @@ async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
             }
             Err(err)
         }
-        None => tx.commit().await.map_err(errors::db),
+        None => tx.commit().await.map_err(errors::map_sql),
     };
     for done in ran {
         (done.settle)(outcome.as_ref().err());
@@ -202,7 +202,7 @@ async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
 /// it never reads under a shared lock and then fails to upgrade it.
 /// Dropping it without commit rolls it back.
 async fn begin_immediate(writer: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {
-    writer.begin_with("BEGIN IMMEDIATE").await.map_err(errors::db)
+    writer.begin_with("BEGIN IMMEDIATE").await.map_err(errors::map_sql)
 }
 
 /// A copy of a failure of the shared transaction for each caller in it.
@@ -216,7 +216,7 @@ fn shared(err: &StoreError) -> StoreError {
 
 async fn savepoint(conn: &mut SqliteConnection, statements: &[&str]) -> Result<(), StoreError> {
     for sql in statements {
-        sqlx::query(sql).execute(&mut *conn).await.map_err(errors::db)?;
+        sqlx::query(sql).execute(&mut *conn).await.map_err(errors::map_sql)?;
     }
     Ok(())
 }
@@ -244,7 +244,11 @@ mod tests {
     fn insert(n: i64, fail: bool) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, i64> + Send {
         move |conn| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO t (n) VALUES (?)").bind(n).execute(&mut *conn).await.map_err(errors::db)?;
+                sqlx::query("INSERT INTO t (n) VALUES (?)")
+                    .bind(n)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(errors::map_sql)?;
                 if fail { Err(StoreError::Other(format!("write {n} failed"))) } else { Ok(n) }
             })
         }

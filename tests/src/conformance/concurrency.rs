@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use durable_domain::command::{ClaimRequest, NewTask, RunFilter};
+use durable_domain::command::{ClaimRequest, Completion, NewTask, RunFilter};
 use durable_domain::event::{WaitOutcome, WaitResponse};
 use durable_domain::{RunId, RunStatus, TaskStatus};
 use durable_ports::{Service, ServiceError};
@@ -83,7 +83,7 @@ pub async fn racing_claimers_hand_out_each_run_once(backend: Backend) {
             let engine = ctx.replica();
             tokio::spawn(async move {
                 for chunk in mine.chunks(100) {
-                    let items = chunk.iter().map(|id| (*id, Some(json!(id.to_string())))).collect();
+                    let items = chunk.iter().map(|id| Completion::new(*id, Some(json!(id.to_string())))).collect();
                     let answers = engine.complete_runs(items).await.expect("complete batch");
                     assert!(answers.iter().all(Result::is_ok), "{answers:?}");
                 }

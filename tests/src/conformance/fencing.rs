@@ -1,7 +1,7 @@
 //! Fencing: once a claim is lost, the old worker's calls get 409 and change
 //! nothing; heartbeats move the claim end.
 
-use durable_domain::command::{NewTask, WaitRequest};
+use durable_domain::command::{Completion, NewTask, WaitRequest};
 use durable_domain::{NotFound, Rejection, RunId, RunStatus, TaskState, TaskStatus};
 use durable_ports::service::PutCheckpoint;
 use durable_ports::{ItemError, Service, ServiceError};
@@ -43,7 +43,7 @@ async fn assert_all_fenced(ctx: &Ctx, stale: &TaskState) {
     outcomes.push(("wait-for-event", is_conflict(&r), format!("{r:?}")));
     let r = ctx.engine.put_checkpoint(checkpoint(stale, "step", json!("stale"))).await;
     outcomes.push(("checkpoint", is_conflict(&r), format!("{r:?}")));
-    let r = ctx.engine.complete_runs(vec![(run, None)]).await;
+    let r = ctx.engine.complete_runs(vec![Completion::new(run, None)]).await;
     let fenced = matches!(r.as_deref(), Ok([Err(ItemError::Conflict(_))]));
     outcomes.push(("batch complete", fenced, format!("{r:?}")));
     for (call, fenced, shown) in outcomes {

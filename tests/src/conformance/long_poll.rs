@@ -14,6 +14,7 @@ use durable_domain::command::{ClaimRequest, NewTask, WaitRequest};
 use durable_domain::event::WaitResponse;
 use durable_domain::retry::{RetryKind, RetryStrategy};
 use durable_ports::Service;
+use durable_ports::service::Retry;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -84,7 +85,7 @@ pub async fn long_poll_ends_when_a_retry_is_created(backend: Backend) {
     let poll = spawn_poll(&ctx.engine, &queue, 10.0);
     settle(&poll).await;
     let failed = ctx.replica().fail_run(held.run.id, "boom".into()).await.unwrap();
-    let (retry, _) = failed.next.expect("a retry");
+    let retry = failed.next.expect("a retry").run_id;
     let claimed = answer(poll, StdDuration::from_secs(4)).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!((claimed[0].run.id, claimed[0].run.attempt), (retry, 2));
@@ -96,7 +97,8 @@ pub async fn long_poll_ends_when_a_retry_becomes_due(backend: Backend) {
     let strategy = RetryStrategy { kind: RetryKind::Fixed, base_seconds: 30.0, factor: None, max_seconds: None };
     let task = NewTask { max_attempts: Some(2), retry_strategy: Some(strategy), ..new_task("flaky") };
     let held = ctx.started_with(&queue, task, 30.0).await;
-    let (retry, due) = ctx.engine.fail_run(held.run.id, "boom".into()).await.unwrap().next.expect("a retry");
+    let Retry { run_id: retry, available_at: due } =
+        ctx.engine.fail_run(held.run.id, "boom".into()).await.unwrap().next.expect("a retry");
     let poll = spawn_poll(&ctx.engine, &queue, 10.0);
     settle(&poll).await;
     ctx.set(due);

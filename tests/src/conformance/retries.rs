@@ -4,6 +4,7 @@ use durable_domain::command::NewTask;
 use durable_domain::retry::{RetryKind, RetryStrategy};
 use durable_domain::{RunStatus, TaskState, TaskStatus};
 use durable_ports::Service;
+use durable_ports::service::Retry;
 
 use super::{Backend, Ctx, JUST, new_task};
 
@@ -22,7 +23,7 @@ async fn fail_and_expect_retry_after(ctx: &Ctx, queue: &str, held: &TaskState, d
     let failed = ctx.engine.fail_run(held.run.id, format!("attempt {} failed", held.run.attempt)).await.unwrap();
     assert_eq!(failed.run_id, held.run.id);
     assert_eq!(failed.attempt, held.run.attempt);
-    let (next, due) = failed.next.expect("a retry");
+    let Retry { run_id: next, available_at: due } = failed.next.expect("a retry");
     assert_eq!(due, ctx.now() + time::Duration::seconds(delay), "backoff after attempt {}", held.run.attempt);
     let run = ctx.run(held.task.id, next).await;
     assert_eq!((run.status, run.attempt, run.available_at), (RunStatus::Pending, held.run.attempt + 1, due));

@@ -1,7 +1,7 @@
 //! Completing and failing runs: results, and the 409s of calls on a run that
 //! is not claimed or whose claim is no longer held.
 
-use durable_domain::command::ClaimRequest;
+use durable_domain::command::{ClaimRequest, Completion};
 use durable_domain::{NotFound, Rejection, RunId, RunStatus, TaskStatus};
 use durable_ports::service::Finished;
 use durable_ports::{ItemError, Service, ServiceError};
@@ -104,11 +104,11 @@ pub async fn batch_complete_fences_each_item(backend: Backend) {
     let answers = ctx
         .engine
         .complete_runs(vec![
-            (a.run.id, Some(json!("a"))),
-            (unknown, None),
-            (pending.run_id, None),
-            (b.run.id, None),
-            (a.run.id, Some(json!("again"))),
+            Completion::new(a.run.id, Some(json!("a"))),
+            Completion::new(unknown, None),
+            Completion::new(pending.run_id, None),
+            Completion::new(b.run.id, None),
+            Completion::new(a.run.id, Some(json!("again"))),
         ])
         .await
         .unwrap();
@@ -133,8 +133,14 @@ pub async fn handoff_completes_each_item_then_claims(backend: Backend) {
     let a = ctx.started(&queue).await;
     let waiting = ctx.task(&queue).await;
     let unknown = RunId::new();
-    let finished =
-        Finished { complete: vec![(a.run.id, Some(json!({"n": 1}))), (unknown, None), (a.run.id, None)], fail: vec![] };
+    let finished = Finished {
+        complete: vec![
+            Completion::new(a.run.id, Some(json!({"n": 1}))),
+            Completion::new(unknown, None),
+            Completion::new(a.run.id, None),
+        ],
+        fail: vec![],
+    };
     let request = ClaimRequest { limit: 10, claim_timeout: 60.0, long_poll_seconds: None, worker_id: None };
     let handoff = ctx.engine.finish_and_claim(queue.clone(), finished, request.clone()).await.unwrap();
     assert_eq!(handoff.completed.len(), 3, "{:?}", handoff.completed);
@@ -153,7 +159,7 @@ pub async fn handoff_completes_each_item_then_claims(backend: Backend) {
 
     // Nothing left: the claim long-polls like a plain one, and comes back
     // empty when its time is up.
-    let finished = Finished { complete: vec![(waiting.run_id, None)], fail: vec![] };
+    let finished = Finished { complete: vec![Completion::new(waiting.run_id, None)], fail: vec![] };
     let polling = ClaimRequest { long_poll_seconds: Some(1.0), ..request };
     let handoff = ctx.engine.finish_and_claim(queue, finished, polling).await.unwrap();
     assert_eq!(handoff.completed, vec![Ok(())]);

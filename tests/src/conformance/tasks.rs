@@ -208,7 +208,7 @@ pub async fn batch_is_all_or_nothing(backend: Backend) {
     assert_err!(ctx.engine.create_tasks(queue.clone(), too_many).await, ServiceError::Validation(_));
     assert!(tasks_in(&ctx, &queue).await.is_empty(), "nothing was created");
     ctx.claim_none(&queue).await;
-    assert!(ctx.engine.get_workflow_run(workflow.id).await.unwrap().1.is_empty());
+    assert!(ctx.engine.get_workflow_run(workflow.id).await.unwrap().tasks.is_empty());
     // the idempotency key of the rolled-back item is not taken
     let fresh = ctx.create(&queue, NewTask { idempotency_key: Some("k".into()), ..new_task("a") }).await;
     assert!(!fresh.deduplicated);

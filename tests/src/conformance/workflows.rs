@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use durable_domain::command::{NewTask, WorkflowFilter};
-use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowStatus};
+use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowStatus, WorkflowWithTasks};
 use durable_domain::{NotFound, WorkflowRunId};
 use durable_ports::{Service, ServiceError};
 use serde_json::json;
@@ -42,7 +42,7 @@ pub async fn workflow_create_get_and_patch(backend: Backend) {
     assert_eq!(created.inputs, Some(json!({"order": 42})));
     assert_eq!(created.created_by.as_deref(), Some("alice"));
     assert_eq!(created.tags, headers(&[("env", "test")]));
-    let (got, tasks) = ctx.engine.get_workflow_run(created.id).await.unwrap();
+    let WorkflowWithTasks { run: got, tasks } = ctx.engine.get_workflow_run(created.id).await.unwrap();
     assert_eq!(got, created);
     assert!(tasks.is_empty());
 
@@ -74,7 +74,7 @@ pub async fn workflow_create_get_and_patch(backend: Backend) {
         ..created.clone()
     };
     assert_eq!(done, expected);
-    assert_eq!(ctx.engine.get_workflow_run(created.id).await.unwrap().0, expected);
+    assert_eq!(ctx.engine.get_workflow_run(created.id).await.unwrap().run, expected);
 }
 
 pub async fn workflow_lists_its_tasks(backend: Backend) {
@@ -87,7 +87,7 @@ pub async fn workflow_lists_its_tasks(backend: Backend) {
     ctx.task(&qa).await; // not a member
     let batch = ctx.engine.create_tasks(qb.clone(), vec![member("two"), member("three")]).await.unwrap();
     assert!(batch.iter().all(|c| c.workflow_run_id == Some(workflow.id)));
-    let (_, tasks) = ctx.engine.get_workflow_run(workflow.id).await.unwrap();
+    let tasks = ctx.engine.get_workflow_run(workflow.id).await.unwrap().tasks;
     let ids: Vec<_> = tasks.iter().map(|t| t.id).collect();
     assert_eq!(ids, vec![first.task_id, batch[0].task_id, batch[1].task_id], "its tasks, oldest first");
     assert!(tasks.iter().all(|t| t.spec.workflow_run_id == Some(workflow.id)));

@@ -2,7 +2,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use durable_domain::command::RunFilter;
+use durable_domain::command::{Completion, RunFilter};
 use durable_domain::{RunId, RunStatus as DomainRunStatus};
 
 use super::SharedService;
@@ -81,9 +81,9 @@ pub async fn complete_runs(
     State(service): State<SharedService>,
     Json(request): Json<BatchCompleteRequest>,
 ) -> Result<Json<BatchCompleteResponse>, ApiError> {
-    let items: Vec<(RunId, _)> =
-        request.runs.into_iter().map(|item| (RunId::from_uuid(item.run_id), item.result)).collect();
-    let ids: Vec<RunId> = items.iter().map(|(id, _)| *id).collect();
+    let items: Vec<Completion> =
+        request.runs.into_iter().map(|item| Completion::new(RunId::from_uuid(item.run_id), item.result)).collect();
+    let ids: Vec<RunId> = items.iter().map(|item| item.run_id).collect();
     let outcomes = service.complete_runs(items).await?;
     if outcomes.len() != ids.len() {
         return Err(ApiError::internal(format!(

@@ -91,8 +91,8 @@ pub async fn claim(
             failed: None,
         }));
     }
-    let completed_ids: Vec<Uuid> = finished.complete.iter().map(|(id, _)| id.as_uuid()).collect();
-    let failed_ids: Vec<Uuid> = finished.fail.iter().map(|(id, _)| id.as_uuid()).collect();
+    let completed_ids: Vec<Uuid> = finished.complete.iter().map(|c| c.run_id.as_uuid()).collect();
+    let failed_ids: Vec<Uuid> = finished.fail.iter().map(|f| f.run_id.as_uuid()).collect();
     let with_complete = !completed_ids.is_empty();
     let with_fail = !failed_ids.is_empty();
     let handoff = service.finish_and_claim(queue, finished, claim).await?;

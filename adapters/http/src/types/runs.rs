@@ -176,8 +176,8 @@ impl From<FailedRun> for FailedRunResponse {
             run_id: failed.run_id.as_uuid(),
             status: RunStatus::Failed,
             attempt: failed.attempt,
-            next_run_id: failed.next.map(|(id, _)| id.as_uuid()),
-            next_attempt_at: failed.next.map(|(_, at)| at),
+            next_run_id: failed.next.map(|retry| retry.run_id.as_uuid()),
+            next_attempt_at: failed.next.map(|retry| retry.available_at),
         }
     }
 }

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use durable_domain::command::{ClaimRequest, NewTask};
+use durable_domain::command::{ClaimRequest, Completion, Failure, NewTask};
 use durable_domain::retry::RetryStrategy;
 use durable_domain::{RunId, Task, TaskState, WorkflowRunId};
 use durable_ports::service::{CreatedTask, Finished};
@@ -175,8 +175,16 @@ impl ClaimRequestBody {
     /// The claim, and what the worker finished before it.
     pub fn split(self) -> (ClaimRequest, Finished) {
         let finished = Finished {
-            complete: self.complete.into_iter().map(|i| (RunId::from_uuid(i.run_id), i.result)).collect(),
-            fail: self.fail.into_iter().map(|i| (RunId::from_uuid(i.run_id), i.error)).collect(),
+            complete: self
+                .complete
+                .into_iter()
+                .map(|i| Completion::new(RunId::from_uuid(i.run_id), i.result))
+                .collect(),
+            fail: self
+                .fail
+                .into_iter()
+                .map(|i| Failure { run_id: RunId::from_uuid(i.run_id), error: i.error })
+                .collect(),
         };
         let claim = ClaimRequest {
             limit: self.limit,

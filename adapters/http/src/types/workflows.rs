@@ -1,7 +1,6 @@
 use std::collections::BTreeMap;
 
-use durable_domain::Task;
-use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun};
+use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -120,8 +119,8 @@ pub struct WorkflowRunDetail {
     pub tasks: Vec<TaskSummary>,
 }
 
-impl From<(WorkflowRun, Vec<Task>)> for WorkflowRunDetail {
-    fn from((run, tasks): (WorkflowRun, Vec<Task>)) -> Self {
+impl From<WorkflowWithTasks> for WorkflowRunDetail {
+    fn from(WorkflowWithTasks { run, tasks }: WorkflowWithTasks) -> Self {
         Self { run: run.into(), tasks: tasks.iter().map(TaskSummary::from).collect() }
     }
 }

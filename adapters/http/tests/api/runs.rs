@@ -1,8 +1,8 @@
 use axum::http::Method;
-use durable_domain::command::{Page, RunFilter};
+use durable_domain::command::{Completion, Page, RunFilter};
 use durable_domain::event::{WaitOutcome, WaitResponse};
 use durable_domain::{NotFound, Rejection, RunId, RunStatus, TaskId};
-use durable_ports::service::FailedRun;
+use durable_ports::service::{FailedRun, Retry};
 use durable_ports::{ItemError, MockService};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -112,7 +112,9 @@ async fn batch_complete_answers_per_item() {
     let mut service = MockService::new();
     service
         .expect_complete_runs()
-        .withf(move |items| *items == vec![(a, Some(json!(1))), (b, None), (c, None)])
+        .withf(move |items| {
+            *items == vec![Completion::new(a, Some(json!(1))), Completion::new(b, None), Completion::new(c, None)]
+        })
         .returning(move |_| {
             Ok(vec![
                 Ok(()),
@@ -145,7 +147,13 @@ async fn fail_run_with_and_without_a_retry() {
     let next = RunId::new();
     let mut service = MockService::new();
     service.expect_fail_run().withf(move |r, e| *r == run && e == "boom").returning(move |r, _| {
-        Ok(FailedRun { run_id: r, queue: queue_name("emails"), attempt: 1, next: Some((next, NOW)), wake: vec![] })
+        Ok(FailedRun {
+            run_id: r,
+            queue: queue_name("emails"),
+            attempt: 1,
+            next: Some(Retry { run_id: next, available_at: NOW }),
+            wake: vec![],
+        })
     });
     let body = post(app(service), &format!("/api/v1/runs/{run}/fail"), json!({"error": "boom"})).await.ok(200);
     assert_eq!(

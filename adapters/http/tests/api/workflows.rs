@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use axum::http::Method;
 use durable_domain::command::{Page, WorkflowFilter};
-use durable_domain::workflow::{NewWorkflowRun, WorkflowRun, WorkflowStatus};
+use durable_domain::workflow::{NewWorkflowRun, WorkflowRun, WorkflowStatus, WorkflowWithTasks};
 use durable_domain::{NotFound, WorkflowRunId};
 use durable_ports::MockService;
 use serde_json::{Value, json};
@@ -99,7 +99,7 @@ async fn get_workflow_run_with_its_tasks() {
     service
         .expect_get_workflow_run()
         .withf(move |w| *w == id)
-        .returning(move |_| Ok((run.clone(), vec![task.clone()])));
+        .returning(move |_| Ok(WorkflowWithTasks { run: run.clone(), tasks: vec![task.clone()] }));
     let body = get(app(service), &format!("/api/v1/workflow-runs/{id}")).await.ok(200);
     assert_eq!(body["workflow_run_id"], id.to_string());
     assert_eq!(body["workflow_version"], "v2");

@@ -65,8 +65,8 @@ pub(crate) async fn wake_sleepers(
         let mut states = lock_runs_where(tx, condition, "r.available_at", now, limit, skipped).await?;
         let mut outcomes = Vec::new();
         states.retain_mut(|state| match machine::wake_due(state, now) {
-            Some(timeout) => {
-                if let Some((step, outcome)) = timeout {
+            Some(woken) => {
+                if let Some((step, outcome)) = woken.outcome_to_record() {
                     outcomes.push((state.task.id, step, outcome));
                 }
                 true

@@ -23,10 +23,10 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
-use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::machine::Policy;
-use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
@@ -264,7 +264,7 @@ impl Store for PgStore {
             .await
     }
 
-    async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
+    async fn queue_next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
         self.health.check()?;
         let (pool, health) = (self.pool.clone(), self.health.clone());
         let lane = queue.clone();
@@ -290,7 +290,7 @@ impl Store for PgStore {
 
     async fn runs_complete(
         &self,
-        items: Vec<(RunId, Option<Value>)>,
+        items: Vec<Completion>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
         self.health.check()?;
@@ -307,7 +307,7 @@ impl Store for PgStore {
 
     async fn runs_complete_then_claim(
         &self,
-        items: Vec<(RunId, Option<Value>)>,
+        items: Vec<Completion>,
         queue: &QueueName,
         claim: &Claim,
         now: Timestamp,
@@ -373,7 +373,7 @@ impl Store for PgStore {
         self.call(Writes, || workflows::update(&self.pool, id, patch.clone(), now)).await
     }
 
-    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<WorkflowWithTasks, StoreError> {
         self.call(Reads, || workflows::get(&self.pool, id)).await
     }
 
@@ -393,7 +393,7 @@ impl Store for PgStore {
         self.call(Writes, || maintenance::enforce_timeouts(&self.pool, now, limit, &self.skipped)).await
     }
 
-    async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
+    async fn retention_delete(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
         self.call(Writes, || maintenance::cleanup(&self.pool, now, limit, &self.skipped)).await
     }
 

@@ -2,12 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use durable_domain::command::{self, Claim, Page, RunFilter};
+use durable_domain::command::{self, Claim, Completion, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
 use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
 use durable_ports::ItemError;
-use durable_ports::store::{CompletedThenClaimed, FailedRun, ScheduledRun};
-use serde_json::Value;
+use durable_ports::store::{CompletedThenClaimed, FailedRun, Retry, ScheduledRun};
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use time::Duration;
 
@@ -161,12 +160,12 @@ pub(crate) async fn list(pool: &PgPool, filter: &RunFilter) -> Result<Page<Run, 
 /// One acknowledgement call, as a combined transaction takes it.
 #[derive(Clone, Debug)]
 pub(crate) struct CompleteCall {
-    items: Vec<(RunId, Option<Value>)>,
+    items: Vec<Completion>,
     now: Timestamp,
 }
 
 impl CompleteCall {
-    pub(crate) fn new(items: Vec<(RunId, Option<Value>)>, now: Timestamp) -> Self {
+    pub(crate) fn new(items: Vec<Completion>, now: Timestamp) -> Self {
         Self { items, now }
     }
 
@@ -196,7 +195,7 @@ async fn complete_in(
     calls: Vec<CompleteCall>,
     skipped: &SkippedRows,
 ) -> Result<Vec<Vec<Result<(), ItemError>>>> {
-    let mut ids: Vec<_> = calls.iter().flat_map(|call| call.items.iter().map(|(run, _)| run.as_uuid())).collect();
+    let mut ids: Vec<_> = calls.iter().flat_map(|call| call.items.iter().map(|c| c.run_id.as_uuid())).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut locked = load::lock_runs_skipping(tx, &ids, skipped).await?;
@@ -206,7 +205,7 @@ async fn complete_in(
     // run listed twice completes once and the repeat is a conflict.
     for CompleteCall { items, now } in calls {
         let mut call_answers = Vec::with_capacity(items.len());
-        for (run, result) in items {
+        for Completion { run_id: run, result } in items {
             let Some(mut state) = locked.state(run) else {
                 call_answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
                 continue;
@@ -279,7 +278,7 @@ pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp)
         let (next, wake) = match outcome {
             FailOutcome::Retry(next) => {
                 write::insert_runs(tx, &[&next]).await?;
-                (Some((next.id, next.available_at)), wake::queues_to_wake([next.as_ref()], now))
+                (Some(Retry::of(&next)), wake::queues_to_wake([next.as_ref()], now))
             }
             FailOutcome::TaskFailed => (None, Vec::new()),
         };

@@ -1,8 +1,8 @@
 //! Workflow runs: a grouping of tasks, for tracking.
 
 use durable_domain::command::{self, Page, WorkflowFilter};
-use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
-use durable_domain::{NotFound, Task, Timestamp, WorkflowRunId};
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
+use durable_domain::{NotFound, Timestamp, WorkflowRunId};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::tx::in_transaction;
@@ -64,7 +64,7 @@ pub(crate) async fn update(
     .await
 }
 
-pub(crate) async fn get(pool: &PgPool, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>)> {
+pub(crate) async fn get(pool: &PgPool, id: WorkflowRunId) -> Result<WorkflowWithTasks> {
     let row = sqlx::query(concat!("SELECT ", workflow_columns!(), " FROM workflow_runs WHERE id = $1"))
         .bind(id.as_uuid())
         .fetch_optional(pool)
@@ -77,7 +77,7 @@ pub(crate) async fn get(pool: &PgPool, id: WorkflowRunId) -> Result<(WorkflowRun
             .fetch_all(pool)
             .await?;
     let tasks = tasks.iter().map(rows::task).collect::<Result<Vec<_>>>()?;
-    Ok((run, tasks))
+    Ok(WorkflowWithTasks { run, tasks })
 }
 
 pub(crate) async fn list(pool: &PgPool, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>> {

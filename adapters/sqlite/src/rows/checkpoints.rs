@@ -36,7 +36,7 @@ pub(crate) async fn upsert(conn: &mut SqliteConnection, checkpoint: &Checkpoint)
     .bind(micros(checkpoint.updated_at))
     .execute(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     Ok(())
 }
 
@@ -50,7 +50,7 @@ pub(crate) async fn get(
         .bind(step)
         .fetch_optional(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     row.as_ref().map(decode).transpose()
 }
 
@@ -60,6 +60,6 @@ pub(crate) async fn of_task(conn: &mut SqliteConnection, task: TaskId) -> Result
         .bind(task.to_string())
         .fetch_all(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     rows.iter().map(decode).collect()
 }

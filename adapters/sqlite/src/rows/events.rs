@@ -16,7 +16,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, event: &Event) -> Result
         .bind(micros(event.created_at))
         .execute(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     Ok(())
 }
 
@@ -28,7 +28,7 @@ pub(crate) async fn latest(conn: &mut SqliteConnection, name: &str) -> Result<Op
             .bind(name)
             .fetch_optional(conn)
             .await
-            .map_err(errors::db)?;
+            .map_err(errors::map_sql)?;
     let Some(row) = row else { return Ok(None) };
     let c = Cols(&row);
     Ok(Some(Event {
@@ -53,7 +53,7 @@ pub(crate) async fn outcome(
         .bind(step)
         .fetch_optional(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     let Some(row) = row else { return Ok(None) };
     let c = Cols(&row);
     match c.text("outcome")?.as_str() {
@@ -88,6 +88,6 @@ pub(crate) async fn record_outcome(
     .bind(payload)
     .execute(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     Ok(())
 }

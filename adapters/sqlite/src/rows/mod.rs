@@ -50,23 +50,23 @@ pub(crate) struct Cols<'r>(pub &'r SqliteRow);
 
 impl Cols<'_> {
     pub fn text(&self, col: &str) -> Result<String, StoreError> {
-        self.0.try_get(col).map_err(errors::db)
+        self.0.try_get(col).map_err(errors::map_sql)
     }
 
     pub fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        self.0.try_get(col).map_err(errors::db)
+        self.0.try_get(col).map_err(errors::map_sql)
     }
 
     pub fn int(&self, col: &str) -> Result<i64, StoreError> {
-        self.0.try_get(col).map_err(errors::db)
+        self.0.try_get(col).map_err(errors::map_sql)
     }
 
     pub fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        self.0.try_get(col).map_err(errors::db)
+        self.0.try_get(col).map_err(errors::map_sql)
     }
 
     pub fn opt_real(&self, col: &str) -> Result<Option<f64>, StoreError> {
-        self.0.try_get(col).map_err(errors::db)
+        self.0.try_get(col).map_err(errors::map_sql)
     }
 
     pub fn u32(&self, col: &str) -> Result<u32, StoreError> {

@@ -30,7 +30,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, queue: &Queue) -> Result
         .bind(ttl("event_ttl_seconds", queue.cleanup.event_ttl_seconds)?)
         .execute(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     Ok(())
 }
 
@@ -45,7 +45,7 @@ pub(crate) async fn get(conn: &mut SqliteConnection, name: &QueueName) -> Result
         .bind(name.as_str())
         .fetch_optional(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     match row {
         Some(row) => decode(&row),
         None => Err(NotFound::Queue(name.to_string()).into()),
@@ -57,6 +57,6 @@ pub(crate) async fn all(conn: &mut SqliteConnection) -> Result<Vec<Queue>, Store
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM queues ORDER BY name"))
         .fetch_all(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     rows.iter().map(decode).collect()
 }

@@ -67,7 +67,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, run: &Run) -> Result<(),
     .bind(opt_micros(run.completed_at))
     .execute(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     Ok(())
 }
 
@@ -91,7 +91,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run) -> Result<(),
     .bind(run.id.to_string())
     .execute(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     // See `tasks::update`: the write lock makes a vanished row a bug.
     if done.rows_affected() != 1 {
         return Err(StoreError::Other(format!("run {} vanished during its update", run.id)));

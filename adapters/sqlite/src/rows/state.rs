@@ -22,7 +22,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<TaskState, StoreError> {
 /// The addressed run with its task.
 pub(crate) async fn by_run(conn: &mut SqliteConnection, run: RunId) -> Result<Option<TaskState>, StoreError> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| select("WHERE r.id = ?"));
-    let row = sqlx::query(&SQL).bind(run.to_string()).fetch_optional(conn).await.map_err(errors::db)?;
+    let row = sqlx::query(&SQL).bind(run.to_string()).fetch_optional(conn).await.map_err(errors::map_sql)?;
     row.as_ref().map(decode).transpose()
 }
 
@@ -35,7 +35,7 @@ pub(crate) async fn by_task(conn: &mut SqliteConnection, task: TaskId) -> Result
             tasks::COLUMNS
         )
     });
-    let row = sqlx::query(&SQL).bind(task.to_string()).fetch_optional(conn).await.map_err(errors::db)?;
+    let row = sqlx::query(&SQL).bind(task.to_string()).fetch_optional(conn).await.map_err(errors::map_sql)?;
     row.as_ref().map(decode).transpose()
 }
 

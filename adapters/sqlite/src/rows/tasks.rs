@@ -106,7 +106,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(
     .bind(deadline(task))
     .execute(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     Ok(())
 }
 
@@ -129,7 +129,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(
     .bind(task.id.to_string())
     .execute(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     // The write lock was held since the row was loaded, so it must still be
     // there; anything else is a bug worth failing the transaction for.
     if done.rows_affected() != 1 {

@@ -47,7 +47,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, run: &WorkflowRun) -> Re
         .bind(micros(run.updated_at))
         .execute(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     Ok(())
 }
 
@@ -65,7 +65,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, run: &WorkflowRun) -> Re
     .bind(run.id.to_string())
     .execute(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     Ok(())
 }
 
@@ -74,7 +74,7 @@ pub(crate) async fn get(conn: &mut SqliteConnection, id: WorkflowRunId) -> Resul
         .bind(id.to_string())
         .fetch_optional(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     row.as_ref().map(decode).transpose()
 }
 
@@ -84,5 +84,5 @@ pub(crate) async fn exists(conn: &mut SqliteConnection, id: WorkflowRunId) -> Re
         .fetch_one(conn)
         .await
         .map(|found| found != 0)
-        .map_err(errors::db)
+        .map_err(errors::map_sql)
 }

@@ -22,7 +22,7 @@ GROUP BY q.name
 ORDER BY q.name";
 
 pub(super) async fn depths(db: &Db, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
-    let found = sqlx::query(DEPTHS).bind(micros(now)).fetch_all(db.reader()).await.map_err(errors::db)?;
+    let found = sqlx::query(DEPTHS).bind(micros(now)).fetch_all(db.reader()).await.map_err(errors::map_sql)?;
     found
         .iter()
         .map(|row| {

@@ -46,7 +46,7 @@ pub(super) async fn emit(db: &Db, name: &str, payload: Value, now: Timestamp) ->
         Box::pin(async move {
             let event = Event { id: EventId::new(), name: name.clone(), payload, created_at: now };
             rows::events::insert(tx, &event).await?;
-            let sleepers = sqlx::query(&SLEEPERS).bind(&name).fetch_all(&mut *tx).await.map_err(errors::db)?;
+            let sleepers = sqlx::query(&SLEEPERS).bind(&name).fetch_all(&mut *tx).await.map_err(errors::map_sql)?;
             let mut woken = Vec::with_capacity(sleepers.len());
             for row in &sleepers {
                 let mut state = rows::state::decode(row)?;

@@ -44,7 +44,7 @@ pub(super) async fn expire_claims(
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await
-                .map_err(errors::db)?;
+                .map_err(errors::map_sql)?;
             let mut report = ExpiredClaims::default();
             let mut retries = Vec::new();
             for row in &expired {
@@ -76,14 +76,14 @@ pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await
-                .map_err(errors::db)?;
+                .map_err(errors::map_sql)?;
             let mut woken = Vec::with_capacity(due.len());
             for row in &due {
                 let Some(mut state) = skipped.decoded("wake", row, rows::state::decode) else { continue };
-                let Some(timeout) = machine::wake_due(&mut state, now) else {
+                let Some(woken_now) = machine::wake_due(&mut state, now) else {
                     continue;
                 };
-                if let Some((step, outcome)) = timeout {
+                if let Some((step, outcome)) = woken_now.outcome_to_record() {
                     rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
                 }
                 rows::state::save(tx, &state).await?;
@@ -107,7 +107,7 @@ pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Res
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await
-            .map_err(errors::db)?;
+            .map_err(errors::map_sql)?;
             let mut canceled = 0;
             for id in candidates {
                 let id: TaskId = id.parse().map_err(|e| errors::corrupt("tasks.id", e))?;
@@ -154,7 +154,7 @@ pub(super) async fn cleanup(db: &Db, now: Timestamp, limit: u32) -> Result<Clean
                 .bind(i64::try_from(budget).unwrap_or(i64::MAX))
                 .fetch_all(&mut *tx)
                 .await
-                .map_err(errors::db)?;
+                .map_err(errors::map_sql)?;
                 for row in &finished {
                     let Some(task) = skipped.decoded("retention", row, rows::tasks::decode) else { continue };
                     if !machine::retention_due(&task, Some(ttl), now) {
@@ -165,7 +165,7 @@ pub(super) async fn cleanup(db: &Db, now: Timestamp, limit: u32) -> Result<Clean
                         .bind(task.id.to_string())
                         .execute(&mut *tx)
                         .await
-                        .map_err(errors::db)?;
+                        .map_err(errors::map_sql)?;
                     tasks += 1;
                 }
             }
@@ -181,7 +181,7 @@ pub(super) async fn cleanup(db: &Db, now: Timestamp, limit: u32) -> Result<Clean
                 .bind(i64::from(limit))
                 .execute(&mut *tx)
                 .await
-                .map_err(errors::db)?;
+                .map_err(errors::map_sql)?;
                 events = deleted.rows_affected();
             }
             Ok(Cleanup { tasks, events })

@@ -18,10 +18,10 @@ mod workflows;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use durable_domain::command::{CheckpointWrite, Claim, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::machine::Policy;
-use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
@@ -84,7 +84,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.db.reader()).await.map_err(errors::db)?;
+        sqlx::query("SELECT 1").execute(self.db.reader()).await.map_err(errors::map_sql)?;
         Ok(())
     }
 
@@ -129,7 +129,7 @@ impl Store for SqliteStore {
         runs::claim(&self.db, queue, claim, now).await
     }
 
-    async fn next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
+    async fn queue_next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
         runs::next_due(&self.db, queue).await
     }
 
@@ -139,7 +139,7 @@ impl Store for SqliteStore {
 
     async fn runs_complete(
         &self,
-        items: Vec<(RunId, Option<Value>)>,
+        items: Vec<Completion>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
         runs::complete(&self.db, items, now).await
@@ -190,7 +190,7 @@ impl Store for SqliteStore {
         workflows::update(&self.db, id, patch, now).await
     }
 
-    async fn workflow_get(&self, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+    async fn workflow_get(&self, id: WorkflowRunId) -> Result<WorkflowWithTasks, StoreError> {
         workflows::get(&self.db, id).await
     }
 
@@ -210,7 +210,7 @@ impl Store for SqliteStore {
         maintenance::enforce_timeouts(&self.db, now, limit).await
     }
 
-    async fn cleanup(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
+    async fn retention_delete(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
         maintenance::cleanup(&self.db, now, limit).await
     }
 

@@ -15,7 +15,7 @@ pub(super) async fn create(db: &Db, queue: Queue, max_queues: usize) -> Result<Q
                     .bind(queue.name.as_str())
                     .fetch_one(&mut *tx)
                     .await
-                    .map_err(errors::db)?;
+                    .map_err(errors::map_sql)?;
             if taken != 0 {
                 return Err(Rejection::QueueExists(queue.name.to_string()).into());
             }
@@ -31,7 +31,7 @@ pub(super) async fn create(db: &Db, queue: Queue, max_queues: usize) -> Result<Q
 }
 
 pub(super) async fn list(db: &Db) -> Result<Vec<Queue>, StoreError> {
-    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
     rows::queues::all(&mut conn).await
 }
 
@@ -47,7 +47,7 @@ pub(super) async fn delete(db: &Db, name: &QueueName, force: bool) -> Result<(),
                         .bind(name.as_str())
                         .fetch_one(&mut *tx)
                         .await
-                        .map_err(errors::db)?;
+                        .map_err(errors::map_sql)?;
                 if busy != 0 {
                     return Err(Rejection::QueueNotEmpty(name.to_string()).into());
                 }
@@ -57,12 +57,12 @@ pub(super) async fn delete(db: &Db, name: &QueueName, force: bool) -> Result<(),
                 .bind(name.as_str())
                 .execute(&mut *tx)
                 .await
-                .map_err(errors::db)?;
+                .map_err(errors::map_sql)?;
             sqlx::query("DELETE FROM queues WHERE name = ?")
                 .bind(name.as_str())
                 .execute(&mut *tx)
                 .await
-                .map_err(errors::db)?;
+                .map_err(errors::map_sql)?;
             Ok(())
         })
     })
@@ -77,7 +77,7 @@ pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<Q
         .bind(name.as_str())
         .fetch_all(&mut *tx)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     let by_status = counts
         .iter()
         .map(|row| {
@@ -93,7 +93,7 @@ pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<Q
     .bind(micros(now))
     .fetch_optional(&mut *tx)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     let oldest_due = oldest_due.map(|row| rows::Cols(&row).time("available_at")).transpose()?;
     Ok(QueueStats::tally(name.clone(), by_status, oldest_due, now))
 }

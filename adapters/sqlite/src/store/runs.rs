@@ -2,12 +2,11 @@
 
 use std::sync::LazyLock;
 
-use durable_domain::command::{self, Claim, Page, RunFilter};
+use durable_domain::command::{self, Claim, Completion, Page, RunFilter};
 use durable_domain::machine::{self, FailOutcome};
 use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
-use durable_ports::store::{FailedRun, ScheduledRun};
+use durable_ports::store::{FailedRun, Retry, ScheduledRun};
 use durable_ports::{ItemError, StoreError};
-use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::Duration;
@@ -47,7 +46,7 @@ pub(super) async fn claim(
                     .bind(i64::try_from(wanted - claimed.len()).unwrap_or(i64::MAX))
                     .fetch_all(&mut *tx)
                     .await
-                    .map_err(errors::db)?;
+                    .map_err(errors::map_sql)?;
                 let mut parked = false;
                 for row in &due {
                     let Some(mut state) = skipped.decoded("claim", row, rows::state::decode) else {
@@ -74,26 +73,26 @@ pub(super) async fn claim(
 /// decode it either, leaves it be). Left pending, it would stay first in
 /// line and every claim would meet it again, ahead of the good runs.
 async fn park(tx: &mut SqliteConnection, row: &SqliteRow, claim: &Claim, now: Timestamp) -> Result<(), StoreError> {
-    let id: String = row.try_get("r_id").map_err(errors::db)?;
+    let id: String = row.try_get("r_id").map_err(errors::map_sql)?;
     sqlx::query("UPDATE runs SET status = 'claimed', claimed_at = ?, claim_expires_at = ? WHERE id = ?")
         .bind(micros(now))
         .bind(micros(clock::add(now, claim.claim_timeout)))
         .bind(id)
         .execute(tx)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     Ok(())
 }
 
 pub(super) async fn next_due(db: &Db, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
-    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
     let row = sqlx::query(
         "SELECT available_at FROM runs WHERE queue = ? AND status = 'pending' ORDER BY available_at LIMIT 1",
     )
     .bind(queue.as_str())
     .fetch_optional(&mut *conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     row.map(|row| Cols(&row).time("available_at")).transpose()
 }
 
@@ -109,8 +108,8 @@ pub(super) async fn list(db: &Db, filter: &RunFilter) -> Result<Page<Run, RunId>
         query.push(" AND r.id < ").push_bind(cursor.to_string());
     }
     query.push(" ORDER BY r.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
-    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
-    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::map_sql)?;
     let runs = rows.iter().map(rows::runs::decode).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_fetched(runs, filter.limit, |r| r.id))
 }
@@ -122,16 +121,16 @@ pub(super) async fn load(conn: &mut SqliteConnection, run: RunId) -> Result<Task
 
 pub(super) async fn complete(
     db: &Db,
-    items: Vec<(RunId, Option<Value>)>,
+    items: Vec<Completion>,
     now: Timestamp,
 ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
     db.write(move |tx| {
         Box::pin(async move {
             let mut answers = Vec::with_capacity(items.len());
             // Each item is fenced on its own; only a storage failure aborts the batch.
-            for (run, result) in items {
-                let Some(mut state) = rows::state::by_run(tx, run).await? else {
-                    answers.push(Err(ItemError::NotFound(NotFound::Run(run))));
+            for Completion { run_id, result } in items {
+                let Some(mut state) = rows::state::by_run(tx, run_id).await? else {
+                    answers.push(Err(ItemError::NotFound(NotFound::Run(run_id))));
                     continue;
                 };
                 match machine::complete(&mut state, result, now) {
@@ -158,7 +157,7 @@ pub(super) async fn fail(db: &Db, run: RunId, error: &str, now: Timestamp) -> Re
             let (next, wake) = match outcome {
                 FailOutcome::Retry(next) => {
                     rows::runs::insert(tx, &next).await?;
-                    (Some((next.id, next.available_at)), wake::queues_to_wake([next.as_ref()], now))
+                    (Some(Retry::of(&next)), wake::queues_to_wake([next.as_ref()], now))
                 }
                 FailOutcome::TaskFailed => (None, Vec::new()),
             };

@@ -68,7 +68,7 @@ async fn by_idempotency_key(
     .bind(key)
     .fetch_optional(conn)
     .await
-    .map_err(errors::db)?;
+    .map_err(errors::map_sql)?;
     let Some(row) = row else { return Ok(None) };
     let c = Cols(&row);
     Ok(Some(CreatedTask {
@@ -80,7 +80,7 @@ async fn by_idempotency_key(
 }
 
 pub(super) async fn get(db: &Db, id: TaskId) -> Result<Task, StoreError> {
-    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
     find(&mut conn, id).await?.ok_or_else(|| NotFound::Task(id).into())
 }
 
@@ -90,7 +90,7 @@ pub(super) async fn find(conn: &mut SqliteConnection, id: TaskId) -> Result<Opti
         .bind(id.to_string())
         .fetch_optional(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     row.as_ref().map(rows::tasks::decode).transpose()
 }
 
@@ -100,7 +100,7 @@ pub(super) async fn ensure_exists(conn: &mut SqliteConnection, id: TaskId) -> Re
         .bind(id.to_string())
         .fetch_one(conn)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::map_sql)?;
     if found == 0 { Err(NotFound::Task(id).into()) } else { Ok(()) }
 }
 
@@ -120,8 +120,8 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
     }
     // Ids are UUID v7 in text form: their order is creation order.
     query.push(" ORDER BY t.id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
-    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
-    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::map_sql)?;
     let tasks = rows.iter().map(rows::tasks::decode).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }

@@ -1,8 +1,8 @@
 //! Workflow runs: create, patch, get with its tasks, list.
 
 use durable_domain::command::{self, Page, WorkflowFilter};
-use durable_domain::workflow::{WorkflowPatch, WorkflowRun};
-use durable_domain::{NotFound, Task, Timestamp, WorkflowRunId};
+use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
+use durable_domain::{NotFound, Timestamp, WorkflowRunId};
 use durable_ports::StoreError;
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -37,7 +37,7 @@ pub(super) async fn update(
     .await
 }
 
-pub(super) async fn get(db: &Db, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<Task>), StoreError> {
+pub(super) async fn get(db: &Db, id: WorkflowRunId) -> Result<WorkflowWithTasks, StoreError> {
     let mut tx = db.begin_read().await?;
     let run = rows::workflows::get(&mut tx, id).await?.ok_or(NotFound::WorkflowRun(id))?;
     let tasks =
@@ -45,9 +45,9 @@ pub(super) async fn get(db: &Db, id: WorkflowRunId) -> Result<(WorkflowRun, Vec<
             .bind(id.to_string())
             .fetch_all(&mut *tx)
             .await
-            .map_err(errors::db)?;
+            .map_err(errors::map_sql)?;
     let tasks = tasks.iter().map(rows::tasks::decode).collect::<Result<Vec<_>, _>>()?;
-    Ok((run, tasks))
+    Ok(WorkflowWithTasks { run, tasks })
 }
 
 pub(super) async fn list(db: &Db, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
@@ -63,8 +63,8 @@ pub(super) async fn list(db: &Db, filter: &WorkflowFilter) -> Result<Page<Workfl
         query.push(" AND id < ").push_bind(cursor.to_string());
     }
     query.push(" ORDER BY id DESC LIMIT ").push_bind(command::fetch_limit(filter.limit));
-    let mut conn = db.reader().acquire().await.map_err(errors::db)?;
-    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::db)?;
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::map_sql)?;
     let runs = rows.iter().map(rows::workflows::decode).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_fetched(runs, filter.limit, |w| w.id))
 }
