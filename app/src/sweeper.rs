@@ -89,7 +89,7 @@ impl Engine {
         match err {
             // An outage is logged once by the sweeper's loop, not per step and pass.
             ServiceError::Unavailable(e) => {
-                tracing::debug!(step, error = %e, "sweep step skipped: storage unavailable")
+                tracing::debug!(step, error = %e, "sweep step skipped: storage unavailable");
             }
             e => tracing::error!(step, error = %e, "sweep step failed; the other steps go on"),
         }

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
     about = "Load generator of durable. Talks to a running durable-server over HTTP, \
              or with --in-process drives the engine directly on --database-url. Starts nothing hidden."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub target: TargetArgs,
 
@@ -24,7 +24,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
-pub struct TargetArgs {
+pub(crate) struct TargetArgs {
     /// The server to load (ignored with --in-process).
     #[arg(long, env = "DURABLE_SERVER", default_value = "http://127.0.0.1:8080", global = true)]
     pub server: String,
@@ -53,7 +53,7 @@ pub struct TargetArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Scenario {
+pub(crate) enum Scenario {
     /// Enqueue N no-op tasks, then let W workers drain them; enqueue and
     /// processing rates, create→claim latency.
     Throughput(ThroughputArgs),
@@ -68,7 +68,7 @@ pub enum Scenario {
 
 /// How workers claim and acknowledge.
 #[derive(Debug, Clone, Args)]
-pub struct WorkerArgs {
+pub(crate) struct WorkerArgs {
     /// Concurrent workers, each claiming in a loop.
     #[arg(long, short = 'w', default_value_t = 16)]
     pub workers: usize,
@@ -96,13 +96,13 @@ pub struct WorkerArgs {
 }
 
 impl WorkerArgs {
-    pub fn batch_ack(&self) -> bool {
+    pub(crate) fn batch_ack(&self) -> bool {
         !self.no_ack_batch
     }
 }
 
 #[derive(Debug, Args)]
-pub struct ThroughputArgs {
+pub(crate) struct ThroughputArgs {
     /// Tasks to enqueue and process.
     #[arg(long, short = 'n', default_value_t = 20_000)]
     pub tasks: usize,
@@ -125,7 +125,7 @@ pub struct ThroughputArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct WakeupArgs {
+pub(crate) struct WakeupArgs {
     /// Idle workers long-polling the queue.
     #[arg(long, short = 'w', default_value_t = 16)]
     pub workers: usize,
@@ -144,7 +144,7 @@ pub struct WakeupArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SteadyArgs {
+pub(crate) struct SteadyArgs {
     /// Tasks created per second, one create call each.
     #[arg(long, default_value_t = 1000)]
     pub rate: u32,
@@ -162,7 +162,7 @@ pub struct SteadyArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TableGrowthArgs {
+pub(crate) struct TableGrowthArgs {
     /// Finished runs in the table for each phase, ascending.
     #[arg(long, value_delimiter = ',', default_value = "10000,1000000")]
     pub sizes: Vec<u64>,
@@ -177,7 +177,7 @@ pub struct TableGrowthArgs {
 }
 
 /// `250ms`, `20s`, `2m`, or plain seconds.
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
     let (number, unit) = raw.find(|c: char| c.is_ascii_alphabetic()).map_or((raw, "s"), |i| raw.split_at(i));
     let value: f64 = number.trim().parse().map_err(|_| format!("{raw:?} is not a duration like 20s"))?;

@@ -33,7 +33,7 @@ INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at,
 SELECT run_id, task_id, $1, 1, 'completed', at, at, 'null', at, at FROM keyed";
 
 /// Finished (not pending, not claimed) runs of `queue` in the table.
-pub async fn finished_runs(pool: &PgPool, queue: &str) -> anyhow::Result<u64> {
+pub(crate) async fn finished_runs(pool: &PgPool, queue: &str) -> anyhow::Result<u64> {
     let n: i64 =
         sqlx::query_scalar("SELECT count(*) FROM runs WHERE queue = $1 AND status NOT IN ('pending', 'claimed')")
             .bind(queue)
@@ -46,7 +46,7 @@ pub async fn finished_runs(pool: &PgPool, queue: &str) -> anyhow::Result<u64> {
 /// Adds `count` completed tasks with one completed run each to `queue`,
 /// then `VACUUM ANALYZE`s both tables, as autovacuum would in a steady
 /// system. Returns the time it took.
-pub async fn add_finished(pool: &PgPool, queue: &str, count: u64) -> anyhow::Result<Duration> {
+pub(crate) async fn add_finished(pool: &PgPool, queue: &str, count: u64) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let salt = format!("{:016x}", fastrand::u64(..));
     let mut done = 0;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// Percentiles of a set of latencies, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Latency {
+pub(crate) struct Latency {
     pub samples: usize,
     pub p50_ms: f64,
     pub p90_ms: f64,
@@ -17,7 +17,7 @@ pub struct Latency {
 
 impl Latency {
     /// Nearest-rank percentiles; all zero for no samples.
-    pub fn of(mut ms: Vec<f64>) -> Self {
+    pub(crate) fn of(mut ms: Vec<f64>) -> Self {
         if ms.is_empty() {
             return Self::default();
         }
@@ -33,22 +33,22 @@ impl Latency {
         }
     }
 
-    pub fn of_durations(durations: impl IntoIterator<Item = Duration>) -> Self {
+    pub(crate) fn of_durations(durations: impl IntoIterator<Item = Duration>) -> Self {
         Self::of(durations.into_iter().map(ms).collect())
     }
 
     /// `p50 1.23 ms / p99 4.56 ms`.
-    pub fn brief(&self) -> String {
+    pub(crate) fn brief(&self) -> String {
         format!("p50 {:.2} ms / p99 {:.2} ms", self.p50_ms, self.p99_ms)
     }
 }
 
-pub fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
 /// `later - earlier` in milliseconds, negative when `later` came first.
-pub fn signed_ms(earlier: Instant, later: Instant) -> f64 {
+pub(crate) fn signed_ms(earlier: Instant, later: Instant) -> f64 {
     match later.checked_duration_since(earlier) {
         Some(d) => ms(d),
         None => -ms(earlier - later),
@@ -56,7 +56,7 @@ pub fn signed_ms(earlier: Instant, later: Instant) -> f64 {
 }
 
 /// Events per second over `elapsed`.
-pub fn rate(count: usize, elapsed: Duration) -> f64 {
+pub(crate) fn rate(count: usize, elapsed: Duration) -> f64 {
     let seconds = elapsed.as_secs_f64();
     if seconds > 0.0 { (count as f64 / seconds).round() } else { 0.0 }
 }

@@ -27,13 +27,13 @@ const CLAIM_TIMEOUT_SECONDS: u64 = 300;
 const TASK_NAME: &str = "noop";
 
 #[derive(Debug)]
-pub enum Target {
+pub(crate) enum Target {
     Http(Client),
     InProcess(InProcess),
 }
 
 #[derive(Debug)]
-pub struct InProcess {
+pub(crate) struct InProcess {
     engine: Engine,
     closer: Closer,
 }
@@ -47,13 +47,13 @@ enum Closer {
 
 /// The queue counts the steady scenario samples.
 #[derive(Debug, Clone, Copy)]
-pub struct Depth {
+pub(crate) struct Depth {
     pub pending: u64,
     pub claimed: u64,
 }
 
 impl Target {
-    pub async fn open(args: &TargetArgs) -> anyhow::Result<Self> {
+    pub(crate) async fn open(args: &TargetArgs) -> anyhow::Result<Self> {
         if !args.in_process {
             let mut builder = Client::builder(&args.server).retries(0);
             if let Some(token) = &args.token {
@@ -83,7 +83,7 @@ impl Target {
     }
 
     /// `http` or `in-process`.
-    pub fn mode(&self) -> &'static str {
+    pub(crate) fn mode(&self) -> &'static str {
         match self {
             Self::Http(_) => "http",
             Self::InProcess(_) => "in-process",
@@ -92,19 +92,19 @@ impl Target {
 
     /// Whether a call may be abandoned half-way. Over HTTP that only drops a
     /// request; in process it would drop a store transaction mid-flight.
-    pub fn abandon_is_safe(&self) -> bool {
+    pub(crate) fn abandon_is_safe(&self) -> bool {
         matches!(self, Self::Http(_))
     }
 
     /// In process: ends every waiting long poll (they answer empty) and makes
     /// later claims answer at once, for good. Over HTTP: nothing.
-    pub fn end_long_polls(&self) {
+    pub(crate) fn end_long_polls(&self) {
         if let Self::InProcess(p) = self {
             p.engine.shutdown();
         }
     }
 
-    pub async fn close(self) {
+    pub(crate) async fn close(self) {
         if let Self::InProcess(InProcess { engine, closer }) = self {
             engine.shutdown();
             match closer {
@@ -115,7 +115,7 @@ impl Target {
         }
     }
 
-    pub async fn create_queue(&self, name: &str) -> anyhow::Result<()> {
+    pub(crate) async fn create_queue(&self, name: &str) -> anyhow::Result<()> {
         match self {
             // A queue given with --queue may exist already (made with the
             // settings a scenario should run under): use it as it is.
@@ -135,7 +135,7 @@ impl Target {
 
     /// Creates `n` no-op tasks in one call (the batch endpoint when `n > 1`)
     /// and returns their run ids.
-    pub async fn create(&self, queue: &str, n: usize) -> anyhow::Result<Vec<Uuid>> {
+    pub(crate) async fn create(&self, queue: &str, n: usize) -> anyhow::Result<Vec<Uuid>> {
         Ok(match self {
             Self::Http(client) if n == 1 => vec![client.create_task(queue, &CreateTask::new(TASK_NAME)).await?.run_id],
             Self::Http(client) => {
@@ -154,7 +154,13 @@ impl Target {
 
     /// Claims up to `limit` runs, long-polling up to `long_poll` seconds
     /// (0: answer at once).
-    pub async fn claim(&self, queue: &str, limit: u32, long_poll: u64, worker: &str) -> anyhow::Result<Vec<Uuid>> {
+    pub(crate) async fn claim(
+        &self,
+        queue: &str,
+        limit: u32,
+        long_poll: u64,
+        worker: &str,
+    ) -> anyhow::Result<Vec<Uuid>> {
         Ok(match self {
             Self::Http(client) => {
                 let request = http_claim(limit, long_poll, worker);
@@ -170,7 +176,7 @@ impl Target {
     /// Completes `finished` (each on its own), then claims as [`Target::claim`]
     /// does, in one call: returns how many of `finished` completed, and the
     /// runs claimed.
-    pub async fn claim_after(
+    pub(crate) async fn claim_after(
         &self,
         queue: &str,
         limit: u32,
@@ -205,7 +211,7 @@ impl Target {
 
     /// Completes `runs`: in one batch call, or one call per run. Returns how
     /// many completed (the rest were rejected).
-    pub async fn complete(&self, runs: &[Uuid], batch: bool) -> anyhow::Result<usize> {
+    pub(crate) async fn complete(&self, runs: &[Uuid], batch: bool) -> anyhow::Result<usize> {
         if runs.is_empty() {
             return Ok(0);
         }
@@ -233,7 +239,7 @@ impl Target {
         })
     }
 
-    pub async fn depth(&self, queue: &str) -> anyhow::Result<Depth> {
+    pub(crate) async fn depth(&self, queue: &str) -> anyhow::Result<Depth> {
         Ok(match self {
             Self::Http(client) => {
                 let stats = client.queue_stats(queue).await?;

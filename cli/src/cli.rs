@@ -27,7 +27,7 @@ reached, or (tasks wait) the task failed, was canceled or the wait timed out; \
 /// Admin command line of the durable task queue server.
 #[derive(Debug, Parser)]
 #[command(name = "durablectl", version, after_help = AFTER_HELP)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Server URL, e.g. http://localhost:8080 [env: DURABLE_SERVER]
     #[arg(long, global = true, value_name = "URL")]
     pub server: Option<String>,
@@ -46,7 +46,7 @@ pub struct Cli {
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Aligned columns, for people.
     Table,
     /// The API's JSON, for scripts.
@@ -54,7 +54,7 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Queues: create, list, delete, stats [--watch]
     #[command(subcommand)]
     Queues(QueuesCmd),
@@ -87,7 +87,7 @@ pub enum Command {
 // ---------------------------------------------------------------- queues
 
 #[derive(Debug, Subcommand)]
-pub enum QueuesCmd {
+pub(crate) enum QueuesCmd {
     /// Create a queue
     Create {
         /// Queue name: 1-255 bytes of any text but control characters (`emails:high`, `billing/eu`)
@@ -123,7 +123,7 @@ pub enum QueuesCmd {
 // ---------------------------------------------------------------- tasks
 
 #[derive(Debug, Subcommand)]
-pub enum TasksCmd {
+pub(crate) enum TasksCmd {
     /// Create a task (and its first run)
     Create(TaskCreateArgs),
     /// Claim due runs of a queue, as a worker would
@@ -184,7 +184,7 @@ pub enum TasksCmd {
 }
 
 #[derive(Debug, Args)]
-pub struct TaskCreateArgs {
+pub(crate) struct TaskCreateArgs {
     /// The queue
     #[arg(long)]
     pub queue: String,
@@ -231,7 +231,7 @@ pub struct TaskCreateArgs {
 
 /// Cursor paging of a listing.
 #[derive(Debug, Args)]
-pub struct PageArgs {
+pub(crate) struct PageArgs {
     /// Start at this `next_cursor` of an earlier page
     #[arg(long)]
     pub cursor: Option<String>,
@@ -246,7 +246,7 @@ pub struct PageArgs {
 // ---------------------------------------------------------------- runs
 
 #[derive(Debug, Subcommand)]
-pub enum RunsCmd {
+pub(crate) enum RunsCmd {
     /// List runs, newest first
     List {
         /// Only runs of this task
@@ -295,7 +295,7 @@ pub enum RunsCmd {
 // ---------------------------------------------------------------- checkpoints
 
 #[derive(Debug, Subcommand)]
-pub enum CheckpointsCmd {
+pub(crate) enum CheckpointsCmd {
     /// Show one step's checkpoint
     Get {
         /// The task id
@@ -329,7 +329,7 @@ pub enum CheckpointsCmd {
 // ---------------------------------------------------------------- events
 
 #[derive(Debug, Subcommand)]
-pub enum EventsCmd {
+pub(crate) enum EventsCmd {
     /// Emit an event; every run waiting on its name wakes
     Emit {
         /// The event name
@@ -344,7 +344,7 @@ pub enum EventsCmd {
 // ---------------------------------------------------------------- workflows
 
 #[derive(Debug, Subcommand)]
-pub enum WorkflowsCmd {
+pub(crate) enum WorkflowsCmd {
     /// Start tracking a workflow run
     Create {
         /// The workflow's name
@@ -403,7 +403,7 @@ pub enum WorkflowsCmd {
 // ---------------------------------------------------------------- config
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCmd {
+pub(crate) enum ConfigCmd {
     /// Store the server URL in the config file
     SetServer {
         /// http:// or https:// URL of the server

@@ -9,17 +9,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 /// Environment variable naming the directory of `config.toml`.
-pub const ENV_CONFIG_DIR: &str = "DURABLE_CONFIG_DIR";
+pub(crate) const ENV_CONFIG_DIR: &str = "DURABLE_CONFIG_DIR";
 /// Environment variable naming the server.
-pub const ENV_SERVER: &str = "DURABLE_SERVER";
+pub(crate) const ENV_SERVER: &str = "DURABLE_SERVER";
 /// The server when nothing names one.
-pub const DEFAULT_SERVER: &str = "http://localhost:8080";
+pub(crate) const DEFAULT_SERVER: &str = "http://localhost:8080";
 const FILE_NAME: &str = "config.toml";
 const SERVER_KEY: &str = "server";
 
 /// Where the server URL in use came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// `--server`.
     Flag,
     /// `$DURABLE_SERVER`.
@@ -32,7 +32,7 @@ pub enum Source {
 
 impl Source {
     /// A short machine-readable name.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Flag => "flag",
             Self::Env => "env",
@@ -55,7 +55,7 @@ impl fmt::Display for Source {
 
 /// The server to talk to and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerChoice {
+pub(crate) struct ServerChoice {
     /// The URL.
     pub url: String,
     /// Where it came from.
@@ -63,7 +63,7 @@ pub struct ServerChoice {
 }
 
 /// The directory holding `config.toml`.
-pub fn config_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn config_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os(ENV_CONFIG_DIR).filter(|dir| !dir.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
@@ -74,7 +74,7 @@ pub fn config_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// The path of `config.toml`.
-pub fn config_path() -> anyhow::Result<PathBuf> {
+pub(crate) fn config_path() -> anyhow::Result<PathBuf> {
     Ok(config_dir()?.join(FILE_NAME))
 }
 
@@ -89,7 +89,7 @@ fn read_table(path: &Path) -> anyhow::Result<toml::Table> {
 }
 
 /// The `server` of the config file at `path`, if it names one.
-pub fn file_server(path: &Path) -> anyhow::Result<Option<String>> {
+pub(crate) fn file_server(path: &Path) -> anyhow::Result<Option<String>> {
     let table = read_table(path)?;
     match table.get(SERVER_KEY) {
         None => Ok(None),
@@ -100,7 +100,7 @@ pub fn file_server(path: &Path) -> anyhow::Result<Option<String>> {
 
 /// Sets `server` in the config file at `path`, keeping its other keys, and
 /// creates the file and its directory when needed.
-pub fn store_server(path: &Path, url: &str) -> anyhow::Result<()> {
+pub(crate) fn store_server(path: &Path, url: &str) -> anyhow::Result<()> {
     let mut table = read_table(path)?;
     table.insert(SERVER_KEY.to_owned(), toml::Value::String(url.to_owned()));
     if let Some(dir) = path.parent() {
@@ -112,7 +112,7 @@ pub fn store_server(path: &Path, url: &str) -> anyhow::Result<()> {
 
 /// `--server` > `$DURABLE_SERVER` > the config file > the default. The file
 /// is only read when neither the flag nor the variable names a server.
-pub fn resolve_server(flag: Option<&str>) -> anyhow::Result<ServerChoice> {
+pub(crate) fn resolve_server(flag: Option<&str>) -> anyhow::Result<ServerChoice> {
     let env = std::env::var(ENV_SERVER).ok();
     resolve(flag, env.as_deref(), || {
         let path = config_path()?;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// A mistake in the command line that clap cannot see: exit status 2.
 #[derive(Debug)]
-pub struct UsageError(pub String);
+pub(crate) struct UsageError(pub String);
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -21,7 +21,7 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Parses the value given to `flag` (e.g. `--params`) as JSON.
-pub fn parse(flag: &str, raw: &str) -> Result<Value, UsageError> {
+pub(crate) fn parse(flag: &str, raw: &str) -> Result<Value, UsageError> {
     let text = match raw.strip_prefix('@') {
         Some("-") => {
             let mut text = String::new();
@@ -39,7 +39,7 @@ pub fn parse(flag: &str, raw: &str) -> Result<Value, UsageError> {
 }
 
 /// `parse` of an optional argument.
-pub fn parse_opt(flag: &str, raw: Option<&str>) -> Result<Option<Value>, UsageError> {
+pub(crate) fn parse_opt(flag: &str, raw: Option<&str>) -> Result<Option<Value>, UsageError> {
     raw.map(|raw| parse(flag, raw)).transpose()
 }
 

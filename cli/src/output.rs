@@ -12,23 +12,23 @@ use crate::cli::OutputFormat;
 
 /// Prints results in the chosen format.
 #[derive(Debug, Clone, Copy)]
-pub struct Printer {
+pub(crate) struct Printer {
     format: OutputFormat,
 }
 
 impl Printer {
     /// A printer in `format`.
-    pub fn new(format: OutputFormat) -> Self {
+    pub(crate) fn new(format: OutputFormat) -> Self {
         Self { format }
     }
 
     /// The chosen format.
-    pub fn format(&self) -> OutputFormat {
+    pub(crate) fn format(&self) -> OutputFormat {
         self.format
     }
 
     /// Prints `json` (pretty) in JSON mode, else the text `table` renders.
-    pub fn emit(&self, json: &Value, table: impl FnOnce() -> String) -> io::Result<()> {
+    pub(crate) fn emit(&self, json: &Value, table: impl FnOnce() -> String) -> io::Result<()> {
         match self.format {
             OutputFormat::Json => line(&pretty(json)),
             OutputFormat::Table => line(&table()),
@@ -36,7 +36,7 @@ impl Printer {
     }
 
     /// Like [`Printer::emit`], with JSON on one line (for streams of results).
-    pub fn emit_line(&self, json: &Value, table: impl FnOnce() -> String) -> io::Result<()> {
+    pub(crate) fn emit_line(&self, json: &Value, table: impl FnOnce() -> String) -> io::Result<()> {
         match self.format {
             OutputFormat::Json => line(&json.to_string()),
             OutputFormat::Table => line(&table()),
@@ -45,7 +45,7 @@ impl Printer {
 }
 
 /// Writes `text` and a newline to stdout, flushed.
-pub fn line(text: &str) -> io::Result<()> {
+pub(crate) fn line(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.write_all(b"\n")?;
@@ -53,7 +53,7 @@ pub fn line(text: &str) -> io::Result<()> {
 }
 
 /// Writes `text` to stdout without a newline, flushed.
-pub fn raw(text: &str) -> io::Result<()> {
+pub(crate) fn raw(text: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()
@@ -64,7 +64,7 @@ fn pretty(json: &Value) -> String {
 }
 
 /// Columns under a header, aligned, without borders.
-pub fn table<R>(headers: &[&str], rows: R) -> String
+pub(crate) fn table<R>(headers: &[&str], rows: R) -> String
 where
     R: IntoIterator<Item = Vec<String>>,
 {
@@ -77,7 +77,7 @@ where
 }
 
 /// A column of field names and a column of values, for one object.
-pub fn details<'a, I>(fields: I) -> String
+pub(crate) fn details<'a, I>(fields: I) -> String
 where
     I: IntoIterator<Item = (&'a str, String)>,
 {
@@ -105,29 +105,29 @@ fn finish(mut table: Table) -> String {
 }
 
 /// A time in RFC 3339 to the second, in UTC.
-pub fn time(at: OffsetDateTime) -> String {
+pub(crate) fn time(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     let at = at.replace_nanosecond(0).unwrap_or(at);
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
 /// [`time`], or `-`.
-pub fn opt_time(at: Option<OffsetDateTime>) -> String {
+pub(crate) fn opt_time(at: Option<OffsetDateTime>) -> String {
     at.map_or_else(dash, time)
 }
 
 /// `-`, for an empty cell.
-pub fn dash() -> String {
+pub(crate) fn dash() -> String {
     "-".to_owned()
 }
 
 /// The value or `-`.
-pub fn opt<T: ToString>(value: Option<T>) -> String {
+pub(crate) fn opt<T: ToString>(value: Option<T>) -> String {
     value.map_or_else(dash, |v| v.to_string())
 }
 
 /// A JSON value on one line, cut to `max` characters (`…` marks the cut).
-pub fn json_short(value: &Value, max: usize) -> String {
+pub(crate) fn json_short(value: &Value, max: usize) -> String {
     let text = value.to_string();
     if text.chars().count() <= max {
         return text;
@@ -138,7 +138,7 @@ pub fn json_short(value: &Value, max: usize) -> String {
 }
 
 /// A JSON value for a detail view: pretty when it is an object or array.
-pub fn json_full(value: &Value) -> String {
+pub(crate) fn json_full(value: &Value) -> String {
     match value {
         Value::Object(map) if map.is_empty() => "{}".to_owned(),
         Value::Array(items) if items.is_empty() => "[]".to_owned(),
@@ -148,7 +148,7 @@ pub fn json_full(value: &Value) -> String {
 }
 
 /// Seconds as a short duration: `45s`, `3m12s`, `2h5m`, `1h`, `3d4h`.
-pub fn seconds(total: f64) -> String {
+pub(crate) fn seconds(total: f64) -> String {
     if !total.is_finite() || total < 0.0 {
         return total.to_string();
     }
@@ -169,7 +169,7 @@ pub fn seconds(total: f64) -> String {
 }
 
 /// A retention TTL: `off` for 0, else a short duration.
-pub fn ttl(total: u64) -> String {
+pub(crate) fn ttl(total: u64) -> String {
     match total {
         0 => "off".to_owned(),
         // u64 seconds → f64 is exact for any realistic TTL.
@@ -179,18 +179,18 @@ pub fn ttl(total: u64) -> String {
 }
 
 /// An RFC 3339 string for the JSON output.
-pub fn json_time(at: OffsetDateTime) -> Value {
+pub(crate) fn json_time(at: OffsetDateTime) -> Value {
     Value::String(at.format(&Rfc3339).unwrap_or_else(|_| at.to_string()))
 }
 
 /// [`json_time`] or `null`.
-pub fn json_opt_time(at: Option<OffsetDateTime>) -> Value {
+pub(crate) fn json_opt_time(at: Option<OffsetDateTime>) -> Value {
     at.map_or(Value::Null, json_time)
 }
 
 /// Inserts `key` into the JSON object `object` only when `value` is present
 /// (the API leaves such fields out instead of sending `null`).
-pub fn insert_some(object: &mut Value, key: &str, value: Option<Value>) {
+pub(crate) fn insert_some(object: &mut Value, key: &str, value: Option<Value>) {
     if let (Value::Object(map), Some(value)) = (object, value) {
         map.insert(key.to_owned(), value);
     }

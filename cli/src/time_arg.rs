@@ -8,12 +8,12 @@ const EXPECTED: &str = "expected an RFC 3339 time (e.g. 2030-01-02T03:04:05Z), `
      or a time relative to now such as +30s, +5m, +2h, +1d, +1h30m";
 
 /// Parses a TIME argument relative to the current time (a clap value parser).
-pub fn parse(raw: &str) -> Result<OffsetDateTime, String> {
+pub(crate) fn parse(raw: &str) -> Result<OffsetDateTime, String> {
     parse_at(raw, OffsetDateTime::now_utc())
 }
 
 /// Parses a TIME argument; relative forms count from `now`.
-pub fn parse_at(raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+pub(crate) fn parse_at(raw: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
     let raw = raw.trim();
     if raw.eq_ignore_ascii_case("now") {
         return Ok(now);

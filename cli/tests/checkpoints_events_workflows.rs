@@ -128,7 +128,7 @@ fn workflows_create_get_list_update_in_both_formats() {
         "--status",
         "completed",
         "--result",
-        r#"[1, 2]"#,
+        r"[1, 2]",
         "--started-at",
         "2030-01-01T00:00:00Z",
         "--completed-at",

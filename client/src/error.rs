@@ -154,18 +154,17 @@ impl Error {
     /// An API error from a response status and its raw body; a body that is
     /// not `{"error", "code"}` still gives a typed error, by status.
     pub(crate) fn from_response(status: u16, body: &[u8]) -> Self {
-        match serde_json::from_slice::<ErrorBody>(body) {
-            Ok(ErrorBody { error, code }) => Self::Api { status, code, message: error },
-            Err(_) => {
-                let text = String::from_utf8_lossy(body);
-                let text = text.trim();
-                let message = if text.is_empty() {
-                    format!("HTTP {status} with no error body")
-                } else {
-                    text.chars().take(200).collect()
-                };
-                Self::Api { status, code: ErrorCode::from_status(status), message }
-            }
+        if let Ok(ErrorBody { error, code }) = serde_json::from_slice::<ErrorBody>(body) {
+            Self::Api { status, code, message: error }
+        } else {
+            let text = String::from_utf8_lossy(body);
+            let text = text.trim();
+            let message = if text.is_empty() {
+                format!("HTTP {status} with no error body")
+            } else {
+                text.chars().take(200).collect()
+            };
+            Self::Api { status, code: ErrorCode::from_status(status), message }
         }
     }
 

@@ -38,7 +38,7 @@ mod tests {
         let mut claimed = run("c", None, now);
         claimed.status = RunStatus::Claimed;
         let written = [run("b", None, now), run("a", None, now), run("b", None, now), run("d", later, now), claimed];
-        let names: Vec<String> = queues_to_wake(&written, now).iter().map(|q| q.to_string()).collect();
+        let names: Vec<String> = queues_to_wake(&written, now).iter().map(std::string::ToString::to_string).collect();
         assert_eq!(names, ["a", "b"]);
         assert!(queues_to_wake(&[], now).is_empty());
     }

@@ -491,11 +491,11 @@ impl World {
         assert_eq!(task.first_claimed_at.is_some(), self.ever_claimed);
 
         // overdue and deadline agree for an unfinished task.
-        if !task.status.is_finished() {
+        if task.status.is_finished() {
+            assert_eq!(machine::overdue(task, self.now), None);
+        } else {
             let due = machine::deadline(task).is_some_and(|d| d <= self.now);
             assert_eq!(machine::overdue(task, self.now).is_some(), due);
-        } else {
-            assert_eq!(machine::overdue(task, self.now), None);
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::error::Category;
 use crate::error::ApiError;
 
 /// Every request body of the API is a JSON object.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {
             return Err(ApiError::validation("request body is empty; a JSON object is required"));

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 
 const SPEC_PATH: &str = "/openapi.json";
 
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let spec = Bytes::from(crate::openapi::openapi().to_json().expect("the OpenAPI document serializes"));
     let config = Arc::new(Config::new([SPEC_PATH]));
     let index = {

@@ -21,7 +21,7 @@ use crate::error::{ApiError, ErrorCode};
 /// `application/x-www-form-urlencoded`, and some clients send none); also a
 /// JSON response.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Json<T>(pub T);
+pub(crate) struct Json<T>(pub T);
 
 impl<T, S> FromRequest<S> for Json<T>
 where
@@ -50,7 +50,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
 /// A JSON body that may be left out entirely: an empty body, or a JSON
 /// `null`, is `None`. Like [`Json`], the content type is not looked at.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct OptionalJson<T>(pub Option<T>);
+pub(crate) struct OptionalJson<T>(pub Option<T>);
 
 impl<T, S> FromRequest<S> for OptionalJson<T>
 where
@@ -81,10 +81,10 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 /// The parameters of the matched path, parsed by name in the handler so a
 /// bad one is reported by its name (`"run_id must be a valid UUID"`).
 #[derive(Debug)]
-pub struct PathParams(Vec<(String, String)>);
+pub(crate) struct PathParams(Vec<(String, String)>);
 
 impl PathParams {
-    pub fn string(&self, name: &str) -> Result<String, ApiError> {
+    pub(crate) fn string(&self, name: &str) -> Result<String, ApiError> {
         self.0
             .iter()
             .find(|(key, _)| key == name)
@@ -92,7 +92,7 @@ impl PathParams {
             .ok_or_else(|| ApiError::internal(format!("route has no path parameter {name:?}")))
     }
 
-    pub fn id<T: FromStr>(&self, name: &str) -> Result<T, ApiError> {
+    pub(crate) fn id<T: FromStr>(&self, name: &str) -> Result<T, ApiError> {
         self.string(name)?.parse().map_err(|_| ApiError::invalid_uuid(name))
     }
 }
@@ -111,7 +111,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
 /// A query string into a struct of `Option<String>` fields; the handler
 /// converts each one and names it when it is wrong.
 #[derive(Debug)]
-pub struct Query<T>(pub T);
+pub(crate) struct Query<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for Query<T>
 where
@@ -130,18 +130,18 @@ where
 
 /// An empty query value counts as absent: some clients send `status=`
 /// for "no filter".
-pub fn present(raw: Option<String>) -> Option<String> {
+pub(crate) fn present(raw: Option<String>) -> Option<String> {
     raw.filter(|value| !value.is_empty())
 }
 
 /// A UUID query parameter such as `cursor` or `task_id`.
-pub fn query_id<T: FromStr>(name: &str, raw: Option<String>) -> Result<Option<T>, ApiError> {
+pub(crate) fn query_id<T: FromStr>(name: &str, raw: Option<String>) -> Result<Option<T>, ApiError> {
     present(raw).map(|value| value.parse().map_err(|_| ApiError::invalid_uuid(name))).transpose()
 }
 
 /// The `limit` of a listing; its range is the domain's rule. An integer
 /// too large for 64 bits is still just "over the maximum".
-pub fn page_limit(raw: Option<String>) -> Result<u32, ApiError> {
+pub(crate) fn page_limit(raw: Option<String>) -> Result<u32, ApiError> {
     let limit = present(raw)
         .map(|value| match value.parse::<i64>() {
             Ok(n) => Ok(n),
@@ -154,7 +154,7 @@ pub fn page_limit(raw: Option<String>) -> Result<u32, ApiError> {
 }
 
 /// A status filter, parsed by the domain's own `parse`.
-pub fn status<T>(
+pub(crate) fn status<T>(
     raw: Option<String>,
     parse: fn(&str) -> Option<T>,
     all: impl IntoIterator<Item = &'static str>,

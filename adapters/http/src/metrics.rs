@@ -13,7 +13,7 @@ use crate::MetricsRenderer;
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The route when a renderer is configured; none otherwise.
-pub fn routes<S: Clone + Send + Sync + 'static>(renderer: Option<MetricsRenderer>) -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(renderer: Option<MetricsRenderer>) -> Router<S> {
     let Some(render) = renderer else { return Router::new() };
     Router::new().route("/metrics", get(metrics)).with_state(render)
 }
@@ -31,6 +31,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(renderer: Option<MetricsRenderer
         body = String,
     )),
 )]
-pub async fn metrics(State(render): State<MetricsRenderer>) -> impl IntoResponse {
+pub(crate) async fn metrics(State(render): State<MetricsRenderer>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], render())
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::propagation;
 
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The `route` of requests no route took: one label value for all of them,
 /// so probes of random paths cannot grow the metric's label space.
@@ -26,7 +26,7 @@ const UNMATCHED: &str = "unmatched";
 
 /// Time-ordered ids, like every other id of the system.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct MakeUuidV7;
+pub(crate) struct MakeUuidV7;
 
 impl MakeRequestId for MakeUuidV7 {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
@@ -39,7 +39,7 @@ impl MakeRequestId for MakeUuidV7 {
 /// id (5xx at error level) and records the duration by route template.
 /// Everything the handler and the engine log happens inside the span, so
 /// those lines carry the request id too.
-pub async fn observe_request(State(metrics): State<Arc<dyn Metrics>>, request: Request, next: Next) -> Response {
+pub(crate) async fn observe_request(State(metrics): State<Arc<dyn Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -99,7 +99,7 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// A panicking handler answers 500 like any other internal error.
-pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let detail = panic
         .downcast_ref::<String>()
         .map(String::as_str)

@@ -73,7 +73,7 @@ impl Modify for CommonErrors {
                 .content("application/json", ContentBuilder::new().schema(Some(error_ref.clone())).build())
                 .build()
         };
-        for (path, item) in openapi.paths.paths.iter_mut() {
+        for (path, item) in &mut openapi.paths.paths {
             if !path.starts_with("/api/v1/") {
                 continue;
             }

@@ -11,7 +11,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// Makes the caller's span, if the headers name a valid one, the parent of
 /// `span`. Must run before `span` is first entered. Without an OpenTelemetry
 /// layer installed (no exporter configured) this does nothing.
-pub fn continue_trace(span: &Span, headers: &HeaderMap) {
+pub(crate) fn continue_trace(span: &Span, headers: &HeaderMap) {
     let parent = TraceContextPropagator::new().extract(&Headers(headers));
     if parent.span().span_context().is_valid() {
         // The only errors are "no OpenTelemetry layer" and "span disabled":
@@ -28,6 +28,6 @@ impl Extractor for Headers<'_> {
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|name| name.as_str()).collect()
+        self.0.keys().map(axum::http::HeaderName::as_str).collect()
     }
 }

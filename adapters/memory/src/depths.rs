@@ -9,7 +9,7 @@ use crate::state::State;
 
 impl State {
     /// Every queue's live runs by state; queues without runs report zeros.
-    pub fn depths(&self, now: Timestamp) -> Vec<QueueDepth> {
+    pub(crate) fn depths(&self, now: Timestamp) -> Vec<QueueDepth> {
         let mut depths: BTreeMap<&QueueName, QueueDepth> = self.queues.keys().map(|q| (q, empty(q))).collect();
         let mut oldest_due: BTreeMap<&QueueName, Timestamp> = BTreeMap::new();
         for run in self.runs.values() {

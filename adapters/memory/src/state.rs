@@ -27,34 +27,34 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn queue(&self, name: &QueueName) -> Result<&Queue, StoreError> {
+    pub(crate) fn queue(&self, name: &QueueName) -> Result<&Queue, StoreError> {
         self.queues.get(name).ok_or_else(|| NotFound::Queue(name.to_string()).into())
     }
 
-    pub fn task(&self, id: TaskId) -> Result<&Task, StoreError> {
+    pub(crate) fn task(&self, id: TaskId) -> Result<&Task, StoreError> {
         self.tasks.get(&id).ok_or_else(|| NotFound::Task(id).into())
     }
 
     /// The addressed run with its task.
-    pub fn load(&self, run: RunId) -> Result<TaskState, StoreError> {
+    pub(crate) fn load(&self, run: RunId) -> Result<TaskState, StoreError> {
         let run = self.runs.get(&run).ok_or(NotFound::Run(run))?.clone();
         let task = self.task(run.task_id)?.clone();
         Ok(TaskState { task, run })
     }
 
     /// A task with its current run.
-    pub fn load_task(&self, id: TaskId) -> Result<TaskState, StoreError> {
+    pub(crate) fn load_task(&self, id: TaskId) -> Result<TaskState, StoreError> {
         let task = self.task(id)?.clone();
         let run = self.runs.get(&task.current_run).ok_or(NotFound::Run(task.current_run))?.clone();
         Ok(TaskState { task, run })
     }
 
-    pub fn save(&mut self, state: TaskState) {
+    pub(crate) fn save(&mut self, state: TaskState) {
         self.tasks.insert(state.task.id, state.task);
         self.put_run(state.run);
     }
 
-    pub fn put_run(&mut self, run: Run) {
+    pub(crate) fn put_run(&mut self, run: Run) {
         if let Some(old) = self.runs.get(&run.id)
             && old.status == RunStatus::Pending
         {
@@ -71,7 +71,7 @@ impl State {
     }
 
     /// Removes a task with its runs, checkpoints, outcomes and idempotency key.
-    pub fn delete_task(&mut self, id: TaskId) {
+    pub(crate) fn delete_task(&mut self, id: TaskId) {
         let Some(task) = self.tasks.remove(&id) else { return };
         for run_id in self.runs_by_task.remove(&id).unwrap_or_default() {
             if let Some(run) = self.runs.remove(&run_id)

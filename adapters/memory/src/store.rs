@@ -41,7 +41,7 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a half-applied
         // transition (each one is computed before it is written), so the
         // data is still consistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -17,13 +17,13 @@ pub(crate) struct DepthGauges {
 }
 
 impl DepthGauges {
-    pub fn new(runs: IntGaugeVec, oldest_pending_age: GaugeVec) -> Self {
+    pub(crate) fn new(runs: IntGaugeVec, oldest_pending_age: GaugeVec) -> Self {
         Self { runs, oldest_pending_age, known: Mutex::new(BTreeSet::new()) }
     }
 
-    pub fn set(&self, depths: &[QueueDepth]) {
+    pub(crate) fn set(&self, depths: &[QueueDepth]) {
         // Poisoning cannot leave the set inconsistent: it is only replaced whole.
-        let mut known = self.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let current: BTreeSet<String> = depths.iter().map(|d| d.queue.to_string()).collect();
         for gone in known.difference(&current) {
             for state in STATES {

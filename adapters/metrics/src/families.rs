@@ -39,7 +39,7 @@ pub(crate) struct Families {
 impl Families {
     /// Creates every family and registers it. Names are fixed and distinct,
     /// so registration cannot fail.
-    pub fn register(registry: &Registry) -> Self {
+    pub(crate) fn register(registry: &Registry) -> Self {
         let families = Self {
             tasks_created: counter_vec("durable_tasks_created_total", "Tasks created (deduplicated ones excluded).", &["queue"]),
             runs_claimed: counter_vec("durable_runs_claimed_total", "Runs handed to workers by claims.", &["queue"]),

@@ -132,12 +132,11 @@ impl Health {
     /// Bounds a readiness check by [`READY_WITHIN`]: a database that does
     /// not answer by then is "not ready" (and gets probed).
     pub(crate) async fn ready(&self, ping: impl Future<Output = Result<(), StoreError>>) -> Result<(), StoreError> {
-        match tokio::time::timeout(READY_WITHIN, ping).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                self.suspect();
-                Err(StoreError::Unavailable(format!("the database did not answer within {READY_WITHIN:?}")))
-            }
+        if let Ok(answer) = tokio::time::timeout(READY_WITHIN, ping).await {
+            answer
+        } else {
+            self.suspect();
+            Err(StoreError::Unavailable(format!("the database did not answer within {READY_WITHIN:?}")))
         }
     }
 
@@ -180,7 +179,7 @@ impl Inner {
             }
             match &state {
                 State::Down(reason) => {
-                    tracing::warn!(%reason, "PostgreSQL is unreachable; store calls answer Unavailable until it is back")
+                    tracing::warn!(%reason, "PostgreSQL is unreachable; store calls answer Unavailable until it is back");
                 }
                 State::Up => tracing::info!("PostgreSQL is reachable again"),
             }

@@ -172,15 +172,18 @@ impl Background {
     async fn forward(&mut self, listener: &mut PgListener) -> Ended {
         loop {
             let received = tokio::select! {
-                _ = stopped(&mut self.stop) => return Ended::Stopped,
+                () = stopped(&mut self.stop) => return Ended::Stopped,
                 // `try_recv` is cancel-safe: a timeout loses no notification.
                 received = tokio::time::timeout(self.config.keepalive, listener.try_recv()) => received,
             };
             match received {
-                Ok(Ok(Some(notification))) => match QueueName::parse("queue", notification.payload()) {
-                    Ok(queue) => self.notifier.local.wake(&queue),
-                    Err(_) => tracing::debug!(payload = notification.payload(), "ignoring a notification"),
-                },
+                Ok(Ok(Some(notification))) => {
+                    if let Ok(queue) = QueueName::parse("queue", notification.payload()) {
+                        self.notifier.local.wake(&queue)
+                    } else {
+                        tracing::debug!(payload = notification.payload(), "ignoring a notification")
+                    }
+                }
                 // `None`: the connection closed (we reconnect ourselves).
                 Ok(Ok(None)) => return Ended::Lost,
                 Ok(Err(err)) => {
@@ -203,18 +206,18 @@ impl Background {
         let mut delay = self.config.backoff_initial;
         loop {
             let attempt = tokio::select! {
-                _ = stopped(&mut self.stop) => return None,
+                () = stopped(&mut self.stop) => return None,
                 attempt = connect(&self.options, &self.config) => attempt,
             };
             match attempt {
                 Ok(listener) => return Some(listener),
                 Err(err) => {
-                    tracing::debug!(error = %err, retry_in = ?delay, "reconnecting LISTEN failed")
+                    tracing::debug!(error = %err, retry_in = ?delay, "reconnecting LISTEN failed");
                 }
             }
             tokio::select! {
-                _ = stopped(&mut self.stop) => return None,
-                _ = tokio::time::sleep(delay) => {}
+                () = stopped(&mut self.stop) => return None,
+                () = tokio::time::sleep(delay) => {}
             }
             delay = (delay * 2).min(self.config.backoff_max);
         }

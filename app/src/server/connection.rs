@@ -34,7 +34,7 @@ use tower::ServiceExt as _;
 
 /// How long a connection may hold its slot without a request in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
+pub(super) struct Timeouts {
     /// From accept to the end of the first request's headers.
     pub header: Duration,
     /// From the end of a response to the end of the next request's headers.
@@ -44,7 +44,7 @@ pub struct Timeouts {
 /// Serves `stream` until the client closes it, a timeout closes it, or
 /// `shutdown` has been cancelled and the request in flight (if any) is
 /// answered.
-pub async fn serve(stream: TcpStream, app: Router, timeouts: Timeouts, shutdown: CancellationToken) {
+pub(super) async fn serve(stream: TcpStream, app: Router, timeouts: Timeouts, shutdown: CancellationToken) {
     let activity = Arc::new(Activity::new(Instant::now()));
     let service = Tracked { app, activity: activity.clone() };
     let mut builder = http1::Builder::new();

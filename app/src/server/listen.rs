@@ -22,7 +22,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Serves `app` on `listener` until `stop` completes, then drains.
-pub async fn serve(
+pub(super) async fn serve(
     listener: TcpListener,
     app: Router,
     timeouts: Timeouts,
@@ -67,26 +67,23 @@ impl Acceptor {
         let slots = Arc::new(Semaphore::new(max_connections));
         let mut at_cap = false;
         loop {
-            let slot = match slots.clone().try_acquire_owned() {
-                Ok(slot) => {
-                    if std::mem::take(&mut at_cap) {
-                        tracing::info!(%address, max_connections, "open connections below the cap again");
-                    }
-                    slot
+            let slot = if let Ok(slot) = slots.clone().try_acquire_owned() {
+                if std::mem::take(&mut at_cap) {
+                    tracing::info!(%address, max_connections, "open connections below the cap again");
                 }
-                Err(_) => {
-                    // Logged once per episode: while every accept has to wait
-                    // for a slot, the episode goes on.
-                    if !std::mem::replace(&mut at_cap, true) {
-                        tracing::warn!(
-                            %address,
-                            max_connections,
-                            "connection cap reached: new connections wait in the listen backlog until open ones \
-                             close (raise --max-connections if this is normal load)"
-                        );
-                    }
-                    wait_for_slot(&slots).await
+                slot
+            } else {
+                // Logged once per episode: while every accept has to wait
+                // for a slot, the episode goes on.
+                if !std::mem::replace(&mut at_cap, true) {
+                    tracing::warn!(
+                        %address,
+                        max_connections,
+                        "connection cap reached: new connections wait in the listen backlog until open ones \
+                         close (raise --max-connections if this is normal load)"
+                    );
                 }
+                wait_for_slot(&slots).await
             };
             let stream = self.accept().await;
             self.spawn(stream, slot);

@@ -13,12 +13,12 @@ use tracing_subscriber::registry::LookupSpan;
 use super::settings::LogFormat;
 
 /// `RUST_LOG`, or `info` when it is unset or does not parse.
-pub fn filter() -> EnvFilter {
+pub(super) fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 /// The log formatter writing to `writer`.
-pub fn layer<S, W>(format: LogFormat, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+pub(super) fn layer<S, W>(format: LogFormat, writer: W) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,

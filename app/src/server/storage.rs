@@ -12,7 +12,7 @@ use durable_sqlite::SqliteStore;
 use super::settings::Settings;
 
 /// An opened backend: the ports plus whatever must be closed on shutdown.
-pub struct Storage {
+pub(super) struct Storage {
     pub store: Arc<dyn Store>,
     pub notifier: Arc<dyn Notifier>,
     pub description: String,
@@ -32,7 +32,7 @@ impl std::fmt::Debug for Storage {
 }
 
 impl Storage {
-    pub async fn close(self) {
+    pub(super) async fn close(self) {
         match self.closer {
             Closer::Nothing => {}
             Closer::Postgres { pool, listener } => {
@@ -69,7 +69,7 @@ fn backend(url: &str) -> anyhow::Result<Backend<'_>> {
 }
 
 /// Opens the backend, applying migrations first when it has a schema.
-pub async fn open(settings: &Settings) -> anyhow::Result<Storage> {
+pub(super) async fn open(settings: &Settings) -> anyhow::Result<Storage> {
     match backend(&settings.database_url)? {
         Backend::Memory => Ok(Storage {
             store: Arc::new(MemoryStore::new()),

@@ -11,10 +11,10 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::raw_http::PATIENCE;
 
 #[derive(Debug, Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
-    pub fn installed() -> &'static Self {
+    pub(crate) fn installed() -> &'static Self {
         static LOGS: OnceLock<Logs> = OnceLock::new();
         LOGS.get_or_init(|| {
             let logs = Logs::default();
@@ -28,13 +28,13 @@ impl Logs {
     }
 
     /// How many lines contain all of `needles`.
-    pub fn count(&self, needles: &[&str]) -> usize {
+    pub(crate) fn count(&self, needles: &[&str]) -> usize {
         let bytes = self.0.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap().lines().filter(|line| needles.iter().all(|n| line.contains(n))).count()
     }
 
     /// Waits until a line contains all of `needles`.
-    pub async fn wait_for(&self, needles: &[&str]) {
+    pub(crate) async fn wait_for(&self, needles: &[&str]) {
         let logged = async {
             while self.count(needles) == 0 {
                 tokio::time::sleep(Duration::from_millis(20)).await;

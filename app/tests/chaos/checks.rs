@@ -17,7 +17,7 @@ use crate::worker::PLANNED_FAILURE;
 
 /// One task as SQL sees it, with its runs counted.
 #[derive(Clone, Debug)]
-pub struct TaskRow {
+pub(crate) struct TaskRow {
     pub status: String,
     pub runs: i64,
     pub completed_runs: i64,
@@ -42,7 +42,7 @@ fn rows_query() -> String {
 
 type RawRow = (String, String, i64, i64, i64, i64, Option<String>);
 
-pub async fn read_rows(store: Store, url: &str) -> Result<HashMap<Uuid, TaskRow>, String> {
+pub(crate) async fn read_rows(store: Store, url: &str) -> Result<HashMap<Uuid, TaskRow>, String> {
     let query = rows_query();
     let raw: Vec<RawRow> = match store {
         Store::Postgres { .. } => {
@@ -90,7 +90,7 @@ fn expected(workload: Workload, created: &Created) -> Expected {
 }
 
 /// The status of every acknowledged task, through the API.
-pub async fn api_statuses(client: &Client, tasks: Vec<Uuid>) -> HashMap<Uuid, Result<TaskStatus, String>> {
+pub(crate) async fn api_statuses(client: &Client, tasks: Vec<Uuid>) -> HashMap<Uuid, Result<TaskStatus, String>> {
     let mut statuses = HashMap::new();
     for chunk in tasks.chunks(32) {
         let mut reads = JoinSet::new();
@@ -120,7 +120,7 @@ pub async fn api_statuses(client: &Client, tasks: Vec<Uuid>) -> HashMap<Uuid, Re
 
 /// What was counted, and every broken promise found.
 #[derive(Debug, Default)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub acknowledged: usize,
     pub in_database: usize,
     pub lost: usize,
@@ -131,7 +131,7 @@ pub struct Verdict {
 }
 
 /// Holds the ledger against the API's and the database's view.
-pub fn judge(
+pub(crate) fn judge(
     workload: Workload,
     snapshot: &Snapshot,
     api: &HashMap<Uuid, Result<TaskStatus, String>>,

@@ -14,7 +14,7 @@ use crate::system::{PG_DATABASE, System};
 const LISTENER: &str = "durable-listener";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// SIGKILL one worker mid-run (its claims are abandoned), start another.
     WorkerKill,
     /// SIGKILL one server replica, start it again a second later.
@@ -30,7 +30,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::WorkerKill => "worker SIGKILL",
             Self::ServerKill => "server SIGKILL + restart",
@@ -42,7 +42,7 @@ impl Fault {
 
     /// Injects the fault (round `round` picks which worker or replica) and
     /// returns once the system is whole again.
-    pub fn inject(
+    pub(crate) fn inject(
         self,
         system: &mut System,
         runtime: &Runtime,

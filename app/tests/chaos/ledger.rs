@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 /// A create the server acknowledged (201, or 200 for a deduplicated retry).
 #[derive(Clone, Debug)]
-pub struct Created {
+pub(crate) struct Created {
     pub key: String,
     /// How many times the worker fails it before completing it.
     pub fail_times: u64,
@@ -18,7 +18,7 @@ pub struct Created {
 
 /// An outcome a server acknowledged to a worker.
 #[derive(Clone, Debug)]
-pub struct Ack {
+pub(crate) struct Ack {
     pub task: Uuid,
     pub run: Uuid,
     pub attempt: u32,
@@ -28,14 +28,14 @@ pub struct Ack {
 /// One injected fault: when it began and when the system was whole again
 /// (the process restarted, the database back).
 #[derive(Clone, Debug)]
-pub struct FaultRecord {
+pub(crate) struct FaultRecord {
     pub name: String,
     pub injected: Instant,
     pub restored: Instant,
 }
 
 #[derive(Debug, Default)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     inner: Mutex<Inner>,
 }
 
@@ -52,7 +52,7 @@ struct Inner {
 
 /// A copy of the ledger at the end of a scenario.
 #[derive(Debug)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub created: HashMap<Uuid, Created>,
     pub completions: Vec<Ack>,
     pub failures: Vec<Ack>,
@@ -62,7 +62,7 @@ pub struct Snapshot {
 }
 
 impl Ledger {
-    pub fn created(&self, key: &str, task: Uuid, fail_times: u64) {
+    pub(crate) fn created(&self, key: &str, task: Uuid, fail_times: u64) {
         let mut inner = self.inner.lock().unwrap();
         if let Some(earlier) = inner.task_of_key.insert(key.to_owned(), task)
             && earlier != task
@@ -72,21 +72,21 @@ impl Ledger {
         inner.created.insert(task, Created { key: key.to_owned(), fail_times });
     }
 
-    pub fn error(&self, operation: &str, kind: &str) {
+    pub(crate) fn error(&self, operation: &str, kind: &str) {
         let mut inner = self.inner.lock().unwrap();
         *inner.errors.entry((operation.to_owned(), kind.to_owned())).or_default() += 1;
     }
 
-    pub fn fault(&self, record: FaultRecord) {
+    pub(crate) fn fault(&self, record: FaultRecord) {
         self.inner.lock().unwrap().faults.push(record);
     }
 
-    pub fn anomaly(&self, what: String) {
+    pub(crate) fn anomaly(&self, what: String) {
         self.inner.lock().unwrap().anomalies.push(what);
     }
 
     /// Reads one line of a worker's output (see `worker`).
-    pub fn worker_line(&self, worker: &str, line: &str, at: Instant) {
+    pub(crate) fn worker_line(&self, worker: &str, line: &str, at: Instant) {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["error", operation, kind] => self.error(operation, kind),
@@ -102,7 +102,7 @@ impl Ledger {
         }
     }
 
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let inner = self.inner.lock().unwrap();
         Snapshot {
             created: inner.created.clone(),
@@ -117,12 +117,12 @@ impl Ledger {
 
 impl Snapshot {
     /// Error answers of `kind` (an HTTP status, `timeout`, …) over all operations.
-    pub fn errors_of(&self, kind: &str) -> u64 {
+    pub(crate) fn errors_of(&self, kind: &str) -> u64 {
         self.errors.iter().filter(|((_, k), _)| k == kind).map(|(_, n)| n).sum()
     }
 
     /// Answers with a 5xx status, over all operations.
-    pub fn server_errors(&self) -> u64 {
+    pub(crate) fn server_errors(&self) -> u64 {
         self.errors.iter().filter(|((_, k), _)| k.starts_with('5') && k.len() == 3).map(|(_, n)| n).sum()
     }
 }

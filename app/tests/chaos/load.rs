@@ -14,7 +14,7 @@ use crate::worker::error_kind;
 
 /// What the tasks ask of the workers.
 #[derive(Clone, Copy, Debug)]
-pub enum Workload {
+pub(crate) enum Workload {
     /// Complete at the first attempt.
     Complete,
     /// Task `i` fails its first `i % spread` attempts; with `max_attempts`
@@ -24,7 +24,7 @@ pub enum Workload {
 }
 
 impl Workload {
-    pub fn fail_times(self, index: usize) -> u64 {
+    pub(crate) fn fail_times(self, index: usize) -> u64 {
         match self {
             Self::Complete => 0,
             Self::RetryStorm { spread, .. } => index as u64 % spread,
@@ -47,7 +47,7 @@ impl Workload {
 /// Creates `total` tasks with `producers` concurrent producers, spread
 /// evenly over `window`. A create that fails is sent again (same key, next
 /// replica) up to 20 times; only acknowledged ones enter the ledger.
-pub async fn produce(
+pub(crate) async fn produce(
     clients: Arc<Vec<Client>>,
     queue: &'static str,
     workload: Workload,

@@ -19,7 +19,7 @@ use crate::worker::{CONFIG_ENV, WorkerConfig};
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_durable-server");
 
 /// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let probe = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     probe.local_addr().expect("local address").port()
 }
@@ -27,7 +27,7 @@ pub fn free_port() -> u16 {
 /// One `durable-server` replica. Its log (JSON lines, warnings and the
 /// start-up line) is kept in `log`, across restarts.
 #[derive(Debug)]
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     port: u16,
     database_url: String,
     extra_args: Vec<String>,
@@ -37,7 +37,7 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts a replica on a free port and waits until it listens.
-    pub fn start(database_url: &str, extra_args: &[String], log: PathBuf) -> Result<Self, String> {
+    pub(crate) fn start(database_url: &str, extra_args: &[String], log: PathBuf) -> Result<Self, String> {
         let mut server = Self {
             port: free_port(),
             database_url: database_url.to_owned(),
@@ -49,12 +49,12 @@ impl ServerProcess {
         Ok(server)
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Starts the process (again) on the same port and database.
-    pub fn start_again(&mut self) -> Result<(), String> {
+    pub(crate) fn start_again(&mut self) -> Result<(), String> {
         let mut child = Command::new(SERVER_BIN)
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
@@ -83,24 +83,23 @@ impl ServerProcess {
         });
         let outcome = heard.recv_timeout(Duration::from_secs(60));
         self.child = Some(child);
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                self.kill();
-                Err(format!("durable-server on port {} did not start; its log:\n{}", self.port, self.log_tail()))
-            }
+        if let Ok(()) = outcome {
+            Ok(())
+        } else {
+            self.kill();
+            Err(format!("durable-server on port {} did not start; its log:\n{}", self.port, self.log_tail()))
         }
     }
 
     /// SIGKILL: no shutdown, nothing flushed beyond what was committed.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    pub fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         tail(&self.log, 30)
     }
 }
@@ -114,7 +113,7 @@ impl Drop for ServerProcess {
 /// One worker process; its acknowledged outcomes go to the ledger as they
 /// are printed.
 #[derive(Debug)]
-pub struct WorkerProcess {
+pub(crate) struct WorkerProcess {
     child: Child,
     /// Closing it tells the worker to exit.
     stdin: Option<ChildStdin>,
@@ -122,7 +121,7 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
-    pub fn start(config: &WorkerConfig, ledger: Arc<Ledger>, log: &Path) -> Result<Self, String> {
+    pub(crate) fn start(config: &WorkerConfig, ledger: Arc<Ledger>, log: &Path) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("finding the test executable: {e}"))?;
         let log = File::options().create(true).append(true).open(log).map_err(|e| e.to_string())?;
         let mut child = Command::new(exe)
@@ -144,12 +143,12 @@ impl WorkerProcess {
     }
 
     /// SIGKILL, mid-run: whatever it had claimed is abandoned.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.end(true);
     }
 
     /// Asks the worker to exit and reads what it printed until then.
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.end(false);
     }
 
@@ -174,7 +173,7 @@ impl Drop for WorkerProcess {
 }
 
 /// The last `lines` lines of a log file.
-pub fn tail(path: &Path, lines: usize) -> String {
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")

@@ -8,26 +8,26 @@ use crate::checks::Verdict;
 use crate::ledger::Snapshot;
 
 /// Set to a file path to collect the figures as Markdown.
-pub const REPORT_ENV: &str = "CHAOS_REPORT";
+pub(crate) const REPORT_ENV: &str = "CHAOS_REPORT";
 
 /// Per fault: how long it lasted (until the process was restarted or the
 /// database back) and when the first completion was acknowledged after it
 /// ended, before the next fault began. Their sum is the recovery time: from
 /// injecting the fault to the first completion after it.
 #[derive(Debug)]
-pub struct Recovery {
+pub(crate) struct Recovery {
     pub fault: String,
     pub lasted: Duration,
     pub first_completion: Option<Duration>,
 }
 
 impl Recovery {
-    pub fn total(&self) -> Option<Duration> {
+    pub(crate) fn total(&self) -> Option<Duration> {
         self.first_completion.map(|d| d + self.lasted)
     }
 }
 
-pub fn recoveries(snapshot: &Snapshot) -> Vec<Recovery> {
+pub(crate) fn recoveries(snapshot: &Snapshot) -> Vec<Recovery> {
     let faults = &snapshot.faults;
     faults
         .iter()
@@ -53,7 +53,7 @@ fn millis(d: Option<Duration>) -> String {
     d.map_or_else(|| "none".to_owned(), |d| format!("{} ms", d.as_millis()))
 }
 
-pub struct Figures<'a> {
+pub(crate) struct Figures<'a> {
     pub scenario: &'a str,
     pub scale: &'a str,
     pub attempted: usize,
@@ -94,7 +94,7 @@ impl Figures<'_> {
         )
     }
 
-    pub fn print(&self) {
+    pub(crate) fn print(&self) {
         let v = self.verdict;
         println!(
             "chaos {} [{}]: {} tasks acknowledged of {} sent, {} in the database, {} completions acknowledged, \
@@ -115,7 +115,7 @@ impl Figures<'_> {
     }
 
     /// Appends one Markdown row; the header comes first when the file is new.
-    pub fn append_to_report(&self) -> std::io::Result<()> {
+    pub(crate) fn append_to_report(&self) -> std::io::Result<()> {
         let Some((mut file, new)) = open_report()? else { return Ok(()) };
         if new {
             write_header(&mut file)?;
@@ -161,7 +161,7 @@ fn write_header(file: &mut std::fs::File) -> std::io::Result<()> {
 
 /// A scenario that stopped before its checks (a fault that could not be
 /// injected, a queue that never drained) still gets its row.
-pub fn append_failure(scenario: &str, error: &str) -> std::io::Result<()> {
+pub(crate) fn append_failure(scenario: &str, error: &str) -> std::io::Result<()> {
     let Some((mut file, new)) = open_report()? else { return Ok(()) };
     if new {
         write_header(&mut file)?;

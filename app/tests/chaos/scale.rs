@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 /// Set to `1` for the long form.
-pub const LONG_ENV: &str = "CHAOS_LONG";
+pub(crate) const LONG_ENV: &str = "CHAOS_LONG";
 
 #[derive(Clone, Debug)]
-pub struct Scale {
+pub(crate) struct Scale {
     pub long: bool,
     /// Tasks created per scenario.
     pub tasks: usize,
@@ -24,11 +24,11 @@ pub struct Scale {
 }
 
 impl Scale {
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         if std::env::var(LONG_ENV).is_ok_and(|v| v == "1") { Self::long() } else { Self::short() }
     }
 
-    pub fn short() -> Self {
+    pub(crate) fn short() -> Self {
         Self {
             long: false,
             tasks: 300,
@@ -40,7 +40,7 @@ impl Scale {
         }
     }
 
-    pub fn long() -> Self {
+    pub(crate) fn long() -> Self {
         Self {
             long: true,
             tasks: 4000,
@@ -52,7 +52,7 @@ impl Scale {
         }
     }
 
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         if self.long { "long" } else { "short" }
     }
 }

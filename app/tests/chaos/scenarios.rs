@@ -17,7 +17,7 @@ use crate::system::{QUEUE, Store, System};
 use crate::worker::{self, WorkerConfig};
 
 #[derive(Clone, Debug)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub name: &'static str,
     store: Store,
     /// `--pool-size` of the servers, when not the default.
@@ -53,7 +53,7 @@ fn scenario(name: &'static str, fault: Option<Fault>) -> Scenario {
     }
 }
 
-pub fn all() -> Vec<Scenario> {
+pub(crate) fn all() -> Vec<Scenario> {
     vec![
         // Long-ish runs, so the kill lands while runs are in a worker's hands.
         Scenario { work_ms: (50, 250), claim_timeout_secs: 2, ..scenario("worker_sigkill", Some(Fault::WorkerKill)) },
@@ -107,7 +107,7 @@ impl Scenario {
         }
     }
 
-    pub fn run(&self, scale: &Scale) -> Result<(), String> {
+    pub(crate) fn run(&self, scale: &Scale) -> Result<(), String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

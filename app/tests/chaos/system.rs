@@ -18,18 +18,18 @@ use crate::worker::{self, WorkerConfig};
 
 /// The database the servers share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Store {
+pub(crate) enum Store {
     Postgres { replicas: usize },
     Sqlite,
 }
 
 /// The database the servers use on the private cluster (the `postgres`
 /// database stays for the suite's own connections).
-pub const PG_DATABASE: &str = "chaos";
-pub const QUEUE: &str = "chaos";
+pub(crate) const PG_DATABASE: &str = "chaos";
+pub(crate) const QUEUE: &str = "chaos";
 
 #[derive(Debug)]
-pub struct System {
+pub(crate) struct System {
     pub cluster: Option<PgCluster>,
     pub database_url: String,
     pub servers: Vec<ServerProcess>,
@@ -41,7 +41,7 @@ pub struct System {
 
 impl System {
     /// Starts the database and the servers, and creates the queue.
-    pub fn start(runtime: &Runtime, store: Store, server_args: &[String]) -> Result<Self, String> {
+    pub(crate) fn start(runtime: &Runtime, store: Store, server_args: &[String]) -> Result<Self, String> {
         let dir = tempfile::Builder::new().prefix("durable-chaos-").tempdir().map_err(|e| e.to_string())?;
         let (cluster, database_url, replicas) = match store {
             Store::Postgres { replicas } => {
@@ -73,12 +73,12 @@ impl System {
         Ok(system)
     }
 
-    pub fn urls(&self) -> Vec<String> {
+    pub(crate) fn urls(&self) -> Vec<String> {
         self.servers.iter().map(ServerProcess::url).collect()
     }
 
     /// Starts `count` workers of this shape (named `w0`, `w1`, …).
-    pub fn start_workers(&mut self, count: usize, shape: &WorkerConfig) -> Result<(), String> {
+    pub(crate) fn start_workers(&mut self, count: usize, shape: &WorkerConfig) -> Result<(), String> {
         for index in 0..count {
             let config = WorkerConfig { name: format!("w{index}"), servers: self.urls(), ..shape.clone() };
             let process = WorkerProcess::start(&config, self.ledger.clone(), &self.worker_log(index))?;
@@ -88,12 +88,12 @@ impl System {
         Ok(())
     }
 
-    pub fn worker_count(&self) -> usize {
+    pub(crate) fn worker_count(&self) -> usize {
         self.workers.len()
     }
 
     /// SIGKILLs worker `index` and starts a replacement in its place.
-    pub fn kill_worker(&mut self, index: usize) -> Result<(), String> {
+    pub(crate) fn kill_worker(&mut self, index: usize) -> Result<(), String> {
         if let Some(process) = self.workers[index].take() {
             process.kill();
         }
@@ -103,21 +103,21 @@ impl System {
     }
 
     /// Lets the workers print what they were acknowledged, then ends them.
-    pub fn stop_workers(&mut self) {
+    pub(crate) fn stop_workers(&mut self) {
         std::thread::sleep(Duration::from_millis(500));
         for process in self.workers.iter_mut().filter_map(Option::take) {
             process.stop();
         }
     }
 
-    pub fn stop_servers(&mut self) {
+    pub(crate) fn stop_servers(&mut self) {
         for server in &mut self.servers {
             server.kill();
         }
     }
 
     /// Where to point SQL at the end (the suite's own connection).
-    pub fn sql_url(&self) -> String {
+    pub(crate) fn sql_url(&self) -> String {
         self.database_url.clone()
     }
 
@@ -126,7 +126,7 @@ impl System {
     }
 
     /// The tails of every log, for a failure message.
-    pub fn log_tails(&self) -> String {
+    pub(crate) fn log_tails(&self) -> String {
         let mut text = String::new();
         for (index, server) in self.servers.iter().enumerate() {
             text.push_str(&format!("--- server {index} ---\n{}\n", server.log_tail()));

@@ -22,13 +22,13 @@ use durable_client::{ClaimRequest, ClaimedTask, Client, Error, RetryPolicy};
 use serde_json::{Value, json};
 
 /// Holds the worker's configuration (JSON) when this executable is a worker.
-pub const CONFIG_ENV: &str = "DURABLE_CHAOS_WORKER";
+pub(crate) const CONFIG_ENV: &str = "DURABLE_CHAOS_WORKER";
 
 /// The error a planned failure reports; SQL counts runs by it.
-pub const PLANNED_FAILURE: &str = "chaos: planned failure";
+pub(crate) const PLANNED_FAILURE: &str = "chaos: planned failure";
 
 #[derive(Clone, Debug)]
-pub struct WorkerConfig {
+pub(crate) struct WorkerConfig {
     pub name: String,
     pub servers: Vec<String>,
     pub queue: String,
@@ -42,7 +42,7 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         json!({
             "name": self.name,
             "servers": self.servers,
@@ -70,7 +70,7 @@ impl WorkerConfig {
 }
 
 /// The configuration, when this process was started as a worker.
-pub fn config_from_env() -> Option<WorkerConfig> {
+pub(crate) fn config_from_env() -> Option<WorkerConfig> {
     let text = std::env::var(CONFIG_ENV).ok()?;
     match WorkerConfig::from_json(&text) {
         Some(config) => Some(config),
@@ -80,7 +80,7 @@ pub fn config_from_env() -> Option<WorkerConfig> {
 
 /// A client that never retries on its own: every attempt is the worker's
 /// decision, so each one is counted.
-pub fn client(base_url: &str) -> Client {
+pub(crate) fn client(base_url: &str) -> Client {
     Client::builder(base_url)
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(2))
@@ -89,7 +89,7 @@ pub fn client(base_url: &str) -> Client {
         .expect("a loopback base URL")
 }
 
-pub fn run(config: WorkerConfig) -> ExitCode {
+pub(crate) fn run(config: WorkerConfig) -> ExitCode {
     // The parent holds our stdin; when it goes away, however it ended, so do we.
     std::thread::spawn(|| {
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
@@ -192,7 +192,7 @@ async fn report(
 }
 
 /// What kind of failure `error` is, as the ledger counts it.
-pub fn error_kind(error: &Error) -> String {
+pub(crate) fn error_kind(error: &Error) -> String {
     match error {
         Error::Api { status, .. } => status.to_string(),
         Error::Transport(e) if e.is_timeout() => "timeout".to_owned(),

@@ -10,30 +10,30 @@ use tokio::net::TcpStream;
 
 /// How long a test waits for an outcome it expects: far beyond the
 /// timeouts under test, so that only a server that never acts fails.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
-pub struct Connection {
+pub(crate) struct Connection {
     stream: TcpStream,
     /// Bytes read past the last response.
     buffer: Vec<u8>,
 }
 
 impl Connection {
-    pub async fn open(address: SocketAddr) -> Self {
+    pub(crate) async fn open(address: SocketAddr) -> Self {
         Self { stream: TcpStream::connect(address).await.expect("connects"), buffer: Vec::new() }
     }
 
-    pub async fn send(&mut self, bytes: &[u8]) {
+    pub(crate) async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("sends");
     }
 
-    pub async fn get(&mut self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&mut self, path: &str) -> (u16, String) {
         self.send(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes()).await;
         self.response().await
     }
 
-    pub async fn post(&mut self, path: &str, body: &str) -> (u16, String) {
+    pub(crate) async fn post(&mut self, path: &str, body: &str) -> (u16, String) {
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
@@ -44,7 +44,7 @@ impl Connection {
 
     /// The next response's status and body (the server frames bodies with
     /// `Content-Length`).
-    pub async fn response(&mut self) -> (u16, String) {
+    pub(crate) async fn response(&mut self) -> (u16, String) {
         let head_end = loop {
             if let Some(at) = self.buffer.windows(4).position(|window| window == b"\r\n\r\n") {
                 break at + 4;
@@ -70,7 +70,7 @@ impl Connection {
 
     /// Waits until the server closes the connection (end of stream, or a
     /// reset), sending nothing more.
-    pub async fn closed_by_server(&mut self) {
+    pub(crate) async fn closed_by_server(&mut self) {
         let mut byte = [0; 1];
         match tokio::time::timeout(PATIENCE, self.stream.read(&mut byte)).await {
             Ok(Ok(0)) => {}

@@ -1,10 +1,10 @@
 //! The scenarios, and the worker pool they share: W workers, each claiming
 //! in a loop (long polling) and acknowledging what it got.
 
-pub mod steady;
-pub mod table_growth;
-pub mod throughput;
-pub mod wakeup;
+pub(crate) mod steady;
+pub(crate) mod table_growth;
+pub(crate) mod throughput;
+pub(crate) mod wakeup;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +21,7 @@ use crate::target::Target;
 
 /// What a scenario needs to run.
 #[derive(Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub target: Arc<Target>,
     pub queue: String,
     /// The database the server (or the in-process engine) uses, if given.
@@ -30,20 +30,20 @@ pub struct Ctx {
 
 /// A scenario's result: one line for people, one JSON object for scripts.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     pub line: String,
     pub json: serde_json::Value,
 }
 
 impl Report {
-    pub fn new(line: String, json: &impl Serialize) -> anyhow::Result<Self> {
+    pub(crate) fn new(line: String, json: &impl Serialize) -> anyhow::Result<Self> {
         Ok(Self { line, json: serde_json::to_value(json).context("serializing the report")? })
     }
 }
 
 /// How each worker of a [`Pool`] claims and acknowledges.
 #[derive(Debug, Clone)]
-pub struct WorkerConfig {
+pub(crate) struct WorkerConfig {
     pub workers: usize,
     pub limit: u32,
     pub long_poll: u64,
@@ -58,7 +58,7 @@ pub struct WorkerConfig {
 
 impl WorkerConfig {
     /// Workers as the command line sets them, stopping at `goal` runs.
-    pub fn from_args(args: &WorkerArgs, goal: Option<usize>) -> Self {
+    pub(crate) fn from_args(args: &WorkerArgs, goal: Option<usize>) -> Self {
         Self {
             workers: args.workers,
             limit: args.limit,
@@ -73,7 +73,7 @@ impl WorkerConfig {
 
 /// What one worker saw.
 #[derive(Debug, Default)]
-pub struct WorkerLog {
+pub(crate) struct WorkerLog {
     /// Each claimed run and when its claim answered.
     pub claims: Vec<(Uuid, Instant)>,
     pub completed: usize,
@@ -94,14 +94,14 @@ enum Stop {
 
 /// Running workers.
 #[derive(Debug)]
-pub struct Pool {
+pub(crate) struct Pool {
     stop: Arc<watch::Sender<Stop>>,
     handled: Arc<AtomicUsize>,
     workers: Vec<JoinHandle<anyhow::Result<WorkerLog>>>,
 }
 
 impl Pool {
-    pub fn start(target: &Arc<Target>, queue: &str, config: &WorkerConfig) -> Self {
+    pub(crate) fn start(target: &Arc<Target>, queue: &str, config: &WorkerConfig) -> Self {
         let stop = Arc::new(watch::channel(Stop::Run).0);
         let handled = Arc::new(AtomicUsize::new(0));
         let workers = (0..config.workers)
@@ -121,12 +121,12 @@ impl Pool {
     }
 
     /// Runs claimed and acknowledged so far (completed or rejected).
-    pub fn handled(&self) -> usize {
+    pub(crate) fn handled(&self) -> usize {
         self.handled.load(Ordering::SeqCst)
     }
 
     /// Waits until the goal is reached (or a worker failed).
-    pub async fn finished(&self) {
+    pub(crate) async fn finished(&self) {
         let mut stopped = self.stop.subscribe();
         // Only fails when the sender is gone, and we hold it.
         let _ = stopped.wait_for(|stop| *stop != Stop::Run).await;
@@ -137,7 +137,7 @@ impl Pool {
     /// then over HTTP a waiting long poll is abandoned, and in process the
     /// engine ends its long polls (for good: no later claim waits). A store
     /// call in process is never cut in half.
-    pub async fn stop(self, target: &Target, last: bool) -> anyhow::Result<Vec<WorkerLog>> {
+    pub(crate) async fn stop(self, target: &Target, last: bool) -> anyhow::Result<Vec<WorkerLog>> {
         self.stop.send_replace(if last { Stop::Abandon } else { Stop::Finish });
         if last {
             target.end_long_polls();

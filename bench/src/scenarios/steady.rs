@@ -48,7 +48,7 @@ struct Outcome {
     samples: Vec<(f64, u64, u64)>,
 }
 
-pub async fn run(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Report> {
+pub(crate) async fn run(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.rate > 0, "--rate must be at least 1");
     ctx.target.create_queue(&ctx.queue).await.context("creating the queue")?;
     let config = WorkerConfig::from_args(&args.worker, None);

@@ -36,7 +36,7 @@ struct Outcome {
     p99_ratio: f64,
 }
 
-pub async fn run(ctx: &Ctx, args: &TableGrowthArgs) -> anyhow::Result<Report> {
+pub(crate) async fn run(ctx: &Ctx, args: &TableGrowthArgs) -> anyhow::Result<Report> {
     let Some(url) = ctx.database_url.as_deref().filter(|url| url.starts_with("postgres")) else {
         bail!("table-growth seeds PostgreSQL directly: pass the server's --database-url postgres://…");
     };

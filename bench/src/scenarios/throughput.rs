@@ -44,7 +44,7 @@ struct Outcome {
     create_to_claim: Latency,
 }
 
-pub async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
+pub(crate) async fn run(ctx: &Ctx, args: &ThroughputArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.tasks > 0, "--tasks must be at least 1");
     ctx.target.create_queue(&ctx.queue).await.context("creating the queue")?;
     let config = WorkerConfig::from_args(&args.worker, Some(args.tasks));

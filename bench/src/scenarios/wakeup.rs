@@ -35,7 +35,7 @@ struct Outcome {
     create: Latency,
 }
 
-pub async fn run(ctx: &Ctx, args: &WakeupArgs) -> anyhow::Result<Report> {
+pub(crate) async fn run(ctx: &Ctx, args: &WakeupArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.min_pause_ms <= args.max_pause_ms, "--min-pause-ms must not exceed --max-pause-ms");
     ctx.target.create_queue(&ctx.queue).await.context("creating the queue")?;
     let (tap, mut claimed) = mpsc::unbounded_channel();

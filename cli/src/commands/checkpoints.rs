@@ -8,7 +8,7 @@ use crate::cli::CheckpointsCmd;
 use crate::json_arg;
 use crate::output::{self, details, table};
 
-pub async fn run(ctx: &Ctx, cmd: CheckpointsCmd) -> anyhow::Result<()> {
+pub(super) async fn run(ctx: &Ctx, cmd: CheckpointsCmd) -> anyhow::Result<()> {
     match cmd {
         CheckpointsCmd::Get { task, step } => {
             let checkpoint = ctx.client.get_checkpoint(task, &step).await?;

@@ -8,7 +8,7 @@ use crate::cli::ConfigCmd;
 use crate::config::{self, Source, resolve_server};
 use crate::output::{Printer, details};
 
-pub fn run(cmd: ConfigCmd, flag: Option<&str>, out: Printer) -> anyhow::Result<()> {
+pub(super) fn run(cmd: ConfigCmd, flag: Option<&str>, out: Printer) -> anyhow::Result<()> {
     match cmd {
         ConfigCmd::SetServer { url } => {
             // Refuse what the client would refuse later, now.

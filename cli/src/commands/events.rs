@@ -8,7 +8,7 @@ use crate::cli::EventsCmd;
 use crate::json_arg;
 use crate::output::{self, details};
 
-pub async fn run(ctx: &Ctx, cmd: EventsCmd) -> anyhow::Result<()> {
+pub(super) async fn run(ctx: &Ctx, cmd: EventsCmd) -> anyhow::Result<()> {
     match cmd {
         EventsCmd::Emit { name, payload } => {
             // Checked before anything is sent.

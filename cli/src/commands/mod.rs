@@ -18,7 +18,7 @@ use crate::output::Printer;
 
 /// What every command that talks to the server gets.
 #[derive(Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// The API client.
     pub client: Client,
     /// Where results go.
@@ -26,7 +26,7 @@ pub struct Ctx {
 }
 
 /// Runs the command line; an error becomes `error: …` and a non-zero exit.
-pub async fn run(cli: Cli, out: Printer) -> anyhow::Result<()> {
+pub(crate) async fn run(cli: Cli, out: Printer) -> anyhow::Result<()> {
     let Cli { server, token, command, .. } = cli;
     match command {
         Command::Config(cmd) => return config::run(cmd, server.as_deref(), out),

@@ -13,7 +13,7 @@ use crate::output::{self, details, table};
 /// How often `stats --watch` refreshes.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
 
-pub async fn run(ctx: &Ctx, cmd: QueuesCmd) -> anyhow::Result<()> {
+pub(super) async fn run(ctx: &Ctx, cmd: QueuesCmd) -> anyhow::Result<()> {
     match cmd {
         QueuesCmd::Create { name, task_ttl, event_ttl } => {
             let mut body = CreateQueue::new(name);

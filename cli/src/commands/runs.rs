@@ -9,7 +9,7 @@ use crate::cli::RunsCmd;
 use crate::json_arg;
 use crate::output::{self, details, table};
 
-pub async fn run(ctx: &Ctx, cmd: RunsCmd) -> anyhow::Result<()> {
+pub(super) async fn run(ctx: &Ctx, cmd: RunsCmd) -> anyhow::Result<()> {
     match cmd {
         RunsCmd::List { task, status, page } => {
             let filter = ListRuns {

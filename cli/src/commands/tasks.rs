@@ -18,7 +18,7 @@ use crate::cli::{PageArgs, TaskCreateArgs, TasksCmd};
 use crate::json_arg;
 use crate::output::{self, details, table};
 
-pub async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
+pub(super) async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
     match cmd {
         TasksCmd::Create(args) => create(ctx, args).await,
         TasksCmd::Claim { queue, limit, timeout, poll, worker_id } => {
@@ -257,7 +257,7 @@ fn summary_json(task: &TaskSummary) -> Value {
 }
 
 /// A table of task summaries (also used for a workflow run's tasks).
-pub fn summaries_table(tasks: &[TaskSummary]) -> String {
+pub(super) fn summaries_table(tasks: &[TaskSummary]) -> String {
     table(
         &["ID", "QUEUE", "NAME", "STATUS", "MAX ATTEMPTS", "CREATED", "COMPLETED"],
         tasks.iter().map(|t| {
@@ -275,7 +275,7 @@ pub fn summaries_table(tasks: &[TaskSummary]) -> String {
 }
 
 /// The summaries as the API's JSON (also used for a workflow run's tasks).
-pub fn summaries_json(tasks: &[TaskSummary]) -> Value {
+pub(super) fn summaries_json(tasks: &[TaskSummary]) -> Value {
     Value::Array(tasks.iter().map(summary_json).collect())
 }
 

@@ -10,7 +10,7 @@ use crate::cli::WorkflowsCmd;
 use crate::json_arg;
 use crate::output::{self, details, table};
 
-pub async fn run(ctx: &Ctx, cmd: WorkflowsCmd) -> anyhow::Result<()> {
+pub(super) async fn run(ctx: &Ctx, cmd: WorkflowsCmd) -> anyhow::Result<()> {
     match cmd {
         WorkflowsCmd::Create { name, version, inputs, tag, created_by } => {
             // Checked before anything is sent.

@@ -11,10 +11,10 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// Nothing listens here: connections are refused at once.
-pub const UNREACHABLE: &str = "http://127.0.0.1:1";
+pub(crate) const UNREACHABLE: &str = "http://127.0.0.1:1";
 
 /// A running server and an empty config directory, both gone on drop.
-pub struct TestServer {
+pub(crate) struct TestServer {
     runtime: tokio::runtime::Runtime,
     server: Option<Server>,
     url: String,
@@ -22,7 +22,7 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
         let server = runtime.block_on(start(&Settings::default())).expect("server starts");
@@ -30,21 +30,21 @@ impl TestServer {
         Self { runtime, server: Some(server), url, config_dir: tempfile::tempdir().expect("temp dir") }
     }
 
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
-    pub fn config_dir(&self) -> &Path {
+    pub(crate) fn config_dir(&self) -> &Path {
         self.config_dir.path()
     }
 
-    pub fn config_file(&self) -> PathBuf {
+    pub(crate) fn config_file(&self) -> PathBuf {
         self.config_dir.path().join("config.toml")
     }
 
     /// `durablectl` with no server chosen: no `--server`, no
     /// `DURABLE_SERVER`, the (empty) isolated config directory.
-    pub fn bare(&self) -> Command {
+    pub(crate) fn bare(&self) -> Command {
         let mut cmd = Command::cargo_bin("durablectl").expect("durablectl is built");
         cmd.env_remove("DURABLE_SERVER")
             .env_remove("DURABLE_TOKEN")
@@ -54,7 +54,7 @@ impl TestServer {
     }
 
     /// `durablectl --server <this server> <args>`.
-    pub fn cmd<I, S>(&self, args: I) -> Command
+    pub(crate) fn cmd<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -65,7 +65,7 @@ impl TestServer {
     }
 
     /// Runs `args` with `--output json`, expects success, parses stdout.
-    pub fn json<I, S>(&self, args: I) -> Value
+    pub(crate) fn json<I, S>(&self, args: I) -> Value
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -77,7 +77,7 @@ impl TestServer {
     }
 
     /// Runs `args` with `--output table`, expects success, returns stdout.
-    pub fn table<I, S>(&self, args: I) -> String
+    pub(crate) fn table<I, S>(&self, args: I) -> String
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -88,25 +88,25 @@ impl TestServer {
 
     // ------------------------------------------------------------ fixtures
 
-    pub fn queue(&self, name: &str) {
+    pub(crate) fn queue(&self, name: &str) {
         self.json(["queues", "create", "--name", name]);
     }
 
     /// Creates a task in `queue`; returns `(task_id, run_id)`.
-    pub fn task(&self, queue: &str, name: &str, extra: &[&str]) -> (String, String) {
+    pub(crate) fn task(&self, queue: &str, name: &str, extra: &[&str]) -> (String, String) {
         let created = self.json(["tasks", "create", "--queue", queue, "--name", name].iter().chain(extra));
         (string(&created["task_id"]), string(&created["run_id"]))
     }
 
     /// Claims one run of `queue`; returns `(task_id, run_id)`.
-    pub fn claim(&self, queue: &str) -> (String, String) {
+    pub(crate) fn claim(&self, queue: &str) -> (String, String) {
         let claimed = self.json(["tasks", "claim", "--queue", queue]);
         let task = &claimed["tasks"][0];
         (string(&task["task_id"]), string(&task["run_id"]))
     }
 
     /// How many tasks the server holds.
-    pub fn task_count(&self) -> usize {
+    pub(crate) fn task_count(&self) -> usize {
         self.json(["tasks", "list", "--all"])["tasks"].as_array().expect("tasks array").len()
     }
 }
@@ -120,12 +120,12 @@ impl Drop for TestServer {
 }
 
 /// A JSON string's text.
-pub fn string(value: &Value) -> String {
+pub(crate) fn string(value: &Value) -> String {
     value.as_str().unwrap_or_else(|| panic!("not a string: {value}")).to_owned()
 }
 
 /// The first line of `text` (a table's header), split on runs of spaces.
-pub fn header(text: &str) -> Vec<String> {
+pub(crate) fn header(text: &str) -> Vec<String> {
     text.lines()
         .next()
         .unwrap_or_default()
@@ -137,7 +137,7 @@ pub fn header(text: &str) -> Vec<String> {
 }
 
 /// The value of `field:` in a detail view.
-pub fn field(text: &str, name: &str) -> String {
+pub(crate) fn field(text: &str, name: &str) -> String {
     let prefix = format!("{name}:");
     text.lines()
         .find_map(|line| line.strip_prefix(&prefix))

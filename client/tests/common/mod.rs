@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 /// One request as the stub saw it.
 #[derive(Clone, Debug)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -28,26 +28,26 @@ pub struct Recorded {
 
 /// A canned answer.
 #[derive(Clone, Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub body: String,
     pub delay: Duration,
 }
 
 impl Reply {
-    pub fn json(status: u16, body: Value) -> Self {
+    pub(crate) fn json(status: u16, body: Value) -> Self {
         Self { status, body: body.to_string(), delay: Duration::ZERO }
     }
 
-    pub fn error(status: u16, code: &str, message: &str) -> Self {
+    pub(crate) fn error(status: u16, code: &str, message: &str) -> Self {
         Self::json(status, serde_json::json!({"error": message, "code": code}))
     }
 
-    pub fn empty(status: u16) -> Self {
+    pub(crate) fn empty(status: u16) -> Self {
         Self { status, body: String::new(), delay: Duration::ZERO }
     }
 
-    pub fn after(mut self, delay: Duration) -> Self {
+    pub(crate) fn after(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
@@ -61,7 +61,7 @@ struct Shared {
 }
 
 /// The running stub; stops when dropped.
-pub struct Stub {
+pub(crate) struct Stub {
     pub url: String,
     shared: Arc<Shared>,
     server: JoinHandle<()>,
@@ -70,7 +70,7 @@ pub struct Stub {
 impl Stub {
     /// Serves `respond(request, n)`, where `n` counts the earlier requests
     /// with the same method and path.
-    pub async fn start(respond: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> Self {
+    pub(crate) async fn start(respond: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> Self {
         let shared = Arc::new(Shared { respond: Box::new(respond), log: Mutex::new(Vec::new()) });
         let router = axum::Router::new().fallback(handle).with_state(Arc::clone(&shared));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -81,17 +81,17 @@ impl Stub {
         Self { url, shared, server }
     }
 
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.shared.log.lock().unwrap().clone()
     }
 
     /// How many requests had this method and a path ending with `suffix`.
-    pub fn count(&self, method: &str, suffix: &str) -> usize {
+    pub(crate) fn count(&self, method: &str, suffix: &str) -> usize {
         self.requests().iter().filter(|r| r.method == method && r.path.ends_with(suffix)).count()
     }
 
     /// Requests per "METHOD path".
-    pub fn counts(&self) -> HashMap<String, usize> {
+    pub(crate) fn counts(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for r in self.requests() {
             *counts.entry(format!("{} {}", r.method, r.path)).or_default() += 1;
@@ -136,7 +136,7 @@ async fn handle(
 }
 
 /// A client of the stub whose retries wait only a millisecond or two.
-pub fn client(stub: &Stub) -> durable_client::ClientBuilder {
+pub(crate) fn client(stub: &Stub) -> durable_client::ClientBuilder {
     durable_client::Client::builder(&stub.url).retry_policy(durable_client::RetryPolicy {
         max_retries: 2,
         base_delay: Duration::from_millis(1),
@@ -144,6 +144,6 @@ pub fn client(stub: &Stub) -> durable_client::ClientBuilder {
     })
 }
 
-pub const RUN: &str = "0192b9d4-5e3a-7f00-8000-000000000001";
-pub const TASK: &str = "0192b9d4-5e3a-7f00-8000-000000000002";
-pub const NOW: &str = "2030-01-01T00:00:00Z";
+pub(crate) const RUN: &str = "0192b9d4-5e3a-7f00-8000-000000000001";
+pub(crate) const TASK: &str = "0192b9d4-5e3a-7f00-8000-000000000002";
+pub(crate) const NOW: &str = "2030-01-01T00:00:00Z";

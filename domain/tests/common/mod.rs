@@ -16,23 +16,23 @@ use time::Duration;
 use time::macros::datetime;
 
 /// The instant every task in these tests is created at.
-pub const T0: Timestamp = datetime!(2026-03-01 12:00:00 UTC);
+pub(crate) const T0: Timestamp = datetime!(2026-03-01 12:00:00 UTC);
 
 /// `T0` plus `seconds` (negative goes back in time).
-pub fn at(seconds: i64) -> Timestamp {
+pub(crate) fn at(seconds: i64) -> Timestamp {
     T0 + Duration::seconds(seconds)
 }
 
-pub fn secs(seconds: i64) -> Duration {
+pub(crate) fn secs(seconds: i64) -> Duration {
     Duration::seconds(seconds)
 }
 
-pub fn queue() -> QueueName {
+pub(crate) fn queue() -> QueueName {
     QueueName::parse("name", "emails").unwrap()
 }
 
 /// A task with no retry strategy, no timeouts and `max_attempts` 1.
-pub fn spec() -> TaskSpec {
+pub(crate) fn spec() -> TaskSpec {
     TaskSpec {
         task_name: "send-email".into(),
         params: json!({"to": "ada@example.com"}),
@@ -47,40 +47,40 @@ pub fn spec() -> TaskSpec {
     }
 }
 
-pub fn with_attempts(max_attempts: u32) -> TaskSpec {
+pub(crate) fn with_attempts(max_attempts: u32) -> TaskSpec {
     TaskSpec { max_attempts, ..spec() }
 }
 
-pub fn fixed(base_seconds: f64) -> RetryStrategy {
+pub(crate) fn fixed(base_seconds: f64) -> RetryStrategy {
     RetryStrategy { kind: RetryKind::Fixed, base_seconds, factor: None, max_seconds: None }
 }
 
-pub fn exponential(base_seconds: f64, factor: Option<f64>, max_seconds: Option<f64>) -> RetryStrategy {
+pub(crate) fn exponential(base_seconds: f64, factor: Option<f64>, max_seconds: Option<f64>) -> RetryStrategy {
     RetryStrategy { kind: RetryKind::Exponential, base_seconds, factor, max_seconds }
 }
 
 /// A new task created at `T0`: its first run is pending and due at once.
-pub fn new_task(spec: TaskSpec) -> TaskState {
+pub(crate) fn new_task(spec: TaskSpec) -> TaskState {
     task::create(queue(), spec, T0)
 }
 
-pub fn claim_for(timeout_seconds: i64) -> Claim {
+pub(crate) fn claim_for(timeout_seconds: i64) -> Claim {
     Claim { limit: 1, claim_timeout: secs(timeout_seconds), long_poll: None, worker_id: Some("worker-1".into()) }
 }
 
 /// A new task whose first run was claimed at `T0` for 30 s.
-pub fn claimed(spec: TaskSpec) -> TaskState {
+pub(crate) fn claimed(spec: TaskSpec) -> TaskState {
     let mut state = new_task(spec);
     machine::claim(&mut state, &claim_for(30), T0).unwrap();
     state
 }
 
-pub fn event(name: &str, payload: Value, created_at: Timestamp) -> Event {
+pub(crate) fn event(name: &str, payload: Value, created_at: Timestamp) -> Event {
     Event { id: EventId::new(), name: name.into(), payload, created_at }
 }
 
 /// A wait-for-event command from the run `state` addresses.
-pub fn wait_for(state: &TaskState, event_name: &str, step_name: &str, timeout_seconds: i64) -> Wait {
+pub(crate) fn wait_for(state: &TaskState, event_name: &str, step_name: &str, timeout_seconds: i64) -> Wait {
     Wait {
         run_id: state.run.id,
         task_id: state.task.id,
@@ -92,13 +92,13 @@ pub fn wait_for(state: &TaskState, event_name: &str, step_name: &str, timeout_se
 
 /// The state a store would load after a transition created `run`: the same
 /// task, now addressing its new current run.
-pub fn addressing(state: &TaskState, run: task::Run) -> TaskState {
+pub(crate) fn addressing(state: &TaskState, run: task::Run) -> TaskState {
     TaskState { task: state.task.clone(), run }
 }
 
 /// Runs `op` on `state`, expecting exactly `expected` and no change at all.
 #[track_caller]
-pub fn assert_rejected<T: std::fmt::Debug>(
+pub(crate) fn assert_rejected<T: std::fmt::Debug>(
     state: &mut TaskState,
     expected: durable_domain::Rejection,
     op: impl FnOnce(&mut TaskState) -> Result<T, durable_domain::Rejection>,
@@ -111,7 +111,7 @@ pub fn assert_rejected<T: std::fmt::Debug>(
 
 /// The next run of a transition that retried, or a panic naming what happened.
 #[track_caller]
-pub fn retried(outcome: machine::FailOutcome) -> task::Run {
+pub(crate) fn retried(outcome: machine::FailOutcome) -> task::Run {
     match outcome {
         machine::FailOutcome::Retry(run) => *run,
         machine::FailOutcome::TaskFailed => panic!("expected a retry, the task failed"),

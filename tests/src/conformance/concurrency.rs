@@ -144,7 +144,7 @@ pub async fn emit_racing_wait_never_loses_the_wake_up(backend: Backend) {
                 assert_eq!(replay, expected, "iteration {i}");
                 woken += 1;
             }
-            outcome => {
+            outcome @ WaitResponse::Outcome(_) => {
                 assert_eq!(outcome, expected, "iteration {i}");
                 resolved_at_once += 1;
             }

@@ -246,17 +246,14 @@ fn is_root() -> bool {
 fn make_root(run_as: Option<&str>) -> Result<PathBuf, String> {
     let template = std::env::temp_dir().join("durable-pg-XXXXXX");
     let template = template.to_str().ok_or("temp dir path is not UTF-8")?;
-    let mut mktemp = match run_as {
-        Some(user) => {
-            let mut command = Command::new(runuser());
-            command.args(["-u", user, "--", "mktemp", "-d", template]);
-            command
-        }
-        None => {
-            let mut command = Command::new("mktemp");
-            command.args(["-d", template]);
-            command
-        }
+    let mut mktemp = if let Some(user) = run_as {
+        let mut command = Command::new(runuser());
+        command.args(["-u", user, "--", "mktemp", "-d", template]);
+        command
+    } else {
+        let mut command = Command::new("mktemp");
+        command.args(["-d", template]);
+        command
     };
     let out = mktemp.stderr(Stdio::piped()).output().map_err(|e| format!("mktemp: {e}"))?;
     if !out.status.success() {

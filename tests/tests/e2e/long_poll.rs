@@ -29,9 +29,7 @@ async fn long_poll_is_woken_by_a_create_from_another_client() {
         // Let the claim reach the server and start waiting (not a timing
         // assertion: the checks below hold however long this takes).
         tokio::time::sleep(Duration::from_millis(300)).await;
-        if poll.is_finished() {
-            panic!("round {round}: the long poll answered before any task existed: {:?}", poll.await);
-        }
+        assert!(!poll.is_finished(), "round {round}: the long poll answered before any task existed: {:?}", poll.await);
 
         let before_create = Instant::now();
         let created =

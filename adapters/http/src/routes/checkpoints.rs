@@ -10,7 +10,7 @@ use crate::types::checkpoints::{CheckpointList, CheckpointResponse, CheckpointWr
 use crate::types::rules::NameText;
 use crate::types::rules::UuidText;
 
-pub fn routes() -> Router<SharedService> {
+pub(crate) fn routes() -> Router<SharedService> {
     Router::new()
         .route("/tasks/{task_id}/checkpoints", get(list_checkpoints))
         .route("/tasks/{task_id}/checkpoints/{step_name}", get(get_checkpoint).put(put_checkpoint))
@@ -27,7 +27,7 @@ pub fn routes() -> Router<SharedService> {
         (status = 409, description = "owner_run does not hold a claim on this task", body = ErrorBody),
     ),
 )]
-pub async fn put_checkpoint(
+pub(crate) async fn put_checkpoint(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<PutCheckpointRequest>,
@@ -42,7 +42,7 @@ pub async fn put_checkpoint(
     params(("task_id" = inline(UuidText), Path), ("step_name" = inline(NameText), Path)),
     responses((status = 200, body = CheckpointResponse), (status = 404, body = ErrorBody)),
 )]
-pub async fn get_checkpoint(
+pub(crate) async fn get_checkpoint(
     State(service): State<SharedService>,
     params: PathParams,
 ) -> Result<Json<CheckpointResponse>, ApiError> {
@@ -56,7 +56,7 @@ pub async fn get_checkpoint(
     params(("task_id" = inline(UuidText), Path)),
     responses((status = 200, body = CheckpointList), (status = 404, body = ErrorBody)),
 )]
-pub async fn list_checkpoints(
+pub(crate) async fn list_checkpoints(
     State(service): State<SharedService>,
     params: PathParams,
 ) -> Result<Json<CheckpointList>, ApiError> {

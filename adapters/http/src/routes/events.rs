@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::extract::Json;
 use crate::types::events::{EmitEventRequest, EventResponse};
 
-pub fn routes() -> Router<SharedService> {
+pub(crate) fn routes() -> Router<SharedService> {
     Router::new().route("/events", post(emit_event))
 }
 
@@ -18,7 +18,7 @@ pub fn routes() -> Router<SharedService> {
     request_body = EmitEventRequest,
     responses((status = 201, body = EventResponse)),
 )]
-pub async fn emit_event(
+pub(crate) async fn emit_event(
     State(service): State<SharedService>,
     Json(request): Json<EmitEventRequest>,
 ) -> Result<(StatusCode, Json<EventResponse>), ApiError> {

@@ -1,13 +1,13 @@
 //! Handlers, one module per resource. Each `routes()` uses paths relative to
 //! `/api/v1`; the `#[utoipa::path]` of each handler carries the full path.
 
-pub mod checkpoints;
-pub mod events;
-pub mod ops;
-pub mod queues;
-pub mod runs;
-pub mod tasks;
-pub mod workflows;
+pub(crate) mod checkpoints;
+pub(crate) mod events;
+pub(crate) mod ops;
+pub(crate) mod queues;
+pub(crate) mod runs;
+pub(crate) mod tasks;
+pub(crate) mod workflows;
 
 use std::sync::Arc;
 
@@ -15,10 +15,10 @@ use axum::Router;
 use durable_ports::Service;
 
 /// The state every handler gets: the use cases behind the API.
-pub type SharedService = Arc<dyn Service>;
+pub(crate) type SharedService = Arc<dyn Service>;
 
 /// Every `/api/v1` route.
-pub fn api() -> Router<SharedService> {
+pub(crate) fn api() -> Router<SharedService> {
     Router::new()
         .merge(queues::routes())
         .merge(tasks::routes())

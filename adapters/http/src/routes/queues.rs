@@ -9,7 +9,7 @@ use crate::extract::{Json, PathParams, Query, present};
 use crate::types::queues::{CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse};
 use crate::types::rules::QueueNameText;
 
-pub fn routes() -> Router<SharedService> {
+pub(crate) fn routes() -> Router<SharedService> {
     Router::new()
         .route("/queues", get(list_queues).post(create_queue))
         .route("/queues/{queue_name}", delete(delete_queue))
@@ -20,7 +20,7 @@ pub fn routes() -> Router<SharedService> {
     get, path = "/api/v1/queues", tag = "queues",
     responses((status = 200, body = QueueList)),
 )]
-pub async fn list_queues(State(service): State<SharedService>) -> Result<Json<QueueList>, ApiError> {
+pub(crate) async fn list_queues(State(service): State<SharedService>) -> Result<Json<QueueList>, ApiError> {
     let queues = service.list_queues().await?;
     Ok(Json(QueueList { queues: queues.into_iter().map(Into::into).collect() }))
 }
@@ -33,7 +33,7 @@ pub async fn list_queues(State(service): State<SharedService>) -> Result<Json<Qu
         (status = 409, description = "The queue exists", body = ErrorBody),
     ),
 )]
-pub async fn create_queue(
+pub(crate) async fn create_queue(
     State(service): State<SharedService>,
     Json(request): Json<CreateQueueRequest>,
 ) -> Result<(StatusCode, Json<QueueResponse>), ApiError> {
@@ -50,7 +50,7 @@ pub async fn create_queue(
         (status = 409, description = "The queue holds unfinished tasks", body = ErrorBody),
     ),
 )]
-pub async fn delete_queue(
+pub(crate) async fn delete_queue(
     State(service): State<SharedService>,
     params: PathParams,
     Query(query): Query<DeleteQueueQuery>,
@@ -70,7 +70,7 @@ pub async fn delete_queue(
     params(("queue_name" = inline(QueueNameText), Path)),
     responses((status = 200, body = QueueStatsResponse), (status = 404, body = ErrorBody)),
 )]
-pub async fn queue_stats(
+pub(crate) async fn queue_stats(
     State(service): State<SharedService>,
     params: PathParams,
 ) -> Result<Json<QueueStatsResponse>, ApiError> {

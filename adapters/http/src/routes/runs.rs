@@ -16,7 +16,7 @@ use crate::types::runs::{
 };
 use crate::types::status::RunStatus;
 
-pub fn routes() -> Router<SharedService> {
+pub(crate) fn routes() -> Router<SharedService> {
     Router::new()
         .route("/runs", get(list_runs))
         .route("/runs/complete", post(complete_runs))
@@ -33,7 +33,7 @@ pub fn routes() -> Router<SharedService> {
     params(RunQuery),
     responses((status = 200, body = RunList)),
 )]
-pub async fn list_runs(
+pub(crate) async fn list_runs(
     State(service): State<SharedService>,
     Query(query): Query<RunQuery>,
 ) -> Result<Json<RunList>, ApiError> {
@@ -61,7 +61,7 @@ pub async fn list_runs(
         (status = 409, description = "The run is not claimed or its claim was lost", body = ErrorBody),
     ),
 )]
-pub async fn complete_run(
+pub(crate) async fn complete_run(
     State(service): State<SharedService>,
     params: PathParams,
     OptionalJson(request): OptionalJson<CompleteRequest>,
@@ -77,7 +77,7 @@ pub async fn complete_run(
     request_body = BatchCompleteRequest,
     responses((status = 200, description = "One result per run, in request order", body = BatchCompleteResponse)),
 )]
-pub async fn complete_runs(
+pub(crate) async fn complete_runs(
     State(service): State<SharedService>,
     Json(request): Json<BatchCompleteRequest>,
 ) -> Result<Json<BatchCompleteResponse>, ApiError> {
@@ -114,7 +114,7 @@ pub async fn complete_runs(
         (status = 409, description = "The run is not claimed or its claim was lost", body = ErrorBody),
     ),
 )]
-pub async fn fail_run(
+pub(crate) async fn fail_run(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<FailRequest>,
@@ -134,7 +134,7 @@ pub async fn fail_run(
         (status = 409, description = "The run is finished", body = ErrorBody),
     ),
 )]
-pub async fn schedule_run(
+pub(crate) async fn schedule_run(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<ScheduleRequest>,
@@ -155,7 +155,7 @@ pub async fn schedule_run(
         (status = 409, description = "The claim was lost", body = ErrorBody),
     ),
 )]
-pub async fn heartbeat_run(
+pub(crate) async fn heartbeat_run(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<HeartbeatRequest>,
@@ -178,7 +178,7 @@ pub async fn heartbeat_run(
         (status = 409, description = "The caller does not hold the claim", body = ErrorBody),
     ),
 )]
-pub async fn wait_for_event(
+pub(crate) async fn wait_for_event(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<WaitForEventRequest>,

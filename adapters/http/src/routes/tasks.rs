@@ -19,7 +19,7 @@ use crate::types::tasks::{
     CreatedTaskResponse, TaskDetail, TaskList, TaskQuery,
 };
 
-pub fn routes() -> Router<SharedService> {
+pub(crate) fn routes() -> Router<SharedService> {
     Router::new()
         .route("/queues/{queue_name}/tasks", post(create_task))
         .route("/queues/{queue_name}/tasks/batch", post(create_tasks))
@@ -39,7 +39,7 @@ pub fn routes() -> Router<SharedService> {
         (status = 404, description = "Unknown queue or workflow run", body = ErrorBody),
     ),
 )]
-pub async fn create_task(
+pub(crate) async fn create_task(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<CreateTaskRequest>,
@@ -56,7 +56,7 @@ pub async fn create_task(
     request_body = BatchCreateRequest,
     responses((status = 201, body = BatchCreateResponse), (status = 404, body = ErrorBody)),
 )]
-pub async fn create_tasks(
+pub(crate) async fn create_tasks(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<BatchCreateRequest>,
@@ -76,7 +76,7 @@ pub async fn create_tasks(
     request_body = ClaimRequestBody,
     responses((status = 200, body = ClaimResponse), (status = 404, body = ErrorBody)),
 )]
-pub async fn claim(
+pub(crate) async fn claim(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<ClaimRequestBody>,
@@ -128,7 +128,7 @@ pub async fn claim(
     params(TaskQuery),
     responses((status = 200, body = TaskList)),
 )]
-pub async fn list_tasks(
+pub(crate) async fn list_tasks(
     State(service): State<SharedService>,
     Query(query): Query<TaskQuery>,
 ) -> Result<Json<TaskList>, ApiError> {
@@ -152,7 +152,10 @@ pub async fn list_tasks(
     params(("task_id" = inline(UuidText), Path)),
     responses((status = 200, body = TaskDetail), (status = 404, body = ErrorBody)),
 )]
-pub async fn get_task(State(service): State<SharedService>, params: PathParams) -> Result<Json<TaskDetail>, ApiError> {
+pub(crate) async fn get_task(
+    State(service): State<SharedService>,
+    params: PathParams,
+) -> Result<Json<TaskDetail>, ApiError> {
     let task = service.get_task(params.id("task_id")?).await?;
     Ok(Json(task.into()))
 }
@@ -167,7 +170,7 @@ pub async fn get_task(State(service): State<SharedService>, params: PathParams) 
         (status = 409, description = "The task already finished", body = ErrorBody),
     ),
 )]
-pub async fn cancel_task(
+pub(crate) async fn cancel_task(
     State(service): State<SharedService>,
     params: PathParams,
 ) -> Result<Json<CanceledTask>, ApiError> {

@@ -14,7 +14,7 @@ use crate::types::workflows::{
     WorkflowRunResponse,
 };
 
-pub fn routes() -> Router<SharedService> {
+pub(crate) fn routes() -> Router<SharedService> {
     Router::new()
         .route("/workflow-runs", get(list_workflow_runs).post(create_workflow_run))
         .route("/workflow-runs/{id}", get(get_workflow_run).patch(update_workflow_run))
@@ -25,7 +25,7 @@ pub fn routes() -> Router<SharedService> {
     request_body = CreateWorkflowRunRequest,
     responses((status = 201, body = WorkflowRunResponse)),
 )]
-pub async fn create_workflow_run(
+pub(crate) async fn create_workflow_run(
     State(service): State<SharedService>,
     Json(request): Json<CreateWorkflowRunRequest>,
 ) -> Result<(StatusCode, Json<WorkflowRunResponse>), ApiError> {
@@ -39,7 +39,7 @@ pub async fn create_workflow_run(
     request_body = PatchWorkflowRunRequest,
     responses((status = 200, body = WorkflowRunResponse), (status = 404, body = ErrorBody)),
 )]
-pub async fn update_workflow_run(
+pub(crate) async fn update_workflow_run(
     State(service): State<SharedService>,
     params: PathParams,
     Json(request): Json<PatchWorkflowRunRequest>,
@@ -54,7 +54,7 @@ pub async fn update_workflow_run(
     params(("id" = inline(UuidText), Path)),
     responses((status = 200, body = WorkflowRunDetail), (status = 404, body = ErrorBody)),
 )]
-pub async fn get_workflow_run(
+pub(crate) async fn get_workflow_run(
     State(service): State<SharedService>,
     params: PathParams,
 ) -> Result<Json<WorkflowRunDetail>, ApiError> {
@@ -68,7 +68,7 @@ pub async fn get_workflow_run(
     params(WorkflowQuery),
     responses((status = 200, body = WorkflowRunList)),
 )]
-pub async fn list_workflow_runs(
+pub(crate) async fn list_workflow_runs(
     State(service): State<SharedService>,
     Query(query): Query<WorkflowQuery>,
 ) -> Result<Json<WorkflowRunList>, ApiError> {

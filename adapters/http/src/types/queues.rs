@@ -19,13 +19,13 @@ pub struct CreateQueueRequest {
 /// Retention in seconds; 0 disables that cleanup. Defaults to 3 days.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CleanupRequest {
-    /// At most 3153600000 (100 years); a fraction is dropped.
+    /// At most 3_153_600_000 (100 years); a fraction is dropped.
     #[serde(default, deserialize_with = "wire::opt_whole_seconds")]
-    #[schema(value_type = Option<f64>, minimum = 0, maximum = 3153600000_u64)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 3_153_600_000_u64)]
     pub task_ttl_seconds: Option<u64>,
-    /// At most 3153600000 (100 years); a fraction is dropped.
+    /// At most 3_153_600_000 (100 years); a fraction is dropped.
     #[serde(default, deserialize_with = "wire::opt_whole_seconds")]
-    #[schema(value_type = Option<f64>, minimum = 0, maximum = 3153600000_u64)]
+    #[schema(value_type = Option<f64>, minimum = 0, maximum = 3_153_600_000_u64)]
     pub event_ttl_seconds: Option<u64>,
 }
 

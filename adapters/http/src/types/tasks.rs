@@ -30,7 +30,7 @@ pub struct CreateTaskRequest {
     pub retry_strategy: Option<RetryStrategyBody>,
     /// How many runs may fail (as reported by a worker) before the task fails. Default 1.
     #[serde(default, deserialize_with = "wire::opt_integer")]
-    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[schema(minimum = 1, maximum = 4_294_967_295_u64)]
     pub max_attempts: Option<i64>,
     /// Seconds; cancel the task if no run was claimed this long after creation. 0 = none.
     #[serde(default)]
@@ -320,8 +320,8 @@ impl From<Task> for TaskDetail {
             result: task.result,
             last_error: task.last_error,
             workflow_run_id: spec.workflow_run_id.map(|id| id.as_uuid()),
-            start_timeout: spec.start_timeout.map(|d| d.as_seconds_f64()),
-            execution_timeout: spec.execution_timeout.map(|d| d.as_seconds_f64()),
+            start_timeout: spec.start_timeout.map(time::SignedDuration::as_seconds_f64),
+            execution_timeout: spec.execution_timeout.map(time::SignedDuration::as_seconds_f64),
             current_run_id: task.current_run.as_uuid(),
             idempotency_key: spec.idempotency_key,
         }

@@ -7,14 +7,14 @@ use durable_domain::{QueueName, RunStatus, TaskSpec, TaskState, Timestamp};
 use serde_json::json;
 use time::macros::datetime;
 
-pub const NOW: Timestamp = datetime!(2026-03-04 05:06:07.123456 UTC);
-pub const NOW_TEXT: &str = "2026-03-04T05:06:07.123456Z";
+pub(crate) const NOW: Timestamp = datetime!(2026-03-04 05:06:07.123456 UTC);
+pub(crate) const NOW_TEXT: &str = "2026-03-04T05:06:07.123456Z";
 
-pub fn queue_name(name: &str) -> QueueName {
+pub(crate) fn queue_name(name: &str) -> QueueName {
     QueueName::parse("name", name).unwrap()
 }
 
-pub fn spec(task_name: &str) -> TaskSpec {
+pub(crate) fn spec(task_name: &str) -> TaskSpec {
     TaskSpec {
         task_name: task_name.into(),
         params: json!({"to": "a@example.com"}),
@@ -35,12 +35,12 @@ pub fn spec(task_name: &str) -> TaskSpec {
 }
 
 /// A task with its first run, pending.
-pub fn task_state(task_name: &str) -> TaskState {
+pub(crate) fn task_state(task_name: &str) -> TaskState {
     durable_domain::task::create(queue_name("emails"), spec(task_name), NOW)
 }
 
 /// A task whose first run is claimed until `NOW + 30 s`.
-pub fn claimed(task_name: &str) -> TaskState {
+pub(crate) fn claimed(task_name: &str) -> TaskState {
     let mut state = task_state(task_name);
     state.run.status = RunStatus::Claimed;
     state.run.claimed_at = Some(NOW);

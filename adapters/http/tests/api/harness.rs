@@ -8,35 +8,35 @@ use durable_ports::MockService;
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub fn app(service: MockService) -> Router {
+pub(crate) fn app(service: MockService) -> Router {
     router(Arc::new(service), HttpConfig::default())
 }
 
 /// A router whose service must not be called: the request is rejected first.
-pub fn untouched() -> Router {
+pub(crate) fn untouched() -> Router {
     app(MockService::new())
 }
 
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub bytes: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.bytes)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
     }
 
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap()).unwrap_or_default()
     }
 
     /// Asserts an error reply: its status, its code and a JSON body of
     /// exactly `{"error", "code"}`; returns the message.
-    pub fn error(&self, status: u16, code: &str) -> String {
+    pub(crate) fn error(&self, status: u16, code: &str) -> String {
         assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.bytes));
         assert_eq!(self.content_type(), "application/json");
         let body = self.json();
@@ -46,14 +46,14 @@ impl Reply {
     }
 
     /// Asserts the status and returns the JSON body.
-    pub fn ok(&self, status: u16) -> Value {
+    pub(crate) fn ok(&self, status: u16) -> Value {
         assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.bytes));
         assert_eq!(self.content_type(), "application/json");
         self.json()
     }
 }
 
-pub async fn send(app: Router, request: Request<Body>) -> Reply {
+pub(crate) async fn send(app: Router, request: Request<Body>) -> Reply {
     let response = app.oneshot(request).await.expect("the router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -61,16 +61,16 @@ pub async fn send(app: Router, request: Request<Body>) -> Reply {
     Reply { status, headers, bytes }
 }
 
-pub async fn get(app: Router, uri: &str) -> Reply {
+pub(crate) async fn get(app: Router, uri: &str) -> Reply {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
-pub async fn delete(app: Router, uri: &str) -> Reply {
+pub(crate) async fn delete(app: Router, uri: &str) -> Reply {
     send(app, Request::delete(uri).body(Body::empty()).unwrap()).await
 }
 
 /// A request with a JSON body and its content type.
-pub async fn call(app: Router, method: Method, uri: &str, body: Value) -> Reply {
+pub(crate) async fn call(app: Router, method: Method, uri: &str, body: Value) -> Reply {
     let request = Request::builder()
         .method(method)
         .uri(uri)
@@ -80,12 +80,12 @@ pub async fn call(app: Router, method: Method, uri: &str, body: Value) -> Reply 
     send(app, request).await
 }
 
-pub async fn post(app: Router, uri: &str, body: Value) -> Reply {
+pub(crate) async fn post(app: Router, uri: &str, body: Value) -> Reply {
     call(app, Method::POST, uri, body).await
 }
 
 /// A body sent as is, with the given content type (if any).
-pub async fn raw(app: Router, method: Method, uri: &str, content_type: Option<&str>, body: &str) -> Reply {
+pub(crate) async fn raw(app: Router, method: Method, uri: &str, content_type: Option<&str>, body: &str) -> Reply {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(content_type) = content_type {
         request = request.header(header::CONTENT_TYPE, content_type);

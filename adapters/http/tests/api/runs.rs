@@ -185,7 +185,7 @@ async fn schedule_run() {
     let body = post(app(service), &uri, json!({"run_at": "2026-06-01T00:00:00Z"})).await.ok(200);
     assert_eq!(body, json!({"run_id": run.to_string(), "scheduled_at": "2026-06-01T00:00:00Z"}));
 
-    let reply = post(untouched(), &uri, json!({"run_at": 1700000000})).await;
+    let reply = post(untouched(), &uri, json!({"run_at": 1_700_000_000})).await;
     assert_eq!(reply.error(400, "VALIDATION_ERROR"), "run_at must be an RFC 3339 time");
 
     let mut service = MockService::new();

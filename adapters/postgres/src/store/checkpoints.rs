@@ -79,12 +79,11 @@ pub(crate) async fn get(pool: &PgPool, task: TaskId, step_name: &str) -> Result<
     .bind(step_name)
     .fetch_optional(&mut *conn)
     .await?;
-    match row {
-        Some(row) => rows::checkpoint(&row),
-        None => {
-            task_exists(&mut conn, task).await?;
-            Err(NotFound::Checkpoint { task_id: task, step_name: step_name.to_owned() }.into())
-        }
+    if let Some(row) = row {
+        rows::checkpoint(&row)
+    } else {
+        task_exists(&mut conn, task).await?;
+        Err(NotFound::Checkpoint { task_id: task, step_name: step_name.to_owned() }.into())
     }
 }
 

@@ -108,13 +108,13 @@ pub(crate) struct Locked {
 
 impl Locked {
     /// The run with its task, as the domain wants them.
-    pub fn state(&self, run: RunId) -> Option<TaskState> {
+    pub(super) fn state(&self, run: RunId) -> Option<TaskState> {
         let run = self.runs.get(&run)?.clone();
         let task = self.tasks.get(&run.task_id)?.clone();
         Some(TaskState { task, run })
     }
 
-    pub fn put(&mut self, state: TaskState) {
+    pub(super) fn put(&mut self, state: TaskState) {
         self.tasks.insert(state.task.id, state.task);
         self.runs.insert(state.run.id, state.run);
     }

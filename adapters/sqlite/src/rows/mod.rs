@@ -49,58 +49,58 @@ pub(crate) fn opt_json(value: Option<&Value>) -> Option<String> {
 pub(crate) struct Cols<'r>(pub &'r SqliteRow);
 
 impl Cols<'_> {
-    pub fn text(&self, col: &str) -> Result<String, StoreError> {
+    pub(crate) fn text(&self, col: &str) -> Result<String, StoreError> {
         self.0.try_get(col).map_err(errors::map_sql)
     }
 
-    pub fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
         self.0.try_get(col).map_err(errors::map_sql)
     }
 
-    pub fn int(&self, col: &str) -> Result<i64, StoreError> {
+    pub(crate) fn int(&self, col: &str) -> Result<i64, StoreError> {
         self.0.try_get(col).map_err(errors::map_sql)
     }
 
-    pub fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
         self.0.try_get(col).map_err(errors::map_sql)
     }
 
-    pub fn opt_real(&self, col: &str) -> Result<Option<f64>, StoreError> {
+    pub(crate) fn opt_real(&self, col: &str) -> Result<Option<f64>, StoreError> {
         self.0.try_get(col).map_err(errors::map_sql)
     }
 
-    pub fn u32(&self, col: &str) -> Result<u32, StoreError> {
+    pub(crate) fn u32(&self, col: &str) -> Result<u32, StoreError> {
         let raw = self.int(col)?;
         u32::try_from(raw).map_err(|_| corrupt(col, raw))
     }
 
-    pub fn u64(&self, col: &str) -> Result<u64, StoreError> {
+    pub(crate) fn u64(&self, col: &str) -> Result<u64, StoreError> {
         let raw = self.int(col)?;
         u64::try_from(raw).map_err(|_| corrupt(col, raw))
     }
 
-    pub fn time(&self, col: &str) -> Result<Timestamp, StoreError> {
+    pub(crate) fn time(&self, col: &str) -> Result<Timestamp, StoreError> {
         to_time(col, self.int(col)?)
     }
 
-    pub fn opt_time(&self, col: &str) -> Result<Option<Timestamp>, StoreError> {
+    pub(crate) fn opt_time(&self, col: &str) -> Result<Option<Timestamp>, StoreError> {
         self.opt_int(col)?.map(|us| to_time(col, us)).transpose()
     }
 
-    pub fn opt_duration(&self, col: &str) -> Result<Option<Duration>, StoreError> {
+    pub(crate) fn opt_duration(&self, col: &str) -> Result<Option<Duration>, StoreError> {
         Ok(self.opt_int(col)?.map(Duration::microseconds))
     }
 
-    pub fn json(&self, col: &str) -> Result<Value, StoreError> {
+    pub(crate) fn json(&self, col: &str) -> Result<Value, StoreError> {
         to_json(col, &self.text(col)?)
     }
 
-    pub fn opt_json(&self, col: &str) -> Result<Option<Value>, StoreError> {
+    pub(crate) fn opt_json(&self, col: &str) -> Result<Option<Value>, StoreError> {
         self.opt_text(col)?.map(|raw| to_json(col, &raw)).transpose()
     }
 
     /// An id or any other value with a text form (`FromStr`).
-    pub fn parse<T: FromStr>(&self, col: &str) -> Result<T, StoreError>
+    pub(crate) fn parse<T: FromStr>(&self, col: &str) -> Result<T, StoreError>
     where
         T::Err: std::fmt::Display,
     {
@@ -108,7 +108,7 @@ impl Cols<'_> {
         raw.parse().map_err(|e| corrupt(col, format!("{raw:?}: {e}")))
     }
 
-    pub fn opt_parse<T: FromStr>(&self, col: &str) -> Result<Option<T>, StoreError>
+    pub(crate) fn opt_parse<T: FromStr>(&self, col: &str) -> Result<Option<T>, StoreError>
     where
         T::Err: std::fmt::Display,
     {
@@ -116,7 +116,7 @@ impl Cols<'_> {
     }
 
     /// A value stored by its domain name (statuses, kinds).
-    pub fn named<T>(&self, col: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    pub(crate) fn named<T>(&self, col: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
         let raw = self.text(col)?;
         parse(&raw).ok_or_else(|| corrupt(col, format!("{raw:?}")))
     }
