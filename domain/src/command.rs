@@ -60,6 +60,8 @@ pub struct NewTask {
     pub start_timeout: Option<f64>,
     pub execution_timeout: Option<f64>,
     pub workflow_run_id: Option<WorkflowRunId>,
+    /// The task that spawned this one **(ext)**; it must exist.
+    pub parent_task_id: Option<TaskId>,
     pub idempotency_key: Option<String>,
     pub run_at: Option<Timestamp>,
 }
@@ -94,6 +96,7 @@ impl NewTask {
             start_timeout: optional_timeout("start_timeout", self.start_timeout)?,
             execution_timeout: optional_timeout("execution_timeout", self.execution_timeout)?,
             workflow_run_id: self.workflow_run_id,
+            parent_task_id: self.parent_task_id,
             idempotency_key: self.idempotency_key,
             run_at: self.run_at.map(clock::truncate),
         })
@@ -270,6 +273,8 @@ pub struct TaskFilter {
     pub queue_name: Option<String>,
     pub status: Option<TaskStatus>,
     pub task_name: Option<String>,
+    /// Only the children of this task **(ext)**.
+    pub parent_task_id: Option<TaskId>,
     pub cursor: Option<TaskId>,
     pub limit: u32,
 }

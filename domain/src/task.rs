@@ -92,6 +92,8 @@ pub struct TaskSpec {
     /// Cancel the task if it has not completed this long after creation.
     pub execution_timeout: Option<Duration>,
     pub workflow_run_id: Option<WorkflowRunId>,
+    /// The task that spawned this one, if any (it existed at creation).
+    pub parent_task_id: Option<TaskId>,
     pub idempotency_key: Option<String>,
     /// When the first run becomes claimable; `None` = at creation.
     pub run_at: Option<Timestamp>,
@@ -110,6 +112,7 @@ impl TaskSpec {
             start_timeout: None,
             execution_timeout: None,
             workflow_run_id: None,
+            parent_task_id: None,
             idempotency_key: None,
             run_at: None,
         }

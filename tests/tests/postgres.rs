@@ -80,6 +80,7 @@ mod postgres_only {
             start_timeout: None,
             execution_timeout: None,
             workflow_run_id: None,
+            parent_task_id: None,
             idempotency_key: None,
             run_at: None,
         }

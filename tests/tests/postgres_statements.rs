@@ -33,6 +33,7 @@ fn spec(params: Value) -> TaskSpec {
         start_timeout: None,
         execution_timeout: None,
         workflow_run_id: None,
+        parent_task_id: None,
         idempotency_key: None,
         run_at: None,
     }

@@ -112,6 +112,11 @@ impl Store for MemoryStore {
             {
                 return Err(NotFound::WorkflowRun(wf).into());
             }
+            if let Some(parent) = spec.parent_task_id
+                && !state.tasks.contains_key(&parent)
+            {
+                return Err(NotFound::Task(parent).into());
+            }
         }
         let mut created = Vec::with_capacity(specs.len());
         let mut new_runs = Vec::with_capacity(specs.len());
@@ -158,6 +163,7 @@ impl Store for MemoryStore {
             .filter(|t| filter.queue_name.as_deref().is_none_or(|q| t.queue.as_str() == q))
             .filter(|t| filter.status.is_none_or(|s| t.status == s))
             .filter(|t| filter.task_name.as_deref().is_none_or(|n| t.spec.task_name == n))
+            .filter(|t| filter.parent_task_id.is_none_or(|p| t.spec.parent_task_id == Some(p)))
             .cloned();
         Ok(page(matching, filter.limit, |t| t.id))
     }

@@ -36,7 +36,7 @@ macro_rules! task_columns {
     t.idempotency_key AS t_idempotency_key, t.run_at AS t_run_at, t.status AS t_status, \
     t.attempts AS t_attempts, t.failures AS t_failures, t.consecutive_expiries AS t_consecutive_expiries, \
     t.current_run AS t_current_run, t.result AS t_result, t.last_error AS t_last_error, \
-    t.created_at AS t_created_at, t.completed_at AS t_completed_at, \
+    t.created_at AS t_created_at, t.completed_at AS t_completed_at, t.parent_task_id AS t_parent_task_id, \
     coalesce(t.first_claimed_at, (SELECT fc.claimed_at FROM runs fc WHERE fc.id = t.current_run)) \
         AS t_first_claimed_at"
     };
@@ -103,6 +103,7 @@ pub(crate) fn task(row: &PgRow) -> Result<Task> {
         start_timeout: row.try_get::<Option<i64>, _>("t_start_timeout_us")?.map(Duration::microseconds),
         execution_timeout: row.try_get::<Option<i64>, _>("t_execution_timeout_us")?.map(Duration::microseconds),
         workflow_run_id: row.try_get::<Option<Uuid>, _>("t_workflow_run_id")?.map(WorkflowRunId::from_uuid),
+        parent_task_id: row.try_get::<Option<Uuid>, _>("t_parent_task_id")?.map(TaskId::from_uuid),
         idempotency_key: row.try_get("t_idempotency_key")?,
         run_at: row.try_get("t_run_at")?,
     };

@@ -4,8 +4,6 @@
 // Each test binary compiles this module on its own and uses a subset of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-
 use durable_domain::command::{Claim, Wait};
 use durable_domain::event::Event;
 use durable_domain::retry::{RetryKind, RetryStrategy};
@@ -33,18 +31,7 @@ pub(crate) fn queue() -> QueueName {
 
 /// A task with no retry strategy, no timeouts and `max_attempts` 1.
 pub(crate) fn spec() -> TaskSpec {
-    TaskSpec {
-        task_name: "send-email".into(),
-        params: json!({"to": "ada@example.com"}),
-        headers: BTreeMap::new(),
-        retry_strategy: None,
-        max_attempts: 1,
-        start_timeout: None,
-        execution_timeout: None,
-        workflow_run_id: None,
-        idempotency_key: None,
-        run_at: None,
-    }
+    TaskSpec { params: json!({"to": "ada@example.com"}), ..TaskSpec::named("send-email") }
 }
 
 pub(crate) fn with_attempts(max_attempts: u32) -> TaskSpec {

@@ -41,6 +41,7 @@ macro_rules! assert_err {
 
 pub mod cancel;
 pub mod checkpoints;
+pub mod children;
 pub mod claims;
 pub mod concurrency;
 pub mod events;
@@ -370,6 +371,11 @@ macro_rules! conformance_suite {
                 emit_returns_the_event,
                 wait_validation_and_not_found,
                 wait_requires_the_claim_on_a_run_of_the_task,
+            }
+            children {
+                a_child_records_its_parent_and_is_listed_by_it,
+                a_child_of_an_unknown_parent_is_not_found,
+                canceling_a_parent_leaves_its_children_running,
             }
             cancel {
                 cancel_pending_task,

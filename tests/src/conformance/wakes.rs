@@ -11,18 +11,7 @@ use durable_ports::{Clock, SystemClock};
 use super::{Backend, unique};
 
 fn spec(run_at: Option<Timestamp>) -> TaskSpec {
-    TaskSpec {
-        task_name: "job".into(),
-        params: serde_json::Value::Null,
-        headers: Default::default(),
-        retry_strategy: None,
-        max_attempts: 1,
-        start_timeout: None,
-        execution_timeout: None,
-        workflow_run_id: None,
-        idempotency_key: None,
-        run_at,
-    }
+    TaskSpec { run_at, ..TaskSpec::named("job") }
 }
 
 async fn queue(backend: &Backend, now: Timestamp) -> QueueName {

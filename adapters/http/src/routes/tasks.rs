@@ -136,6 +136,7 @@ pub(crate) async fn list_tasks(
         queue_name: present(query.queue_name),
         status: status(query.status, DomainTaskStatus::parse, DomainTaskStatus::ALL.map(DomainTaskStatus::as_str))?,
         task_name: present(query.task_name),
+        parent_task_id: query_id("parent_task_id", query.parent_task_id)?,
         cursor: query_id("cursor", query.cursor)?,
         limit: page_limit(query.limit)?,
     };

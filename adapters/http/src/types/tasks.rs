@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use durable_domain::command::{ClaimRequest, Completion, Failure, NewTask};
 use durable_domain::retry::RetryStrategy;
-use durable_domain::{RunId, Task, TaskState, WorkflowRunId};
+use durable_domain::{RunId, Task, TaskId, TaskState, WorkflowRunId};
 use durable_ports::service::{CreatedTask, Finished};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,6 +43,10 @@ pub struct CreateTaskRequest {
     #[serde(default, deserialize_with = "wire::opt_uuid")]
     #[schema(value_type = Option<UuidText>)]
     pub workflow_run_id: Option<Uuid>,
+    /// (ext) The task that spawns this one (a child task); 404 if it does not exist.
+    #[serde(default, deserialize_with = "wire::opt_uuid")]
+    #[schema(value_type = Option<UuidText>)]
+    pub parent_task_id: Option<Uuid>,
     /// (ext) An existing task with this key in the queue is returned instead.
     #[serde(default)]
     #[schema(value_type = Option<NameText>)]
@@ -64,6 +68,7 @@ impl From<CreateTaskRequest> for NewTask {
             start_timeout: request.start_timeout,
             execution_timeout: request.execution_timeout,
             workflow_run_id: request.workflow_run_id.map(WorkflowRunId::from_uuid),
+            parent_task_id: request.parent_task_id.map(TaskId::from_uuid),
             idempotency_key: request.idempotency_key,
             run_at: request.run_at,
         }
@@ -305,6 +310,8 @@ pub struct TaskDetail {
     pub current_run_id: Uuid,
     /// (ext)
     pub idempotency_key: Option<String>,
+    /// (ext) The task that spawned this one.
+    pub parent_task_id: Option<Uuid>,
 }
 
 impl From<Task> for TaskDetail {
@@ -324,6 +331,7 @@ impl From<Task> for TaskDetail {
             execution_timeout: spec.execution_timeout.map(time::SignedDuration::as_seconds_f64),
             current_run_id: task.current_run.as_uuid(),
             idempotency_key: spec.idempotency_key,
+            parent_task_id: spec.parent_task_id.map(|id| id.as_uuid()),
         }
     }
 }
@@ -344,6 +352,9 @@ pub struct TaskQuery {
     pub status: Option<String>,
     #[param(value_type = Option<Text>, inline)]
     pub task_name: Option<String>,
+    /// (ext) Only the children of this task.
+    #[param(value_type = Option<QueryUuid>, inline)]
+    pub parent_task_id: Option<String>,
     /// `next_cursor` of the previous page.
     #[param(value_type = Option<QueryUuid>, inline)]
     pub cursor: Option<String>,

@@ -29,6 +29,7 @@ pub(crate) fn spec(task_name: &str) -> TaskSpec {
         start_timeout: None,
         execution_timeout: Some(time::Duration::seconds(90)),
         workflow_run_id: None,
+        parent_task_id: None,
         idempotency_key: None,
         run_at: None,
     }

@@ -191,6 +191,7 @@ async fn list_tasks_passes_filters_and_pages() {
     let next = state.task.id;
     let mut service = MockService::new();
     let cursor = TaskId::new();
+    let parent = TaskId::new();
     service
         .expect_list_tasks()
         .withf(move |f| {
@@ -198,12 +199,15 @@ async fn list_tasks_passes_filters_and_pages() {
                 queue_name: Some("emails".into()),
                 status: Some(TaskStatus::Pending),
                 task_name: Some("send".into()),
+                parent_task_id: Some(parent),
                 cursor: Some(cursor),
                 limit: 2,
             }
         })
         .returning(move |_| Ok(Page { items: vec![state.task.clone()], next_cursor: Some(next) }));
-    let uri = format!("/api/v1/tasks?queue_name=emails&status=pending&task_name=send&cursor={cursor}&limit=2");
+    let uri = format!(
+        "/api/v1/tasks?queue_name=emails&status=pending&task_name=send&parent_task_id={parent}&cursor={cursor}&limit=2"
+    );
     let body = get(app(service), &uri).await.ok(200);
     assert_eq!(
         body["tasks"][0],

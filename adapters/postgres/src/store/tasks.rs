@@ -26,7 +26,7 @@ pub(crate) async fn create(
     specs: Vec<TaskSpec>,
     now: Timestamp,
 ) -> Result<CreatedTasks> {
-    if specs.iter().all(|s| s.idempotency_key.is_none() && s.workflow_run_id.is_none()) {
+    if specs.iter().all(|s| s.idempotency_key.is_none() && s.workflow_run_id.is_none() && s.parent_task_id.is_none()) {
         return create_plain(pool, queue, specs, now).await;
     }
     in_transaction(pool, async |tx| {
@@ -40,6 +40,7 @@ pub(crate) async fn create(
             return Err(NotFound::Queue(queue.to_string()).into());
         }
         ensure_workflows(tx, &specs).await?;
+        ensure_parents(tx, &specs).await?;
 
         let keys: Vec<&str> = specs.iter().filter_map(|s| s.idempotency_key.as_deref()).collect();
         let mut known = existing_keys(tx, queue, &keys).await?;
@@ -143,6 +144,23 @@ async fn ensure_workflows(conn: &mut PgConnection, specs: &[TaskSpec]) -> Result
     }
 }
 
+/// Every parent named must exist (it is not locked: a parent is a record of
+/// where a child came from, and retention may delete it later anyway).
+async fn ensure_parents(conn: &mut PgConnection, specs: &[TaskSpec]) -> Result<()> {
+    let mut wanted: Vec<Uuid> = specs.iter().filter_map(|s| s.parent_task_id).map(|p| p.as_uuid()).collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let found: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM tasks WHERE id = ANY($1)").bind(&wanted).fetch_all(&mut *conn).await?;
+    match specs.iter().filter_map(|s| s.parent_task_id).find(|p| !found.contains(&p.as_uuid())) {
+        Some(missing) => Err(NotFound::Task(missing).into()),
+        None => Ok(()),
+    }
+}
+
 /// The tasks that already hold these idempotency keys in the queue.
 async fn existing_keys(
     conn: &mut PgConnection,
@@ -201,17 +219,17 @@ WITH q AS ( \
     INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
         retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
         idempotency_key, run_at, status, attempts, failures, consecutive_expiries, current_run, created_at, \
-        deadline) \
+        deadline, parent_task_id) \
     SELECT u.id, u.queue, u.task_name, u.params, u.headers, u.retry_kind, u.retry_base_seconds, \
         u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
         u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
-        u.deadline \
+        u.deadline, u.parent_task_id \
     FROM unnest($4::uuid[], $5::text[], $6::text[], $7::json[], $8::jsonb[], $9::text[], \
         $10::float8[], $11::float8[], $12::float8[], $13::bigint[], $14::bigint[], $15::bigint[], $16::uuid[], \
-        $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[]) \
+        $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[], $22::uuid[]) \
         AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
              retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
-             idempotency_key, run_at, current_run, created_at, deadline) \
+             idempotency_key, run_at, current_run, created_at, deadline, parent_task_id) \
     WHERE EXISTS (SELECT 1 FROM q) \
     ON CONFLICT ON CONSTRAINT tasks_idempotency DO NOTHING \
     RETURNING id, queue, current_run, run_at, created_at \
@@ -310,6 +328,7 @@ fn bind_insert<'q>(
         .bind(c.current_run)
         .bind(c.created_at)
         .bind(c.deadline)
+        .bind(c.parent_task_id)
 }
 
 #[derive(Default)]
@@ -332,6 +351,7 @@ struct NewTaskColumns {
     current_run: Vec<Uuid>,
     created_at: Vec<Timestamp>,
     deadline: Vec<Option<Timestamp>>,
+    parent_task_id: Vec<Option<Uuid>>,
 }
 
 impl NewTaskColumns {
@@ -356,6 +376,7 @@ impl NewTaskColumns {
         self.current_run.push(task.current_run.as_uuid());
         self.created_at.push(task.created_at);
         self.deadline.push(machine::deadline(task));
+        self.parent_task_id.push(spec.parent_task_id.map(|p| p.as_uuid()));
     }
 }
 
@@ -378,6 +399,9 @@ pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task
     }
     if let Some(name) = &filter.task_name {
         query.push(" AND t.task_name = ").push_bind(name.as_str());
+    }
+    if let Some(parent) = filter.parent_task_id {
+        query.push(" AND t.parent_task_id = ").push_bind(parent.as_uuid());
     }
     if let Some(cursor) = filter.cursor {
         query.push(" AND t.id < ").push_bind(cursor.as_uuid());
@@ -415,6 +439,7 @@ mod tests {
             start_timeout: None,
             execution_timeout: None,
             workflow_run_id: None,
+            parent_task_id: None,
             idempotency_key: None,
             run_at,
         }

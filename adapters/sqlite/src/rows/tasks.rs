@@ -2,7 +2,7 @@
 
 use durable_domain::machine;
 use durable_domain::retry::{RetryKind, RetryStrategy};
-use durable_domain::{Task, TaskSpec, TaskStatus};
+use durable_domain::{Task, TaskId, TaskSpec, TaskStatus};
 use durable_ports::StoreError;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
@@ -20,7 +20,8 @@ pub(crate) const COLUMNS: &str = "t.id AS t_id, t.queue AS t_queue, t.task_name 
     t.status AS t_status, t.attempts AS t_attempts, t.failures AS t_failures, \
     t.consecutive_expiries AS t_consecutive_expiries, t.current_run AS t_current_run, \
     t.result AS t_result, t.last_error AS t_last_error, t.created_at AS t_created_at, \
-    t.first_claimed_at AS t_first_claimed_at, t.completed_at AS t_completed_at";
+    t.first_claimed_at AS t_first_claimed_at, t.completed_at AS t_completed_at, \
+    t.parent_task_id AS t_parent_task_id";
 
 pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
     let c = Cols(row);
@@ -46,6 +47,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
             start_timeout: c.opt_duration("t_start_timeout_us")?,
             execution_timeout: c.opt_duration("t_execution_timeout_us")?,
             workflow_run_id: c.opt_parse("t_workflow_run_id")?,
+            parent_task_id: c.opt_parse("t_parent_task_id")?,
             idempotency_key: c.opt_text("t_idempotency_key")?,
             run_at: c.opt_time("t_run_at")?,
         },
@@ -75,8 +77,8 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(
         "INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
          retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, idempotency_key, \
          run_at, status, attempts, failures, consecutive_expiries, current_run, result, last_error, created_at, \
-         first_claimed_at, completed_at, deadline) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         first_claimed_at, completed_at, deadline, parent_task_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(task.id.to_string())
     .bind(task.queue.as_str())
@@ -104,6 +106,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(
     .bind(opt_micros(task.first_claimed_at))
     .bind(opt_micros(task.completed_at))
     .bind(deadline(task))
+    .bind(spec.parent_task_id.map(|id| id.to_string()))
     .execute(conn)
     .await
     .map_err(errors::map_sql)?;
@@ -136,4 +139,13 @@ pub(crate) async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(
         return Err(StoreError::Other(format!("task {} vanished during its update", task.id)));
     }
     Ok(())
+}
+
+pub(crate) async fn exists(conn: &mut SqliteConnection, id: TaskId) -> Result<bool, StoreError> {
+    sqlx::query_scalar::<_, i64>("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?)")
+        .bind(id.to_string())
+        .fetch_one(conn)
+        .await
+        .map(|found| found != 0)
+        .map_err(errors::map_sql)
 }

@@ -26,6 +26,11 @@ pub(super) async fn create(
                 {
                     return Err(NotFound::WorkflowRun(wf).into());
                 }
+                if let Some(parent) = spec.parent_task_id
+                    && !rows::tasks::exists(tx, parent).await?
+                {
+                    return Err(NotFound::Task(parent).into());
+                }
             }
             let mut created = Vec::with_capacity(specs.len());
             let mut new_runs = Vec::with_capacity(specs.len());
@@ -114,6 +119,9 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
     }
     if let Some(name) = &filter.task_name {
         query.push(" AND t.task_name = ").push_bind(name.clone());
+    }
+    if let Some(parent) = filter.parent_task_id {
+        query.push(" AND t.parent_task_id = ").push_bind(parent.to_string());
     }
     if let Some(cursor) = filter.cursor {
         query.push(" AND t.id < ").push_bind(cursor.to_string());
