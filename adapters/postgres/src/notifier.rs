@@ -179,9 +179,9 @@ impl Background {
             match received {
                 Ok(Ok(Some(notification))) => {
                     if let Ok(queue) = QueueName::parse("queue", notification.payload()) {
-                        self.notifier.local.wake(&queue)
+                        self.notifier.local.wake(&queue);
                     } else {
-                        tracing::debug!(payload = notification.payload(), "ignoring a notification")
+                        tracing::debug!(payload = notification.payload(), "ignoring a notification");
                     }
                 }
                 // `None`: the connection closed (we reconnect ourselves).
