@@ -278,6 +278,14 @@ impl Service for Engine {
         Ok(self.store.checkpoint_list(task).await?)
     }
 
+    async fn checkpoints_of_tasks(&self, tasks: Vec<TaskId>) -> Result<Vec<Checkpoint>, ServiceError> {
+        if tasks.len() > command::MAX_CLAIM_LIMIT as usize {
+            let rule = format!("must hold at most {} tasks", command::MAX_CLAIM_LIMIT);
+            return Err(ValidationError::invalid("tasks", rule).into());
+        }
+        Ok(self.store.checkpoint_list_of_tasks(&tasks).await?)
+    }
+
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError> {
         let run = WorkflowRun::create(run.validate()?, self.now());
         Ok(self.store.workflow_create(run).await?)

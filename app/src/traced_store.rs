@@ -166,6 +166,10 @@ impl Store for TracedStore {
         traced("store.checkpoint_list", self.inner.checkpoint_list(task)).await
     }
 
+    async fn checkpoint_list_of_tasks(&self, tasks: &[TaskId]) -> Result<Vec<Checkpoint>, StoreError> {
+        traced("store.checkpoint_list_of_tasks", self.inner.checkpoint_list_of_tasks(tasks)).await
+    }
+
     async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
         traced("store.workflow_create", self.inner.workflow_create(run)).await
     }

@@ -85,6 +85,9 @@ pub trait Service: Send + Sync + 'static {
     async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError>;
     async fn get_checkpoint(&self, task: TaskId, step_name: String) -> Result<Checkpoint, ServiceError>;
     async fn list_checkpoints(&self, task: TaskId) -> Result<Vec<Checkpoint>, ServiceError>;
+    /// The checkpoints of every one of these tasks, in one store call (a
+    /// claim that includes checkpoints **(ext)**). Unknown tasks have none.
+    async fn checkpoints_of_tasks(&self, tasks: Vec<TaskId>) -> Result<Vec<Checkpoint>, ServiceError>;
 
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError>;
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError>;

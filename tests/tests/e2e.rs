@@ -12,6 +12,8 @@ mod auth;
 mod batch;
 #[path = "e2e/cancel.rs"]
 mod cancel;
+#[path = "e2e/children.rs"]
+mod children;
 #[path = "e2e/client_coverage.rs"]
 mod client_coverage;
 #[path = "e2e/concurrency.rs"]

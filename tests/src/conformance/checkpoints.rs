@@ -125,3 +125,29 @@ pub async fn checkpoint_extend_claim_by_moves_the_claim_end(backend: Backend) {
     assert_eq!(ctx.run(held.task.id, held.run.id).await.claim_expires_at, Some(ctx.at(38.0)));
     ctx.complete(held.run.id).await;
 }
+
+pub async fn checkpoints_of_many_tasks_come_in_one_answer(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let first = ctx.started(&queue).await;
+    let second = ctx.started(&queue).await;
+    let empty = ctx.task(&queue).await;
+    for (held, step, state) in [(&first, "b", json!(2)), (&first, "a", json!(1)), (&second, "only", json!({"x": true}))]
+    {
+        ctx.engine.put_checkpoint(write(held.task.id, step, state, held.run.id)).await.expect("write");
+    }
+    let asked = vec![second.task.id, empty.task_id, TaskId::new(), first.task.id];
+    let all = ctx.engine.checkpoints_of_tasks(asked).await.expect("checkpoints");
+    let mut got: Vec<(TaskId, String, Value)> = all.into_iter().map(|c| (c.task_id, c.step_name, c.state)).collect();
+    // Each task's steps in step-name order; tasks in any order.
+    got.sort_by_key(|(task, _, _)| *task != first.task.id);
+    assert_eq!(
+        got,
+        vec![
+            (first.task.id, "a".to_owned(), json!(1)),
+            (first.task.id, "b".to_owned(), json!(2)),
+            (second.task.id, "only".to_owned(), json!({"x": true})),
+        ]
+    );
+    assert_eq!(ctx.engine.checkpoints_of_tasks(vec![]).await.expect("none asked"), vec![]);
+}

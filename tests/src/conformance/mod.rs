@@ -361,6 +361,7 @@ macro_rules! conformance_suite {
                 checkpoint_not_found,
                 checkpoint_write_requires_a_held_claim_on_the_task,
                 checkpoint_extend_claim_by_moves_the_claim_end,
+                checkpoints_of_many_tasks_come_in_one_answer,
             }
             events {
                 wait_sleeps_until_an_emit_resolves_it,

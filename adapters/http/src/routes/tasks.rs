@@ -1,9 +1,12 @@
+use std::collections::HashMap;
+
+use crate::types::checkpoints::CheckpointResponse;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use durable_domain::command::TaskFilter;
-use durable_domain::{TaskId, TaskStatus as DomainTaskStatus};
+use durable_domain::{TaskId, TaskState, TaskStatus as DomainTaskStatus};
 
 use uuid::Uuid;
 
@@ -15,8 +18,8 @@ use crate::types::rules::UuidText;
 use crate::types::runs::{BatchCompleteResult, FailResult};
 use crate::types::status::{RunStatus, TaskStatus};
 use crate::types::tasks::{
-    BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse, CreateTaskRequest,
-    CreatedTaskResponse, TaskDetail, TaskList, TaskQuery,
+    BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse, ClaimedTask,
+    CreateTaskRequest, CreatedTaskResponse, TaskDetail, TaskList, TaskQuery,
 };
 
 pub(crate) fn routes() -> Router<SharedService> {
@@ -82,14 +85,12 @@ pub(crate) async fn claim(
     Json(request): Json<ClaimRequestBody>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
     let queue = params.string("queue_name")?;
+    let include_checkpoints = request.include_checkpoints;
     let (claim, finished) = request.split();
     if finished.is_empty() {
         let claimed = service.claim(queue, claim).await?;
-        return Ok(Json(ClaimResponse {
-            tasks: claimed.into_iter().map(Into::into).collect(),
-            completed: None,
-            failed: None,
-        }));
+        let tasks = claimed_tasks(&service, claimed, include_checkpoints).await?;
+        return Ok(Json(ClaimResponse { tasks, completed: None, failed: None }));
     }
     let completed_ids: Vec<Uuid> = finished.complete.iter().map(|c| c.run_id.as_uuid()).collect();
     let failed_ids: Vec<Uuid> = finished.fail.iter().map(|f| f.run_id.as_uuid()).collect();
@@ -116,7 +117,7 @@ pub(crate) async fn claim(
         })
         .collect();
     Ok(Json(ClaimResponse {
-        tasks: handoff.claimed.into_iter().map(Into::into).collect(),
+        tasks: claimed_tasks(&service, handoff.claimed, include_checkpoints).await?,
         completed: with_complete.then_some(completed),
         failed: with_fail.then_some(failed),
     }))
@@ -178,4 +179,28 @@ pub(crate) async fn cancel_task(
     let id: TaskId = params.id("task_id")?;
     service.cancel_task(id).await?;
     Ok(Json(CanceledTask { task_id: id.as_uuid(), status: TaskStatus::Canceled }))
+}
+
+/// The claimed tasks as answered, each with its checkpoints when asked
+/// (one store call for all of them).
+async fn claimed_tasks(
+    service: &SharedService,
+    claimed: Vec<TaskState>,
+    include_checkpoints: bool,
+) -> Result<Vec<ClaimedTask>, ApiError> {
+    let ids: Vec<TaskId> = claimed.iter().map(|c| c.task.id).collect();
+    let mut tasks: Vec<ClaimedTask> = claimed.into_iter().map(Into::into).collect();
+    if !include_checkpoints {
+        return Ok(tasks);
+    }
+    let mut by_task: HashMap<Uuid, Vec<CheckpointResponse>> = HashMap::new();
+    if !ids.is_empty() {
+        for checkpoint in service.checkpoints_of_tasks(ids).await? {
+            by_task.entry(checkpoint.task_id.as_uuid()).or_default().push(checkpoint.into());
+        }
+    }
+    for task in &mut tasks {
+        task.checkpoints = Some(by_task.remove(&task.task_id).unwrap_or_default());
+    }
+    Ok(tasks)
 }

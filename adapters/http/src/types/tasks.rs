@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AnyJson;
+use super::checkpoints::CheckpointResponse;
 use super::rules::{ClaimLimit, NameText, QueryLimit, QueryTaskStatus, QueryUuid, Text, TimeText, UuidText};
 use super::runs::{BatchCompleteItem, BatchCompleteResult, FailItem, FailResult};
 use super::status::{RetryKind, TaskStatus};
@@ -174,6 +175,10 @@ pub struct ClaimRequestBody {
     #[serde(default, deserialize_with = "wire::objects")]
     #[schema(max_items = 1000)]
     pub fail: Vec<FailItem>,
+    /// (ext) Answer each claimed task with all its checkpoints, so a resumed
+    /// run needs no further request to learn which steps it finished.
+    #[serde(default)]
+    pub include_checkpoints: bool,
 }
 
 impl ClaimRequestBody {
@@ -219,6 +224,12 @@ pub struct ClaimedTask {
     pub claim_expires_at: Option<OffsetDateTime>,
     /// (ext)
     pub workflow_run_id: Option<Uuid>,
+    /// (ext) The task that spawned this one.
+    pub parent_task_id: Option<Uuid>,
+    /// (ext) Every checkpoint of the task, by step name; present when the
+    /// claim asked with `include_checkpoints`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<Vec<CheckpointResponse>>,
 }
 
 impl From<TaskState> for ClaimedTask {
@@ -235,6 +246,8 @@ impl From<TaskState> for ClaimedTask {
             queue_name: task.queue.to_string(),
             claim_expires_at: run.claim_expires_at,
             workflow_run_id: task.spec.workflow_run_id.map(|id| id.as_uuid()),
+            parent_task_id: task.spec.parent_task_id.map(|id| id.as_uuid()),
+            checkpoints: None,
         }
     }
 }

@@ -164,6 +164,7 @@ async fn claim_returns_claimed_tasks() {
             "queue_name": "emails",
             "claim_expires_at": "2026-03-04T05:06:37.123456Z",
             "workflow_run_id": null,
+            "parent_task_id": null,
         })
     );
 }

@@ -87,6 +87,20 @@ pub(crate) async fn get(pool: &PgPool, task: TaskId, step_name: &str) -> Result<
     }
 }
 
+/// One statement for many tasks: a claim's checkpoints.
+pub(crate) async fn list_of_tasks(pool: &PgPool, tasks: &[TaskId]) -> Result<Vec<Checkpoint>> {
+    let ids: Vec<uuid::Uuid> = tasks.iter().map(|t| t.as_uuid()).collect();
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        checkpoint_columns!(),
+        " FROM checkpoints WHERE task_id = ANY($1) ORDER BY task_id, step_name COLLATE \"C\""
+    ))
+    .bind(&ids)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::checkpoint).collect()
+}
+
 pub(crate) async fn list(pool: &PgPool, task: TaskId) -> Result<Vec<Checkpoint>> {
     let mut conn = pool.acquire().await?;
     // "C" collation: byte order of step names, as every store sorts them.

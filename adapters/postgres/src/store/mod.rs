@@ -360,6 +360,10 @@ impl Store for PgStore {
         self.call(Reads, || checkpoints::list(&self.pool, task)).await
     }
 
+    async fn checkpoint_list_of_tasks(&self, tasks: &[TaskId]) -> Result<Vec<Checkpoint>, StoreError> {
+        self.call(Reads, || checkpoints::list_of_tasks(&self.pool, tasks)).await
+    }
+
     async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
         self.call(Writes, || workflows::create(&self.pool, run.clone())).await
     }

@@ -34,6 +34,16 @@ pub(super) async fn get(db: &Db, task: TaskId, step_name: &str) -> Result<Checkp
         .ok_or_else(|| NotFound::Checkpoint { task_id: task, step_name: step_name.to_owned() }.into())
 }
 
+/// One read transaction for many tasks: a claim's checkpoints.
+pub(super) async fn list_of_tasks(db: &Db, tasks: &[TaskId]) -> Result<Vec<Checkpoint>, StoreError> {
+    let mut tx = db.begin_read().await?;
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(rows::checkpoints::of_task(&mut tx, *task).await?);
+    }
+    Ok(all)
+}
+
 pub(super) async fn list(db: &Db, task: TaskId) -> Result<Vec<Checkpoint>, StoreError> {
     let mut tx = db.begin_read().await?;
     tasks::ensure_exists(&mut tx, task).await?;

@@ -177,6 +177,10 @@ impl Store for SqliteStore {
         checkpoints::list(&self.db, task).await
     }
 
+    async fn checkpoint_list_of_tasks(&self, tasks: &[TaskId]) -> Result<Vec<Checkpoint>, StoreError> {
+        checkpoints::list_of_tasks(&self.db, tasks).await
+    }
+
     async fn workflow_create(&self, run: WorkflowRun) -> Result<WorkflowRun, StoreError> {
         workflows::create(&self.db, run).await
     }
