@@ -89,7 +89,7 @@ pub(crate) async fn get(pool: &PgPool, task: TaskId, step_name: &str) -> Result<
 
 /// One statement for many tasks: a claim's checkpoints.
 pub(crate) async fn list_of_tasks(pool: &PgPool, tasks: &[TaskId]) -> Result<Vec<Checkpoint>> {
-    let ids: Vec<uuid::Uuid> = tasks.iter().map(|t| t.as_uuid()).collect();
+    let ids: Vec<uuid::Uuid> = tasks.iter().map(TaskId::as_uuid).collect();
     let rows = sqlx::query(concat!(
         "SELECT ",
         checkpoint_columns!(),
