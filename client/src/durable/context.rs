@@ -172,7 +172,11 @@ impl TaskContext {
     /// An error of `work` comes back as [`DurableError::Step`] and records
     /// nothing; returning it from the handler fails the run, and the
     /// retried run re-runs this step.
-    pub fn step<T, E, F, Fut>(&self, name: &str, work: F) -> impl Future<Output = Result<T, DurableError>>
+    pub fn step<T, E, F, Fut>(
+        &self,
+        name: &str,
+        work: F,
+    ) -> impl Future<Output = Result<T, DurableError>> + use<'_, T, E, F, Fut>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,
@@ -246,7 +250,11 @@ impl TaskContext {
     /// until it is (or until `timeout`, rounded up to whole seconds); then
     /// [`DurableError::EventTimeout`] comes back, which the handler may
     /// match on.
-    pub fn await_event<T>(&self, event_name: &str, timeout: Duration) -> impl Future<Output = Result<T, DurableError>>
+    pub fn await_event<T>(
+        &self,
+        event_name: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<T, DurableError>> + use<'_, T>
     where
         T: DeserializeOwned,
     {
@@ -268,7 +276,11 @@ impl TaskContext {
 
     /// Creates a child task named `task_name` in this task's queue; see
     /// [`TaskContext::spawn_in`].
-    pub fn spawn<P>(&self, task_name: &str, params: &P) -> impl Future<Output = Result<ChildTask, DurableError>>
+    pub fn spawn<P>(
+        &self,
+        task_name: &str,
+        params: &P,
+    ) -> impl Future<Output = Result<ChildTask, DurableError>> + use<'_, P>
     where
         P: Serialize + ?Sized,
     {
@@ -288,7 +300,7 @@ impl TaskContext {
         task_name: &str,
         params: &P,
         options: SpawnOptions,
-    ) -> impl Future<Output = Result<ChildTask, DurableError>>
+    ) -> impl Future<Output = Result<ChildTask, DurableError>> + use<'_, P>
     where
         P: Serialize + ?Sized,
     {
@@ -317,7 +329,7 @@ impl TaskContext {
 
     /// Waits, without a timeout, for `child` to end and returns its result
     /// as `T`; see [`TaskContext::await_task_for`].
-    pub fn await_task<T>(&self, child: &ChildTask) -> impl Future<Output = Result<T, DurableError>>
+    pub fn await_task<T>(&self, child: &ChildTask) -> impl Future<Output = Result<T, DurableError>> + use<'_, T>
     where
         T: DeserializeOwned,
     {
@@ -335,7 +347,7 @@ impl TaskContext {
         &self,
         child: &ChildTask,
         timeout: Duration,
-    ) -> impl Future<Output = Result<T, DurableError>>
+    ) -> impl Future<Output = Result<T, DurableError>> + use<'_, T>
     where
         T: DeserializeOwned,
     {
@@ -346,7 +358,7 @@ impl TaskContext {
         &self,
         child: &ChildTask,
         timeout: Option<Duration>,
-    ) -> impl Future<Output = Result<T, DurableError>>
+    ) -> impl Future<Output = Result<T, DurableError>> + use<'_, T>
     where
         T: DeserializeOwned,
     {
