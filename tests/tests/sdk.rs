@@ -149,6 +149,14 @@ async fn a_durable_sleep_gives_up_the_claim_and_the_same_run_resumes_after_it() 
     // Suspending never reports an outcome: the run was completed once and never failed.
     let reports = setup.seen().into_iter().filter(|s| s.path.ends_with("/fail")).count();
     assert_eq!(reports, 0);
+    assert_no_refusals(&setup);
+}
+
+/// The suspended handler was dropped at once: it did not linger until a
+/// heartbeat of the run it gave up was refused.
+fn assert_no_refusals(setup: &Setup) {
+    let refused: Vec<_> = setup.seen().into_iter().filter(|s| s.status == 409).collect();
+    assert!(refused.is_empty(), "{refused:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +249,7 @@ async fn an_event_emitted_after_the_wait_wakes_the_suspended_run() {
 
     assert_eq!((done.status, done.result), (TaskStatus::Completed, Some(json!({"tracking": "T-2"}))));
     assert_eq!(starts.get(), 2, "suspended once, then replayed to the wait");
+    assert_no_refusals(&setup);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,4 +428,50 @@ async fn params_that_do_not_decode_and_handler_errors_fail_the_run() {
     let error = bad_params.last_error.unwrap_or_default();
     assert!(error.contains("params of task \"typed\" do not decode"), "{error}");
     assert_eq!(refused.last_error.as_deref(), Some("zero is not allowed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_checkpoint_write_stops_the_handler_before_the_next_step() {
+    let setup = Setup::memory("refusals").await;
+    let (started_tx, mut started) = mpsc::unbounded_channel::<()>();
+    let (release_tx, release) = oneshot::channel::<()>();
+    let release = Arc::new(Mutex::new(Some(release)));
+    let after_runs = Counter::shared();
+    let mut app = Durable::new(setup.client.clone());
+    let after = Arc::clone(&after_runs);
+    app.register("outlived", move |ctx: TaskContext, (): ()| {
+        let (started, release, after) = (started_tx.clone(), release.lock().unwrap().take(), Arc::clone(&after));
+        async move {
+            ctx.step("slow", || async move {
+                let _ = started.send(());
+                if let Some(release) = release {
+                    let _ = release.await;
+                }
+                ok(1)
+            })
+            .await?;
+            ctx.step("after", || async move { ok(after.bump()) }).await?;
+            ok(())
+        }
+    });
+    // Heartbeats only every 30 s: the refused write is what stops it.
+    let worker = RunningWorker::start(&app, "refusals", Duration::from_secs(60));
+    let task = app.spawn("refusals", "outlived", &(), SpawnOptions::default()).await.unwrap();
+    started.recv().await.expect("the step started");
+    setup.client.cancel_task(task.task_id).await.unwrap();
+    release_tx.send(()).unwrap();
+    let put = format!("/api/v1/tasks/{}/checkpoints/slow", task.task_id);
+    support::eventually("the step's write", || async { setup.seen().iter().any(|s| s.path == put).then_some(()) })
+        .await;
+    worker.stop().await;
+
+    assert_eq!(after_runs.get(), 0, "the next step never ran");
+    let about_task: Vec<_> = setup
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.contains(&task.task_id.to_string()) || s.path.contains(&task.run_id.to_string()))
+        .collect();
+    let last = about_task.last().unwrap();
+    assert_eq!((last.path.as_str(), last.status), (put.as_str(), 409), "nothing after the refusal: {about_task:?}");
+    assert!(!setup.seen().iter().any(|s| s.path.ends_with("/fail") || s.path.ends_with("/complete")));
 }
