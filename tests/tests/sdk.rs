@@ -51,7 +51,7 @@ async fn a_loop_of_same_named_steps_records_each_and_replays_them_in_order() {
                     .await?;
             }
             // The resumed run replays the loop from the checkpoints.
-            ctx.sleep_for(Duration::from_millis(300)).await?;
+            ctx.sleep_for(Duration::from_secs(1)).await?;
             ok(total)
         }
     });
@@ -129,7 +129,7 @@ async fn a_durable_sleep_gives_up_the_claim_and_the_same_run_resumes_after_it() 
             .await?;
             // Already over: returns at once, no suspension, nothing recorded.
             ctx.sleep_until(OffsetDateTime::now_utc() - time::Duration::hours(1)).await?;
-            ctx.sleep_for(Duration::from_millis(400)).await?;
+            ctx.sleep_for(Duration::from_secs(1)).await?;
             ok(ctx.run_id())
         }
     });
@@ -369,7 +369,7 @@ async fn a_resumed_run_loads_its_checkpoints_at_once_and_writes_only_new_steps()
         for i in 1..=3 {
             sum += ctx.step(&format!("step-{i}"), || async move { ok(i) }).await?;
         }
-        ctx.sleep_for(Duration::from_millis(300)).await?;
+        ctx.sleep_for(Duration::from_secs(1)).await?;
         for i in 4..=5 {
             sum += ctx.step(&format!("step-{i}"), || async move { ok(i) }).await?;
         }

@@ -166,7 +166,7 @@ async fn a_resumed_run_gets_its_checkpoints_with_the_claim() {
         for i in 1..=5 {
             sum += ctx.step(&format!("step-{i}"), || async move { ok(i) }).await?;
             if i == 3 {
-                ctx.sleep_for(Duration::from_millis(300)).await?;
+                ctx.sleep_for(Duration::from_secs(1)).await?;
             }
         }
         ok(sum)
