@@ -219,18 +219,17 @@ impl TaskContext {
 
     async fn sleep_to(&self, key: String, wake_at: impl FnOnce() -> OffsetDateTime) -> Result<(), DurableError> {
         self.halt_if_stopped().await;
-        let wake_at = match self.recorded(&key) {
-            Some(value) => decode::<SleepRecord>(value, || format!("the recorded sleep {key:?}"))?.wake_at,
-            None => {
-                let wake_at = wake_at();
-                if wake_at <= OffsetDateTime::now_utc() {
-                    return Ok(());
-                }
-                let record = serde_json::to_value(SleepRecord { wake_at })
-                    .map_err(|source| DurableError::encode("a sleep", source))?;
-                self.record(&key, record).await?;
-                wake_at
+        let wake_at = if let Some(value) = self.recorded(&key) {
+            decode::<SleepRecord>(value, || format!("the recorded sleep {key:?}"))?.wake_at
+        } else {
+            let wake_at = wake_at();
+            if wake_at <= OffsetDateTime::now_utc() {
+                return Ok(());
             }
+            let record = serde_json::to_value(SleepRecord { wake_at })
+                .map_err(|source| DurableError::encode("a sleep", source))?;
+            self.record(&key, record).await?;
+            wake_at
         };
         if wake_at <= OffsetDateTime::now_utc() {
             return Ok(());
