@@ -5,7 +5,8 @@
 //! the dead claim expires. The task completes with the right result, step 1
 //! and step 3 ran exactly once, and step 2 (killed mid-way) ran again.
 //!
-//! The server runs in this process on a SQLite file; only the workers die.
+//! The server runs in this process, on a SQLite file and on PostgreSQL;
+//! only the workers die.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -28,15 +29,21 @@ fn main() -> ExitCode {
     if let Ok(config) = std::env::var(WORKER_ENV) {
         return worker(&config);
     }
-    let trial = Trial::test("a_worker_killed_mid_step_is_replaced_and_finished_steps_do_not_run_again", || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        runtime.block_on(killed_mid_step()).map_err(Into::into)
-    });
-    libtest_mimic::run(&Arguments::from_args(), vec![trial]).exit_code()
+    let trial = |name: &str, store: Store| {
+        Trial::test(name, move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(killed_mid_step(store)).map_err(Into::into)
+        })
+    };
+    let trials = vec![
+        trial("a_worker_killed_mid_step_is_replaced_and_finished_steps_do_not_run_again_on_sqlite", Store::Sqlite),
+        trial("a_worker_killed_mid_step_is_replaced_and_finished_steps_do_not_run_again_on_postgres", Store::Postgres),
+    ];
+    libtest_mimic::run(&Arguments::from_args(), trials).exit_code()
 }
 
 /// Appends `line` to `file`, flushed before the step goes on.
@@ -136,13 +143,22 @@ async fn until<F: FnMut() -> bool>(what: &str, mut done: F) -> Result<(), String
     Ok(())
 }
 
-async fn killed_mid_step() -> Result<(), String> {
+/// The store the server of a trial runs on.
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Sqlite,
+    Postgres,
+}
+
+async fn killed_mid_step(store: Store) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let settings = Settings {
-        database_url: format!("sqlite://{}", dir.path().join("durable.db").display()),
-        ..TestServer::settings()
+    let server = match store {
+        Store::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("durable.db").display());
+            TestServer::start(Settings { database_url: url, ..TestServer::settings() }, None).await
+        }
+        Store::Postgres => TestServer::postgres().await,
     };
-    let server = TestServer::start(settings, None).await;
     let client = Client::new(server.base_url()).map_err(|e| e.to_string())?;
     client.create_queue(&CreateQueue::new(QUEUE)).await.map_err(|e| e.to_string())?;
     let file = dir.path().join("steps.log");
