@@ -475,3 +475,41 @@ async fn a_refused_checkpoint_write_stops_the_handler_before_the_next_step() {
     assert_eq!((last.path.as_str(), last.status), (put.as_str(), 409), "nothing after the refusal: {about_task:?}");
     assert!(!setup.seen().iter().any(|s| s.path.ends_with("/fail") || s.path.ends_with("/complete")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_an_event_wait_and_a_sleep_replay_on_postgres() {
+    let setup = Setup::on(TestServer::postgres().await, "pg").await;
+    let step_runs = Counter::shared();
+    let mut app = Durable::new(setup.client.clone());
+    let counter = Arc::clone(&step_runs);
+    app.register("mixed", move |ctx: TaskContext, order: u32| {
+        let counter = Arc::clone(&counter);
+        async move {
+            let mut picked = Vec::new();
+            for item in ["a", "b"] {
+                let counter = Arc::clone(&counter);
+                picked.push(
+                    ctx.step("pick", || async move {
+                        counter.bump();
+                        ok(item.to_owned())
+                    })
+                    .await?,
+                );
+            }
+            let packed: Packed = ctx.await_event(&format!("packed:{order}"), Duration::from_secs(60)).await?;
+            ctx.sleep_for(Duration::from_secs(1)).await?;
+            ok(json!({"picked": picked, "tracking": packed.tracking}))
+        }
+    });
+    let worker = RunningWorker::start(&app, "pg", CLAIM);
+    let task = app.spawn("pg", "mixed", &9, SpawnOptions::default()).await.unwrap();
+    sleeping(&setup.client, task.task_id).await;
+    setup.client.emit_event(&EmitEvent::new("packed:9", Some(json!({"tracking": "T-9"})))).await.unwrap();
+    let done = ended(&setup.client, task.task_id).await;
+    worker.stop().await;
+
+    assert_eq!(done.status, TaskStatus::Completed, "{done:?}");
+    assert_eq!(done.result, Some(json!({"picked": ["a", "b"], "tracking": "T-9"})));
+    assert_eq!(step_runs.get(), 2, "each pick ran once over three runs of the handler");
+    assert_no_refusals(&setup);
+}
