@@ -36,7 +36,15 @@ fn register_children(app: &mut Durable) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parent_awaits_the_result_of_the_child_it_spawned() {
-    let setup = Setup::memory("family").await;
+    parent_awaits_child(Setup::memory("family").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_awaits_the_result_of_the_child_it_spawned_on_postgres() {
+    parent_awaits_child(Setup::on(durable_tests::server::TestServer::postgres().await, "family").await).await;
+}
+
+async fn parent_awaits_child(setup: Setup) {
     let parent_starts = Counter::shared();
     let mut app = Durable::new(setup.client.clone());
     register_children(&mut app);
