@@ -22,21 +22,28 @@
 //! Every endpoint is a method of [`Client`]; bodies are in [`types`] (and
 //! re-exported here). Failures are one [`Error`] carrying the API's
 //! [`ErrorCode`]. Idempotent calls are retried per [`RetryPolicy`].
+//!
+//! [`Durable`] (module [`durable`]) runs durable-execution handlers:
+//! straight-line async code whose steps, sleeps, event waits and child
+//! tasks are recorded and replayed, on top of the [`Worker`] runtime.
 
 mod api;
 mod client;
+pub mod durable;
 mod error;
 pub mod retry;
 pub mod types;
 pub mod worker;
 
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT};
+pub use durable::{ChildTask, Durable, DurableError, DurableWorker, SpawnOptions, TaskContext, TaskOutcome};
 pub use error::{Error, ErrorBody, ErrorCode};
 pub use retry::RetryPolicy;
 pub use types::checkpoints::{Checkpoint, CheckpointWritten, PutCheckpoint};
 pub use types::events::{EmitEvent, EventEmitted};
 pub use types::handoff::{FailRun, Finished, Handoff};
 pub use types::queues::{Cleanup, CleanupOptions, CreateQueue, Queue, QueueStats};
+pub use types::results::{FinishedTask, ResultPoll, WaitForTask};
 pub use types::runs::{
     CompleteOutcome, CompleteRun, Heartbeat, ListRuns, RunCompleted, RunFailed, RunPage, RunScheduled, RunStatus,
     RunSummary, WaitForEvent, WaitOutcome,

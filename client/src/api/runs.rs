@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::pages::paginate;
 use crate::client::{Raw, with_query};
 use crate::retry::Idempotency;
+use crate::types::results::WaitForTask;
 use crate::types::runs::{
     BatchComplete, BatchCompleted, CompleteBody, CompleteOutcome, CompleteRun, FailBody, Heartbeat, HeartbeatBody,
     ListRuns, RunCompleted, RunFailed, RunPage, RunScheduled, RunSummary, ScheduleBody, WaitBody, WaitForEvent,
@@ -64,6 +65,16 @@ impl Client {
     /// run gave up its claim); any other status is an error.
     pub async fn wait_for_event(&self, run_id: Uuid, wait: &WaitForEvent) -> Result<WaitOutcome, Error> {
         let call = self.call(Method::POST, self.run_url(run_id, "wait-for-event")?).json(wait);
+        wait_outcome(self.send(call).await?)
+    }
+
+    /// (ext) `POST /runs/{id}/wait-for-task`: waits for a child task of the
+    /// run's task to end. Answers as [`Client::wait_for_event`] does; a
+    /// resolved payload is a [`FinishedTask`](crate::FinishedTask) as JSON.
+    /// [`Error::is_conflict`] unless the run holds its claim,
+    /// [`Error::is_validation`] when `task_id` is not a child of the run's task.
+    pub async fn wait_for_task(&self, run_id: Uuid, wait: &WaitForTask) -> Result<WaitOutcome, Error> {
+        let call = self.call(Method::POST, self.run_url(run_id, "wait-for-task")?).json(wait);
         wait_outcome(self.send(call).await?)
     }
 

@@ -8,6 +8,7 @@ use super::pages::paginate;
 use crate::client::with_query;
 use crate::retry::Idempotency;
 use crate::types::handoff::{Finished, Handoff, HandoffBody, HandoffResponse};
+use crate::types::results::{ResultPoll, UnfinishedBody};
 use crate::types::tasks::{
     BatchCreate, BatchCreated, ClaimRequest, ClaimResponse, ClaimedTask, CreateTask, ListTasks, Task, TaskCanceled,
     TaskCreated, TaskPage, TaskSummary,
@@ -95,6 +96,32 @@ impl Client {
     pub async fn get_task(&self, task_id: Uuid) -> Result<Task, Error> {
         let url = self.api_url(&["tasks", &task_id.to_string()])?;
         self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
+    }
+
+    /// (ext) `GET /tasks?parent_task_id=…`: one page of the tasks `parent`
+    /// spawned, with `filter`'s other filters.
+    pub async fn list_child_tasks(&self, parent: Uuid, filter: &ListTasks) -> Result<TaskPage, Error> {
+        let url = with_query(self.api_url(&["tasks"])?, &filter.query());
+        let url = with_query(url, &[("parent_task_id", Some(parent.to_string()))]);
+        self.send(self.call(Method::GET, url).idempotency(Idempotency::Idempotent)).await?.decode()
+    }
+
+    /// (ext) `GET /tasks/{id}/result?wait_seconds=N`: the task's end, waiting
+    /// up to `wait_seconds` (0–300; 0 answers at once) for it.
+    pub async fn task_result(&self, task_id: Uuid, wait_seconds: u64) -> Result<ResultPoll, Error> {
+        let wait_seconds = wait_seconds.min(300);
+        let url = self.api_url(&["tasks", &task_id.to_string(), "result"])?;
+        let url = with_query(url, &[("wait_seconds", Some(wait_seconds.to_string()))]);
+        let call = self
+            .call(Method::GET, url)
+            .idempotency(Idempotency::Idempotent)
+            .extra_time(Duration::from_secs(wait_seconds));
+        let raw = self.send(call).await?;
+        if raw.status == 202 {
+            let body: UnfinishedBody = raw.decode()?;
+            return Ok(ResultPoll::Unfinished { task_id: body.task_id, status: body.status });
+        }
+        raw.decode().map(ResultPoll::Finished)
     }
 
     /// (ext) `POST /tasks/{id}/cancel`; [`Error::is_conflict`] if already finished.

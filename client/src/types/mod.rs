@@ -6,6 +6,7 @@ pub mod checkpoints;
 pub mod events;
 pub mod handoff;
 pub mod queues;
+pub mod results;
 pub mod runs;
 pub mod tasks;
 pub mod workflows;

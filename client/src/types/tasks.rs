@@ -7,6 +7,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::checkpoints::Checkpoint;
+
 /// The status of a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,6 +105,10 @@ pub struct CreateTask {
     /// (ext) The first run becomes claimable then instead of now.
     #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub run_at: Option<OffsetDateTime>,
+    /// (ext) The task that spawned this one; the server answers 404 when it
+    /// does not exist. Canceling the parent does not cancel its children.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_task_id: Option<Uuid>,
 }
 
 impl CreateTask {
@@ -164,6 +170,12 @@ impl CreateTask {
         self.run_at = Some(at);
         self
     }
+
+    /// Sets `parent_task_id`.
+    pub fn parent_task_id(mut self, parent: Uuid) -> Self {
+        self.parent_task_id = Some(parent);
+        self
+    }
 }
 
 /// The ids of a created (or, with an idempotency key, found) task.
@@ -195,12 +207,23 @@ pub struct ClaimRequest {
     /// (ext) Recorded on the claimed runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
+    /// (ext) Each claimed task carries all its checkpoints
+    /// ([`ClaimedTask::checkpoints`]), so a resumed run needs no request to
+    /// load them. Servers that do not know the field ignore it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_checkpoints: Option<bool>,
 }
 
 impl ClaimRequest {
     /// Claims up to `limit` runs for `claim_timeout` seconds, without waiting.
     pub fn new(limit: u32, claim_timeout: u64) -> Self {
-        Self { limit, claim_timeout, long_poll_seconds: None, worker_id: None }
+        Self { limit, claim_timeout, long_poll_seconds: None, worker_id: None, include_checkpoints: None }
+    }
+
+    /// Asks for each claimed task's checkpoints in the answer.
+    pub fn include_checkpoints(mut self, include: bool) -> Self {
+        self.include_checkpoints = include.then_some(true);
+        self
     }
 
     /// Sets `long_poll_seconds`.
@@ -248,6 +271,11 @@ pub struct ClaimedTask {
     /// (ext) The task's workflow run.
     #[serde(default)]
     pub workflow_run_id: Option<Uuid>,
+    /// (ext) All the task's checkpoints, when the claim asked for them with
+    /// [`ClaimRequest::include_checkpoints`]; `None` when it did not, or the
+    /// server does not know the option.
+    #[serde(default)]
+    pub checkpoints: Option<Vec<Checkpoint>>,
 }
 
 /// A task in a listing.
@@ -318,6 +346,9 @@ pub struct Task {
     /// Seconds; `None` when none.
     #[serde(default)]
     pub execution_timeout: Option<f64>,
+    /// (ext) The task that spawned it, if any.
+    #[serde(default)]
+    pub parent_task_id: Option<Uuid>,
 }
 
 /// (ext) The answer of `POST /tasks/{id}/cancel`.

@@ -84,6 +84,7 @@ pub struct Worker<H = ()> {
     claim_timeout: Duration,
     long_poll_seconds: u64,
     worker_id: Option<String>,
+    include_checkpoints: bool,
     handler: H,
 }
 
@@ -95,6 +96,7 @@ impl<H> fmt::Debug for Worker<H> {
             .field("claim_timeout", &self.claim_timeout)
             .field("long_poll_seconds", &self.long_poll_seconds)
             .field("worker_id", &self.worker_id)
+            .field("include_checkpoints", &self.include_checkpoints)
             .finish_non_exhaustive()
     }
 }
@@ -109,6 +111,7 @@ impl Worker {
             claim_timeout: Duration::from_secs(60),
             long_poll_seconds: 30,
             worker_id: None,
+            include_checkpoints: false,
             handler: (),
         }
     }
@@ -140,6 +143,13 @@ impl<H> Worker<H> {
         self
     }
 
+    /// (ext) Claims ask for each task's checkpoints
+    /// ([`ClaimedTask::checkpoints`]), for handlers that replay steps.
+    pub fn include_checkpoints(mut self, include: bool) -> Self {
+        self.include_checkpoints = include;
+        self
+    }
+
     /// The function run for every claimed task.
     pub fn handler<F, Fut>(self, handler: F) -> Worker<F>
     where
@@ -153,6 +163,7 @@ impl<H> Worker<H> {
             claim_timeout: self.claim_timeout,
             long_poll_seconds: self.long_poll_seconds,
             worker_id: self.worker_id,
+            include_checkpoints: self.include_checkpoints,
             handler,
         }
     }
@@ -192,6 +203,7 @@ where
         let mut request = ClaimRequest::new(1, self.claim_timeout.as_secs_f64().ceil().max(1.0) as u64)
             .long_poll_seconds(self.long_poll_seconds);
         request.worker_id = self.worker_id.clone();
+        request = request.include_checkpoints(self.include_checkpoints);
         tokio::pin!(shutdown);
 
         let outcome = loop {
