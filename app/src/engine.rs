@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use durable_domain::child::{self, TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
     self, ClaimRequest, Completion, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
 };
@@ -252,8 +253,23 @@ impl Service for Engine {
         Ok(self.store.run_wait_for_event(&wait, self.now()).await?)
     }
 
+    async fn wait_for_task(&self, request: WaitForTaskRequest) -> Result<WaitResponse, ServiceError> {
+        let awaited = self.store.task_get(request.task_id).await?;
+        let wait = request.validate(&awaited)?;
+        Ok(self.store.run_wait_for_task(&wait, awaited.id, self.now()).await?)
+    }
+
+    async fn task_result(&self, id: TaskId, wait_seconds: Option<f64>) -> Result<TaskResult, ServiceError> {
+        let wait = child::result_wait(wait_seconds)?;
+        self.await_result(id, wait).await
+    }
+
     async fn emit_event(&self, name: String, payload: Value) -> Result<Event, ServiceError> {
         command::non_empty("event_name", &name)?;
+        if name.starts_with(child::RESERVED_EVENT_PREFIX) {
+            let rule = format!("must not start with \"{}\" (reserved for the server)", child::RESERVED_EVENT_PREFIX);
+            return Err(ValidationError::invalid("event_name", rule).into());
+        }
         command::json("payload", &payload)?;
         let emitted = self.store.event_emit(&name, payload, self.now()).await?;
         self.record(Observation::EventEmitted);

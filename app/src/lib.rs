@@ -9,6 +9,7 @@ mod engine;
 pub mod gauges;
 mod handoff;
 mod periodic;
+mod result_wait;
 pub mod server;
 pub mod sweeper;
 mod traced_store;

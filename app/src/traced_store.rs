@@ -150,6 +150,10 @@ impl Store for TracedStore {
         traced("store.run_wait_for_event", self.inner.run_wait_for_event(wait, now)).await
     }
 
+    async fn run_wait_for_task(&self, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse, StoreError> {
+        traced("store.run_wait_for_task", self.inner.run_wait_for_task(wait, child, now)).await
+    }
+
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
         traced("store.event_emit", self.inner.event_emit(name, payload, now)).await
     }

@@ -11,7 +11,7 @@ use durable_app::{Engine, EngineConfig};
 use durable_client::{ClaimRequest, Client, CompleteOutcome, CompleteRun, CreateQueue, CreateTask, Finished};
 use durable_domain::RunId;
 use durable_domain::command::{self, Completion, NewQueue, NewTask};
-use durable_memory::{LocalNotifier, MemoryStore};
+use durable_memory::MemoryStore;
 use durable_ports::service::Finished as EngineFinished;
 use durable_ports::{Notifier, Service, ServiceError, Store, SystemClock};
 use durable_postgres::{ListenerTask, PgNotifier, PgStore};
@@ -72,9 +72,11 @@ impl Target {
             (Arc::new(store), Arc::new(notifier), Closer::Postgres(listener))
         } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             let store = Arc::new(SqliteStore::open(PathBuf::from(path)).await.context("opening SQLite")?);
-            (store.clone(), Arc::new(durable_sqlite::notifier()), Closer::Sqlite(store))
+            (store.clone(), Arc::new(store.notifier()), Closer::Sqlite(store))
         } else if url.starts_with("memory") {
-            (Arc::new(MemoryStore::new()), Arc::new(LocalNotifier::new()), Closer::Nothing)
+            let store = MemoryStore::new();
+            let notifier = Arc::new(store.notifier());
+            (Arc::new(store), notifier, Closer::Nothing)
         } else {
             bail!("unsupported database URL {url:?}: use postgres://…, sqlite://path or memory:");
         };

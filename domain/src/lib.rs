@@ -2,6 +2,7 @@
 //! backoff and input validation. No IO, no async, no drivers: adapters and
 //! the engine call into this crate, never the other way round.
 
+pub mod child;
 pub mod clock;
 pub mod command;
 pub mod error;

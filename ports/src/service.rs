@@ -2,6 +2,7 @@
 //! requests into these calls; the engine validates and runs them.
 
 use async_trait::async_trait;
+use durable_domain::child::{TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
     ClaimRequest, Completion, Failure, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
 };
@@ -79,6 +80,11 @@ pub trait Service: Send + Sync + 'static {
     /// Returns the claim's new end.
     async fn heartbeat_run(&self, run: RunId, extend_by_seconds: f64) -> Result<Timestamp, ServiceError>;
     async fn wait_for_event(&self, request: WaitRequest) -> Result<WaitResponse, ServiceError>;
+    /// Waits for a child task to end **(ext)**, with wait-for-event's replay
+    /// rules; the outcome's payload is the child's end.
+    async fn wait_for_task(&self, request: WaitForTaskRequest) -> Result<WaitResponse, ServiceError>;
+    /// The task's end, waiting up to `wait_seconds` for it **(ext)**.
+    async fn task_result(&self, id: TaskId, wait_seconds: Option<f64>) -> Result<TaskResult, ServiceError>;
 
     async fn emit_event(&self, name: String, payload: Value) -> Result<Event, ServiceError>;
 

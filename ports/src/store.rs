@@ -220,6 +220,14 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::event_emit`] of the same name so no wake-up is lost.
     async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError>;
 
+    /// Wait-for-task **(ext)**: `wait` is a wait-for-event on the child's end
+    /// (`durable_domain::child`), resolved from the child's row: replay a
+    /// recorded outcome, resolve from the child's end, or put the run to
+    /// sleep until the child ends. Every transaction that ends a task with
+    /// a parent delivers its end to the runs sleeping on it, serialized with
+    /// this so no wake-up is lost. `NotFound` for an unknown child.
+    async fn run_wait_for_task(&self, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse, StoreError>;
+
     // --- events -----------------------------------------------------------
 
     /// Records the event, and for every run sleeping on its name records the

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use durable_memory::{LocalNotifier, MemoryStore};
+use durable_memory::MemoryStore;
 use durable_tests::conformance::Backend;
 
 async fn backend() -> Backend {
-    Backend { store: Arc::new(MemoryStore::new()), notifier: Arc::new(LocalNotifier::new()) }
+    let store = MemoryStore::new();
+    Backend { notifier: Arc::new(store.notifier()), store: Arc::new(store) }
 }
 
 durable_tests::conformance_suite!(backend);

@@ -95,7 +95,7 @@ async fn sqlite_depths_and_pool() {
     let store = Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.expect("open"));
     let pool = store.pool_stats().expect("a pool");
     assert!(pool.idle >= 1 && pool.in_use + pool.idle <= 5, "one writer and up to four readers: {pool:?}");
-    let backend = Backend { store: store.clone(), notifier: Arc::new(durable_sqlite::notifier()) };
+    let backend = Backend { store: store.clone(), notifier: Arc::new(store.notifier()) };
     depths_count_live_runs_by_state(backend).await;
     store.close().await;
 }

@@ -120,8 +120,10 @@ async fn retention_deletes_the_good_rows_beside_one_it_cannot_decode() {
 async fn payloads_stored_by_the_jsonb_schema_are_readable_after_the_upgrade() {
     let db = empty_database().await;
     let pool = db.pool(2).await;
+    // The first schema, plus the later columns today's store writes (the
+    // additive 0003); 0002, the one under test, comes after the writes.
     let first_only = Migrator {
-        migrations: Cow::Owned(MIGRATOR.migrations[..1].to_vec()),
+        migrations: Cow::Owned(vec![MIGRATOR.migrations[0].clone(), MIGRATOR.migrations[2].clone()]),
         ignore_missing: false,
         locking: true,
         no_tx: false,

@@ -16,7 +16,7 @@ use tempfile::TempDir;
 async fn backend() -> Backend {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(dir.path().join("durable.db")).await.expect("open sqlite store");
-    let notifier = FolderKeeper { inner: durable_sqlite::notifier(), _dir: dir };
+    let notifier = FolderKeeper { inner: store.notifier(), _dir: dir };
     Backend { store: Arc::new(store), notifier: Arc::new(notifier) }
 }
 

@@ -30,6 +30,8 @@ use crate::routes::{checkpoints, events, ops, queues, runs, tasks, workflows};
         runs::schedule_run,
         runs::heartbeat_run,
         runs::wait_for_event,
+        runs::wait_for_task,
+        tasks::task_result,
         checkpoints::put_checkpoint,
         checkpoints::get_checkpoint,
         checkpoints::list_checkpoints,

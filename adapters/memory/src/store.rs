@@ -13,7 +13,7 @@ use durable_domain::queue::event_retention;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Rejection, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
-    TaskState, Timestamp, ValidationError, WorkflowRunId, clock, task, wake,
+    TaskState, Timestamp, ValidationError, WorkflowRunId, child, clock, task, wake,
 };
 use durable_ports::metrics::QueueDepth;
 use durable_ports::store::{
@@ -23,6 +23,7 @@ use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
 
+use crate::LocalNotifier;
 use crate::state::State;
 
 /// A complete store in memory, for tests and quick experiments. Nothing
@@ -30,11 +31,36 @@ use crate::state::State;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// Wakes the claimers of parents woken by a child's end: the one wake
+    /// that comes from a write whose answer names no queues (completions,
+    /// cancels, timeouts), so the store signals it itself, as PostgreSQL's
+    /// `NOTIFY` does.
+    notifier: LocalNotifier,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The in-process notifier this store signals: the one its claimers
+    /// should wait on.
+    pub fn notifier(&self) -> LocalNotifier {
+        self.notifier.clone()
+    }
+
+    /// Announces the ends of `ended` to the runs waiting for them
+    /// (`durable_domain::child`) and wakes their queues' claimers.
+    fn announce_ends(&self, state: &mut State, ended: &[Task], now: Timestamp) -> Vec<QueueName> {
+        let mut woken = Vec::new();
+        for event in ended.iter().filter_map(|task| child::end_event(task, now)) {
+            woken.extend(deliver(state, &event, now));
+        }
+        let wake = wake::queues_to_wake(&woken, now);
+        for queue in &wake {
+            self.notifier.wake(queue);
+        }
+        wake
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -172,7 +198,9 @@ impl Store for MemoryStore {
         let mut state = self.state();
         let mut current = state.load_task(id)?;
         machine::cancel(&mut current, None, now)?;
+        let ended = current.task.clone();
         state.save(current);
+        self.announce_ends(&mut state, &[ended], now);
         Ok(())
     }
 
@@ -227,15 +255,18 @@ impl Store for MemoryStore {
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
         let mut state = self.state();
+        let mut ended = Vec::new();
         let answers = items
             .into_iter()
             .map(|Completion { run_id, result }| {
                 let mut current = state.load(run_id).map_err(|_| ItemError::NotFound(NotFound::Run(run_id)))?;
                 machine::complete(&mut current, result, now)?;
+                ended.push(current.task.clone());
                 state.save(current);
                 Ok(())
             })
             .collect();
+        self.announce_ends(&mut state, &ended, now);
         Ok(answers)
     }
 
@@ -256,9 +287,12 @@ impl Store for MemoryStore {
                 FailOutcome::TaskFailed => Vec::new(),
             },
         };
+        let ended = current.task.clone();
         state.save(current);
-        if let FailOutcome::Retry(next) = outcome {
-            state.put_run(*next);
+        let mut failed = failed;
+        match outcome {
+            FailOutcome::Retry(next) => state.put_run(*next),
+            FailOutcome::TaskFailed => failed.wake = self.announce_ends(&mut state, &[ended], now),
         }
         Ok(failed)
     }
@@ -296,25 +330,26 @@ impl Store for MemoryStore {
         Ok(effect.response)
     }
 
+    async fn run_wait_for_task(&self, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse, StoreError> {
+        let mut state = self.state();
+        let mut current = state.load(wait.run_id)?;
+        state.task(wait.task_id)?;
+        let ended = child::end_event(state.task(child)?, now);
+        let key = (wait.task_id, wait.step_name.clone());
+        let memo = state.outcomes.get(&key).cloned();
+        let effect = machine::wait_for_event(&mut current, wait, memo.as_ref(), ended.as_ref(), now)?;
+        if let Some(outcome) = effect.record {
+            state.outcomes.insert(key, outcome);
+        }
+        state.save(current);
+        Ok(effect.response)
+    }
+
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
         let mut state = self.state();
         let event = Event { id: EventId::new(), name: name.to_owned(), payload, created_at: now };
         state.events.push(event.clone());
-        let sleepers: Vec<RunId> = state
-            .runs
-            .values()
-            .filter(|r| r.status == RunStatus::Sleeping && r.wait.as_ref().is_some_and(|w| w.event_name == name))
-            .map(|r| r.id)
-            .collect();
-        let mut woken = Vec::with_capacity(sleepers.len());
-        for run in sleepers {
-            let mut current = state.load(run)?;
-            if let Some((step, outcome)) = machine::deliver(&mut current, &event, now) {
-                state.outcomes.insert((current.task.id, step), outcome);
-                woken.push(current.run.clone());
-                state.save(current);
-            }
-        }
+        let woken = deliver(&mut state, &event, now);
         let wake = wake::queues_to_wake(&woken, now);
         Ok(Emitted { event, woken: woken.into_iter().map(|r| r.queue).collect(), wake })
     }
@@ -402,9 +437,11 @@ impl Store for MemoryStore {
             .collect();
         let mut report = ExpiredClaims::default();
         let mut retries = Vec::new();
+        let mut ended = Vec::new();
         for run in expired {
             let mut current = state.load(run)?;
             let outcome = machine::expire_claim(&mut current, policy, now)?;
+            let current_task = current.task.id;
             state.save(current);
             match outcome {
                 FailOutcome::Retry(next) => {
@@ -412,10 +449,16 @@ impl Store for MemoryStore {
                     retries.push((*next).clone());
                     state.put_run(*next);
                 }
-                FailOutcome::TaskFailed => report.tasks_failed += 1,
+                FailOutcome::TaskFailed => {
+                    report.tasks_failed += 1;
+                    ended.push(state.task(current_task)?.clone());
+                }
             }
         }
         report.wake = wake::queues_to_wake(&retries, now);
+        report.wake.extend(self.announce_ends(&mut state, &ended, now));
+        report.wake.sort();
+        report.wake.dedup();
         Ok(report)
     }
 
@@ -450,14 +493,15 @@ impl Store for MemoryStore {
             .filter_map(|t| machine::overdue(t, now).map(|reason| (t.id, reason)))
             .take(limit as usize)
             .collect();
-        let mut canceled = 0;
+        let mut ended = Vec::new();
         for (id, reason) in overdue {
             let mut current = state.load_task(id)?;
             machine::cancel(&mut current, Some(reason), now)?;
+            ended.push(current.task.clone());
             state.save(current);
-            canceled += 1;
         }
-        Ok(canceled)
+        self.announce_ends(&mut state, &ended, now);
+        Ok(ended.len() as u64)
     }
 
     async fn retention_delete(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
@@ -498,4 +542,27 @@ impl Store for MemoryStore {
 
 fn queue_limit(max_queues: usize) -> ValidationError {
     ValidationError::new("name", format!("the server's limit of {max_queues} queues is reached"))
+}
+
+/// Delivers `event` to every run sleeping on its name: records each outcome
+/// and makes the run claimable. Answers the woken runs.
+fn deliver(state: &mut State, event: &Event, now: Timestamp) -> Vec<Run> {
+    let sleepers: Vec<RunId> = state
+        .runs
+        .values()
+        .filter(|r| r.status == RunStatus::Sleeping && r.wait.as_ref().is_some_and(|w| w.event_name == event.name))
+        .map(|r| r.id)
+        .collect();
+    let mut woken = Vec::with_capacity(sleepers.len());
+    for run in sleepers {
+        let Ok(mut current) = state.load(run) else {
+            continue;
+        };
+        if let Some((step, outcome)) = machine::deliver(&mut current, event, now) {
+            state.outcomes.insert((current.task.id, step), outcome);
+            woken.push(current.run.clone());
+            state.save(current);
+        }
+    }
+    woken
 }

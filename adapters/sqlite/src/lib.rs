@@ -7,7 +7,7 @@
 //! and one fsync (group commit), and readers use a small pool beside it (WAL
 //! lets them read while the writer writes). Since only this process writes,
 //! in-process notifications are complete: the notifier is
-//! [`durable_fanout::LocalNotifier`], see [`notifier`].
+//! [`durable_fanout::LocalNotifier`], see [`SqliteStore::notifier`].
 
 mod db;
 mod errors;
@@ -19,9 +19,3 @@ mod store;
 
 pub use durable_fanout::LocalNotifier;
 pub use store::SqliteStore;
-
-/// The notifier to pair with a [`SqliteStore`]: only this process writes the
-/// database, so an in-process fan-out hears every change.
-pub fn notifier() -> LocalNotifier {
-    LocalNotifier::new()
-}

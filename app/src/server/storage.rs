@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use durable_memory::{LocalNotifier, MemoryStore};
+use durable_memory::MemoryStore;
 use durable_ports::{Notifier, Store};
 use durable_postgres::{ListenerTask, PgNotifier, PgStore};
 use durable_sqlite::SqliteStore;
@@ -71,11 +71,14 @@ fn backend(url: &str) -> anyhow::Result<Backend<'_>> {
 /// Opens the backend, applying migrations first when it has a schema.
 pub(super) async fn open(settings: &Settings) -> anyhow::Result<Storage> {
     match backend(&settings.database_url)? {
-        Backend::Memory => Ok(Storage {
-            store: Arc::new(MemoryStore::new()),
-            notifier: Arc::new(LocalNotifier::new()),
-            description: "memory (nothing survives a restart)".into(),
-            closer: Closer::Nothing,
+        Backend::Memory => Ok({
+            let memory = MemoryStore::new();
+            Storage {
+                notifier: Arc::new(memory.notifier()),
+                store: Arc::new(memory),
+                description: "memory (nothing survives a restart)".into(),
+                closer: Closer::Nothing,
+            }
         }),
         Backend::Sqlite(path) => {
             let store = Arc::new(
@@ -85,7 +88,7 @@ pub(super) async fn open(settings: &Settings) -> anyhow::Result<Storage> {
             );
             Ok(Storage {
                 store: store.clone(),
-                notifier: Arc::new(durable_sqlite::notifier()),
+                notifier: Arc::new(store.notifier()),
                 description: format!("sqlite {}", path.display()),
                 closer: Closer::Sqlite(store),
             })

@@ -1,10 +1,14 @@
 //! Child tasks **(ext)**: a task created with `parent_task_id` records its
 //! parent, is listed by it, and lives its own life (a parent's end or
-//! cancel does not end it).
+//! cancel does not end it); the parent's runs may wait for its end
+//! (wait-for-task), woken by it; anyone may read a task's end (its result).
 
+use durable_domain::child::WaitForTaskRequest;
 use durable_domain::command::{NewTask, TaskFilter};
-use durable_domain::{NotFound, RunStatus, TaskId, TaskStatus};
+use durable_domain::event::{WaitOutcome, WaitResponse};
+use durable_domain::{NotFound, Rejection, RunStatus, TaskId, TaskState, TaskStatus};
 use durable_ports::{Service, ServiceError};
+use serde_json::json;
 
 use super::{Backend, Ctx, new_task};
 
@@ -61,4 +65,147 @@ pub async fn canceling_a_parent_leaves_its_children_running(backend: Backend) {
     let child = ctx.get(child.task_id).await;
     assert_eq!(child.status, TaskStatus::Completed);
     assert_eq!(ctx.run(child.id, child.current_run).await.status, RunStatus::Completed);
+}
+
+fn wait_for(parent: &TaskState, child: TaskId, step: &str, timeout_seconds: Option<f64>) -> WaitForTaskRequest {
+    WaitForTaskRequest { run_id: parent.run.id, task_id: child, step_name: step.into(), timeout_seconds }
+}
+
+fn resolved(payload: serde_json::Value) -> WaitResponse {
+    WaitResponse::Outcome(WaitOutcome::Resolved { payload })
+}
+
+pub async fn a_parent_sleeps_until_its_child_ends_then_replays_the_end(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let parent = ctx.started(&queue).await;
+    let child = ctx.create(&queue, child_of(parent.task.id, "child")).await.task_id;
+
+    let waited = ctx.engine.wait_for_task(wait_for(&parent, child, "await-child", None)).await.unwrap();
+    assert_eq!(waited, WaitResponse::Sleeping);
+    assert_eq!(ctx.run(parent.task.id, parent.run.id).await.status, RunStatus::Sleeping);
+
+    let running = ctx.claim_one(&queue).await;
+    assert_eq!(running.task.id, child, "the sleeping parent is not claimable");
+    ctx.engine.complete_run(running.run.id, Some(json!({"sent": 3}))).await.unwrap();
+
+    // The child's end woke the parent: claimable now, not at its timeout.
+    let again = ctx.claim_one(&queue).await;
+    assert_eq!((again.task.id, again.run.id), (parent.task.id, parent.run.id));
+    let end = json!({"task_id": child.to_string(), "status": "completed", "result": {"sent": 3}});
+    let replayed = ctx.engine.wait_for_task(wait_for(&again, child, "await-child", None)).await.unwrap();
+    assert_eq!(replayed, resolved(end.clone()));
+    let once_more = ctx.engine.wait_for_task(wait_for(&again, child, "await-child", None)).await.unwrap();
+    assert_eq!(once_more, resolved(end), "replays are deterministic");
+}
+
+/// The child ends while the parent holds its claim and has not waited yet:
+/// the wait resolves at once (nothing to lose between the two).
+pub async fn a_child_that_ended_before_the_wait_resolves_it_at_once(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let parent = ctx.started_with(&queue, new_task("parent"), 600.0).await;
+    let child = ctx.create(&queue, NewTask { max_attempts: Some(1), ..child_of(parent.task.id, "child") }).await;
+    let running = ctx.claim_one(&queue).await;
+    ctx.engine.fail_run(running.run.id, "out of stock".into()).await.unwrap();
+
+    let waited = ctx.engine.wait_for_task(wait_for(&parent, child.task_id, "await", Some(60.0))).await.unwrap();
+    let end = json!({"task_id": child.task_id.to_string(), "status": "failed", "error": "out of stock"});
+    assert_eq!(waited, resolved(end));
+    assert_eq!(ctx.run(parent.task.id, parent.run.id).await.status, RunStatus::Claimed, "the parent keeps its claim");
+}
+
+pub async fn a_canceled_child_wakes_its_waiting_parent(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let parent = ctx.started(&queue).await;
+    let child = ctx.create(&queue, child_of(parent.task.id, "child")).await.task_id;
+    assert_eq!(
+        ctx.engine.wait_for_task(wait_for(&parent, child, "await", Some(3600.0))).await.unwrap(),
+        WaitResponse::Sleeping
+    );
+    ctx.engine.cancel_task(child).await.unwrap();
+    let again = ctx.claim_one(&queue).await;
+    assert_eq!(again.run.id, parent.run.id);
+    let answer = ctx.engine.wait_for_task(wait_for(&again, child, "await", Some(3600.0))).await.unwrap();
+    assert_eq!(answer, resolved(json!({"task_id": child.to_string(), "status": "canceled"})));
+}
+
+pub async fn a_wait_for_a_task_times_out_and_replays_the_timeout(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let parent = ctx.started(&queue).await;
+    let child = ctx.create(&queue, child_of(parent.task.id, "slow")).await.task_id;
+    let timeout = Some(5.0);
+    assert_eq!(
+        ctx.engine.wait_for_task(wait_for(&parent, child, "await", timeout)).await.unwrap(),
+        WaitResponse::Sleeping
+    );
+
+    ctx.advance(6.0);
+    ctx.sweep().await;
+    let woken = ctx.claim(&queue, 10).await;
+    let again = woken.iter().find(|s| s.task.id == parent.task.id).expect("the parent woke at its timeout");
+    let timed_out = WaitResponse::Outcome(WaitOutcome::Timeout);
+    assert_eq!(ctx.engine.wait_for_task(wait_for(again, child, "await", timeout)).await.unwrap(), timed_out);
+    // The child ending later changes nothing: the outcome is recorded.
+    let slow = woken.iter().find(|s| s.task.id == child).expect("the child was claimable all along");
+    ctx.complete(slow.run.id).await;
+    assert_eq!(ctx.engine.wait_for_task(wait_for(again, child, "await", timeout)).await.unwrap(), timed_out);
+}
+
+pub async fn only_a_parent_may_wait_for_a_task(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let parent = ctx.started(&queue).await;
+    let stranger = ctx.task(&queue).await.task_id;
+    assert_err!(
+        ctx.engine.wait_for_task(wait_for(&parent, stranger, "await", None)).await,
+        ServiceError::Validation(e) if e.field == "task_id"
+    );
+    let other = ctx.task(&queue).await.task_id;
+    let someone_elses = ctx.create(&queue, child_of(other, "child")).await.task_id;
+    assert_err!(
+        ctx.engine.wait_for_task(wait_for(&parent, someone_elses, "await", None)).await,
+        ServiceError::Conflict(Rejection::RunNotOfTask { .. })
+    );
+    assert_err!(
+        ctx.engine.wait_for_task(wait_for(&parent, TaskId::new(), "await", None)).await,
+        ServiceError::NotFound(NotFound::Task(_))
+    );
+    let child = ctx.create(&queue, child_of(parent.task.id, "child")).await.task_id;
+    assert_err!(
+        ctx.engine.wait_for_task(wait_for(&parent, child, "await", Some(0.5))).await,
+        ServiceError::Validation(e) if e.field == "timeout_seconds"
+    );
+}
+
+pub async fn a_task_result_is_its_end(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let created = ctx.task(&queue).await;
+    let pending = ctx.engine.task_result(created.task_id, None).await.unwrap();
+    assert_eq!((pending.status, pending.result.clone(), pending.error.clone()), (TaskStatus::Pending, None, None));
+    assert!(!pending.is_finished());
+
+    let held = ctx.claim_one(&queue).await;
+    ctx.engine.complete_run(held.run.id, Some(json!([1, 2]))).await.unwrap();
+    let done = ctx.engine.task_result(created.task_id, Some(30.0)).await.unwrap();
+    assert_eq!((done.status, done.result, done.error), (TaskStatus::Completed, Some(json!([1, 2])), None));
+    assert_err!(ctx.engine.task_result(TaskId::new(), None).await, ServiceError::NotFound(NotFound::Task(_)));
+    assert_err!(
+        ctx.engine.task_result(created.task_id, Some(301.0)).await,
+        ServiceError::Validation(e) if e.field == "wait_seconds"
+    );
+}
+
+/// A child's end is delivered as an event of a reserved name; no client
+/// may emit one and fake it.
+pub async fn reserved_event_names_cannot_be_emitted(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let name = durable_domain::child::end_event_name(TaskId::new());
+    assert_err!(
+        ctx.engine.emit_event(name, json!(null)).await,
+        ServiceError::Validation(e) if e.field == "event_name"
+    );
 }

@@ -31,6 +31,12 @@ use time::Duration;
 /// Asserts that a `Result` is an `Err` matching the pattern, printing what
 /// came back otherwise.
 macro_rules! assert_err {
+    ($result:expr, $pattern:pat if $guard:expr $(,)?) => {
+        match $result {
+            Err($pattern) if $guard => {}
+            other => panic!("expected Err({} if {}), got {:?}", stringify!($pattern), stringify!($guard), other),
+        }
+    };
     ($result:expr, $pattern:pat $(,)?) => {
         match $result {
             Err($pattern) => {}
@@ -377,6 +383,13 @@ macro_rules! conformance_suite {
                 a_child_records_its_parent_and_is_listed_by_it,
                 a_child_of_an_unknown_parent_is_not_found,
                 canceling_a_parent_leaves_its_children_running,
+                a_parent_sleeps_until_its_child_ends_then_replays_the_end,
+                a_child_that_ended_before_the_wait_resolves_it_at_once,
+                a_canceled_child_wakes_its_waiting_parent,
+                a_wait_for_a_task_times_out_and_replays_the_timeout,
+                only_a_parent_may_wait_for_a_task,
+                a_task_result_is_its_end,
+                reserved_event_names_cannot_be_emitted,
             }
             cancel {
                 cancel_pending_task,

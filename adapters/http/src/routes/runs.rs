@@ -12,7 +12,7 @@ use crate::types::rules::UuidText;
 use crate::types::runs::{
     BatchCompleteRequest, BatchCompleteResponse, BatchCompleteResult, CompleteRequest, CompletedRun, FailRequest,
     FailedRunResponse, HeartbeatRequest, HeartbeatResponse, RunList, RunQuery, ScheduleRequest, ScheduledRunResponse,
-    WaitForEventRequest, WaitForEventResponse,
+    WaitForEventRequest, WaitForEventResponse, WaitForTaskRequest,
 };
 use crate::types::status::RunStatus;
 
@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<SharedService> {
         .route("/runs/{run_id}/schedule", post(schedule_run))
         .route("/runs/{run_id}/heartbeat", post(heartbeat_run))
         .route("/runs/{run_id}/wait-for-event", post(wait_for_event))
+        .route("/runs/{run_id}/wait-for-task", post(wait_for_task))
 }
 
 /// Newest first.
@@ -186,10 +187,32 @@ pub(crate) async fn wait_for_event(
     let event_name = request.event_name.clone();
     let response = service.wait_for_event(request.into_domain(params.id("run_id")?)).await?;
     let response = WaitForEventResponse::new(response, &event_name);
-    let status = match response {
-        WaitForEventResponse::Resolved { .. } => StatusCode::OK,
-        WaitForEventResponse::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
-        WaitForEventResponse::Sleeping { .. } => StatusCode::ACCEPTED,
-    };
-    Ok((status, Json(response)))
+    Ok((response.status(), Json(response)))
+}
+
+/// (ext) Waits for a child task to end, with wait-for-event's replay rules:
+/// replays a recorded outcome, resolves when the child has ended (payload
+/// `{"task_id", "status", "result"?, "error"?}`), or sleeps until it does.
+#[utoipa::path(
+    post, path = "/api/v1/runs/{run_id}/wait-for-task", tag = "runs",
+    params(("run_id" = inline(UuidText), Path)),
+    request_body = WaitForTaskRequest,
+    responses(
+        (status = 200, description = "`resolved`, with the child's end", body = WaitForEventResponse),
+        (status = 202, description = "`sleeping`: the run gave up its claim until the child ends", body = WaitForEventResponse),
+        (status = 408, description = "`timeout`: the child did not end in time", body = WaitForEventResponse),
+        (status = 400, description = "`task_id` is not a child task", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The caller does not hold the claim, or its task is not the child's parent", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn wait_for_task(
+    State(service): State<SharedService>,
+    params: PathParams,
+    Json(request): Json<WaitForTaskRequest>,
+) -> Result<(StatusCode, Json<WaitForEventResponse>), ApiError> {
+    let child = request.task_id;
+    let response = service.wait_for_task(request.into_domain(params.id("run_id")?)).await?;
+    let response = WaitForEventResponse::for_task(response, child);
+    Ok((response.status(), Json(response)))
 }

@@ -19,7 +19,7 @@ use crate::types::runs::{BatchCompleteResult, FailResult};
 use crate::types::status::{RunStatus, TaskStatus};
 use crate::types::tasks::{
     BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse, ClaimedTask,
-    CreateTaskRequest, CreatedTaskResponse, TaskDetail, TaskList, TaskQuery,
+    CreateTaskRequest, CreatedTaskResponse, TaskDetail, TaskList, TaskQuery, TaskResultQuery, TaskResultResponse,
 };
 
 pub(crate) fn routes() -> Router<SharedService> {
@@ -30,6 +30,7 @@ pub(crate) fn routes() -> Router<SharedService> {
         .route("/tasks", get(list_tasks))
         .route("/tasks/{task_id}", get(get_task))
         .route("/tasks/{task_id}/cancel", post(cancel_task))
+        .route("/tasks/{task_id}/result", get(task_result))
 }
 
 #[utoipa::path(
@@ -203,4 +204,28 @@ async fn claimed_tasks(
         task.checkpoints = Some(by_task.remove(&task.task_id).unwrap_or_default());
     }
     Ok(tasks)
+}
+
+/// (ext) The task's end: 200 once it has ended, else waits up to
+/// `wait_seconds` for it and answers 202 with its status.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{task_id}/result", tag = "tasks",
+    params(("task_id" = inline(UuidText), Path), TaskResultQuery),
+    responses(
+        (status = 200, description = "The task has ended", body = TaskResultResponse),
+        (status = 202, description = "The wait ran out before the task ended", body = TaskResultResponse),
+        (status = 404, body = ErrorBody),
+    ),
+)]
+pub(crate) async fn task_result(
+    State(service): State<SharedService>,
+    params: PathParams,
+    Query(query): Query<TaskResultQuery>,
+) -> Result<(StatusCode, Json<TaskResultResponse>), ApiError> {
+    let wait_seconds = present(query.wait_seconds)
+        .map(|raw| raw.parse::<f64>().map_err(|_| ApiError::validation("wait_seconds must be a number of seconds")))
+        .transpose()?;
+    let end = service.task_result(params.id("task_id")?, wait_seconds).await?;
+    let status = if end.is_finished() { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((status, Json(end.into())))
 }

@@ -268,3 +268,58 @@ impl WaitForEventResponse {
         }
     }
 }
+
+/// (ext) `wait-for-task`: wait at `step_name` for the child task `task_id`
+/// to end.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WaitForTaskRequest {
+    /// The awaited task: a child of the waiting run's task.
+    #[serde(deserialize_with = "wire::uuid")]
+    #[schema(value_type = UuidText)]
+    pub task_id: Uuid,
+    #[schema(value_type = NameText)]
+    pub step_name: String,
+    /// Seconds, >= 1; absent: no timeout (the wait ends with the child).
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub timeout_seconds: Option<f64>,
+}
+
+impl WaitForTaskRequest {
+    pub fn into_domain(self, run_id: RunId) -> durable_domain::child::WaitForTaskRequest {
+        durable_domain::child::WaitForTaskRequest {
+            run_id,
+            task_id: TaskId::from_uuid(self.task_id),
+            step_name: self.step_name,
+            timeout_seconds: self.timeout_seconds,
+        }
+    }
+}
+
+impl WaitForEventResponse {
+    /// The answer of a wait for task `child`: the same shapes, with messages
+    /// that name the task.
+    pub fn for_task(response: WaitResponse, child: Uuid) -> Self {
+        match response {
+            WaitResponse::Outcome(WaitOutcome::Resolved { payload }) => Self::Resolved { payload },
+            WaitResponse::Outcome(WaitOutcome::Timeout) => {
+                Self::Timeout { message: format!("timed out waiting for task {child} to end") }
+            }
+            WaitResponse::Sleeping => Self::Sleeping {
+                message: format!(
+                    "run is sleeping until task {child} ends or the timeout passes; \
+                     claim it again, then call wait-for-task again"
+                ),
+            },
+        }
+    }
+
+    /// 200 resolved, 408 timeout, 202 sleeping.
+    pub fn status(&self) -> axum::http::StatusCode {
+        match self {
+            Self::Resolved { .. } => axum::http::StatusCode::OK,
+            Self::Timeout { .. } => axum::http::StatusCode::REQUEST_TIMEOUT,
+            Self::Sleeping { .. } => axum::http::StatusCode::ACCEPTED,
+        }
+    }
+}

@@ -375,3 +375,31 @@ pub struct TaskQuery {
     #[param(value_type = Option<QueryLimit>, inline)]
     pub limit: Option<String>,
 }
+
+/// (ext) `GET /tasks/{task_id}/result`: 200 once the task has ended (with
+/// `result` when completed, `error` when failed or canceled with one), 202
+/// with its status when the wait ran out first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskResultResponse {
+    pub task_id: Uuid,
+    pub status: TaskStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = AnyJson)]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl From<durable_domain::child::TaskResult> for TaskResultResponse {
+    fn from(end: durable_domain::child::TaskResult) -> Self {
+        Self { task_id: end.task_id.as_uuid(), status: end.status.into(), result: end.result, error: end.error }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskResultQuery {
+    /// Seconds to wait for the task to end, 0–300 (default 0: answer now).
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 300)]
+    pub wait_seconds: Option<String>,
+}

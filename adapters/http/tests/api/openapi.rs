@@ -19,6 +19,8 @@ const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/runs/{run_id}/fail", &["post"]),
     ("/api/v1/runs/{run_id}/schedule", &["post"]),
     ("/api/v1/runs/{run_id}/wait-for-event", &["post"]),
+    ("/api/v1/runs/{run_id}/wait-for-task", &["post"]),
+    ("/api/v1/tasks/{task_id}/result", &["get"]),
     ("/api/v1/runs/{run_id}/heartbeat", &["post"]),
     ("/api/v1/tasks/{task_id}/checkpoints", &["get"]),
     ("/api/v1/tasks/{task_id}/checkpoints/{step_name}", &["get", "put"]),

@@ -2,7 +2,7 @@
 
 use durable_domain::command::Wait;
 use durable_domain::event::{Event, WaitOutcome, WaitResponse};
-use durable_domain::{EventId, NotFound, RunId, TaskId, Timestamp, machine, wake};
+use durable_domain::{EventId, NotFound, QueueName, RunId, Task, TaskId, Timestamp, child, machine, wake};
 use durable_ports::store::Emitted;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool, Row};
@@ -12,7 +12,7 @@ use super::tx::in_transaction;
 use super::{load, locks, write};
 use crate::errors::Result;
 use crate::json_text::JsonText;
-use crate::rows::{self, event_columns};
+use crate::rows::{self, event_columns, task_columns};
 use crate::skipped::SkippedRows;
 
 pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<WaitResponse> {
@@ -56,32 +56,102 @@ pub(crate) async fn emit(
             .execute(&mut *tx)
             .await?;
 
-        let sleepers: Vec<Uuid> =
-            sqlx::query_scalar("SELECT id FROM runs WHERE status = 'sleeping' AND wait_event_name = $1 ORDER BY id")
-                .bind(name)
-                .fetch_all(&mut *tx)
-                .await?;
-        let locked = load::lock_runs_skipping(tx, &sleepers, skipped).await?;
-        let mut outcomes = Vec::new();
-        let mut woken = Vec::new();
-        for run in sleepers.into_iter().map(RunId::from_uuid) {
-            let Some(mut state) = locked.state(run) else {
-                continue;
-            };
-            // The domain re-checks under the lock: a run woken meanwhile (by the
-            // sweeper, say) is left alone.
-            if let Some((step, outcome)) = machine::deliver(&mut state, &event, now) {
-                outcomes.push((state.task.id, step, outcome));
-                woken.push(state);
-            }
+        let (woken, wake) = deliver(tx, &event, now, skipped).await?;
+        Ok(Emitted { event, woken, wake })
+    })
+    .await
+}
+
+/// Delivers `event` to every run sleeping on its name, inside the caller's
+/// transaction (which holds the name's lock): records the outcomes, wakes
+/// the runs and notifies their queues. Answers the queue of each woken run
+/// and the queues to wake.
+async fn deliver(
+    tx: &mut PgConnection,
+    event: &Event,
+    now: Timestamp,
+    skipped: &SkippedRows,
+) -> Result<(Vec<QueueName>, Vec<QueueName>)> {
+    let sleepers: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM runs WHERE status = 'sleeping' AND wait_event_name = $1 ORDER BY id")
+            .bind(&event.name)
+            .fetch_all(&mut *tx)
+            .await?;
+    if sleepers.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let locked = load::lock_runs_skipping(tx, &sleepers, skipped).await?;
+    let mut outcomes = Vec::new();
+    let mut woken = Vec::new();
+    for run in sleepers.into_iter().map(RunId::from_uuid) {
+        let Some(mut state) = locked.state(run) else {
+            continue;
+        };
+        // The domain re-checks under the lock: a run woken meanwhile (by the
+        // sweeper, say) is left alone.
+        if let Some((step, outcome)) = machine::deliver(&mut state, event, now) {
+            outcomes.push((state.task.id, step, outcome));
+            woken.push(state);
         }
-        write::record_outcomes(tx, &outcomes, now).await?;
-        let tasks: Vec<_> = woken.iter().map(|s| &s.task).collect();
-        let runs: Vec<_> = woken.iter().map(|s| &s.run).collect();
-        write::update(tx, &tasks, &runs).await?;
-        let wake = wake::queues_to_wake(runs, now);
-        write::notify(tx, &wake).await?;
-        Ok(Emitted { event, woken: woken.into_iter().map(|s| s.run.queue).collect(), wake })
+    }
+    write::record_outcomes(tx, &outcomes, now).await?;
+    let tasks: Vec<_> = woken.iter().map(|s| &s.task).collect();
+    let runs: Vec<_> = woken.iter().map(|s| &s.run).collect();
+    write::update(tx, &tasks, &runs).await?;
+    let wake = wake::queues_to_wake(runs, now);
+    write::notify(tx, &wake).await?;
+    Ok((woken.into_iter().map(|s| s.run.queue).collect(), wake))
+}
+
+/// Announces the end of every task in `ended` that has a parent to the
+/// runs waiting for it (`durable_domain::child`), inside the transaction
+/// that ended them. The name locks come after the caller's row locks; a
+/// waiter takes its name lock first and never locks the child, so the two
+/// cannot wait on each other. Answers the queues to wake.
+pub(crate) async fn announce_ends(
+    tx: &mut PgConnection,
+    ended: &[&Task],
+    now: Timestamp,
+    skipped: &SkippedRows,
+) -> Result<Vec<QueueName>> {
+    let mut events: Vec<Event> = ended.iter().filter_map(|task| child::end_event(task, now)).collect();
+    events.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut wake = Vec::new();
+    for event in &events {
+        locks::event_name(tx, &event.name).await?;
+        wake.extend(deliver(tx, event, now, skipped).await?.1);
+    }
+    wake.sort();
+    wake.dedup();
+    Ok(wake)
+}
+
+/// Wait-for-task: wait-for-event on the child's end, where the "latest
+/// event" is the child's own row (it has ended or it has not), read after
+/// the name lock so an end committed before is seen and one committed after
+/// finds this sleeper.
+pub(crate) async fn wait_for_task(pool: &PgPool, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse> {
+    in_transaction(pool, async |tx| {
+        locks::event_name(tx, &wait.event_name).await?;
+        let mut state = load::lock_run(tx, wait.run_id).await?.ok_or(NotFound::Run(wait.run_id))?;
+        if state.task.id != wait.task_id {
+            task_exists(tx, wait.task_id).await?;
+        }
+        let memo = outcome(tx, wait.task_id, &wait.step_name).await?;
+        let row = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1"))
+            .bind(child.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(NotFound::Task(child))?;
+        let ended = child::end_event(&rows::task(&row)?, now);
+        let effect = machine::wait_for_event(&mut state, wait, memo.as_ref(), ended.as_ref(), now)?;
+        if let Some(outcome) = effect.record {
+            write::record_outcomes(tx, &[(wait.task_id, wait.step_name.clone(), outcome)], now).await?;
+        }
+        if effect.response == WaitResponse::Sleeping {
+            write::save(tx, &state).await?;
+        }
+        Ok(effect.response)
     })
     .await
 }

@@ -16,7 +16,9 @@ const QUEUE_REGISTRY: i32 = 0x6475_7271;
 
 /// Serializes wait-for-event and emit of the same event name, so an emit
 /// either sees the sleeper or the waiter sees the event: no lost wake-up.
-/// Taken first in the transaction, before any row lock.
+/// Taken first in the transaction, before any row lock; except where a
+/// transaction that ends a child task announces its end
+/// (`events::announce_ends`), which takes it after the child's row locks.
 pub(crate) async fn event_name(conn: &mut PgConnection, name: &str) -> Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))").bind(EVENT_NAME).bind(name).execute(conn).await?;
     Ok(())

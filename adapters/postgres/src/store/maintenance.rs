@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::tx::in_transaction;
-use super::{load, queues, write};
+use super::{events, load, queues, write};
 use crate::errors::Result;
 use crate::rows::{self, run_columns, task_columns};
 use crate::skipped::SkippedRows;
@@ -46,8 +46,12 @@ pub(crate) async fn expire_claims(
         save_all(tx, &states).await?;
         let new: Vec<&Run> = retries.iter().collect();
         write::insert_runs(tx, &new).await?;
-        let wake = wake::queues_to_wake(&retries, now);
+        let mut wake = wake::queues_to_wake(&retries, now);
         write::notify(tx, &wake).await?;
+        let ended: Vec<_> = states.iter().map(|s| &s.task).filter(|t| t.status.is_finished()).collect();
+        wake.extend(events::announce_ends(tx, &ended, now, skipped).await?);
+        wake.sort();
+        wake.dedup();
         let requeued = retries.into_iter().map(|r| r.queue).collect();
         Ok(ExpiredClaims { requeued, tasks_failed, wake })
     })
@@ -122,6 +126,7 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32, 
         }
         save_all(tx, &canceled).await?;
         write::update_tasks(tx, &postponed.iter().collect::<Vec<_>>()).await?;
+        events::announce_ends(tx, &canceled.iter().map(|s| &s.task).collect::<Vec<_>>(), now, skipped).await?;
         Ok(canceled.len() as u64)
     })
     .await

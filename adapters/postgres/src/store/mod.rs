@@ -247,7 +247,7 @@ impl Store for PgStore {
     }
 
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
-        self.call(Writes, || tasks::cancel(&self.pool, id, now)).await
+        self.call(Writes, || tasks::cancel(&self.pool, id, now, &self.skipped)).await
     }
 
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
@@ -329,7 +329,7 @@ impl Store for PgStore {
     }
 
     async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
-        self.call(Writes, || runs::fail(&self.pool, run, error, now)).await
+        self.call(Writes, || runs::fail(&self.pool, run, error, now, &self.skipped)).await
     }
 
     async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
@@ -342,6 +342,10 @@ impl Store for PgStore {
 
     async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
         self.call(Writes, || events::wait(&self.pool, wait, now)).await
+    }
+
+    async fn run_wait_for_task(&self, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse, StoreError> {
+        self.call(Writes, || events::wait_for_task(&self.pool, wait, child, now)).await
     }
 
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use time::Duration;
 
 use super::tx::in_transaction;
-use super::{load, write};
+use super::{events, load, write};
 use crate::errors::{Result, corrupt};
 use crate::rows::{self, run_columns, task_columns};
 use crate::skipped::SkippedRows;
@@ -199,6 +199,7 @@ async fn complete_in(
     ids.sort_unstable();
     ids.dedup();
     let mut locked = load::lock_runs_skipping(tx, &ids, skipped).await?;
+    let latest = calls.iter().map(|call| call.now).max();
     let mut changed = BTreeSet::new();
     let mut answers = Vec::with_capacity(calls.len());
     // Items apply in order against the state the earlier ones left, so a
@@ -224,6 +225,9 @@ async fn complete_in(
     let runs: Vec<&Run> = changed.iter().filter_map(|id| locked.runs.get(id)).collect();
     let tasks: Vec<_> = runs.iter().filter_map(|run| locked.tasks.get(&run.task_id)).collect();
     write::update(tx, &tasks, &runs).await?;
+    if let Some(now) = latest {
+        events::announce_ends(tx, &tasks, now, skipped).await?;
+    }
     Ok(answers)
 }
 
@@ -270,7 +274,13 @@ pub(crate) async fn complete_and_claim(
     .await
 }
 
-pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun> {
+pub(crate) async fn fail(
+    pool: &PgPool,
+    run: RunId,
+    error: &str,
+    now: Timestamp,
+    skipped: &SkippedRows,
+) -> Result<FailedRun> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let outcome = machine::fail(&mut state, error, now)?;
@@ -280,7 +290,7 @@ pub(crate) async fn fail(pool: &PgPool, run: RunId, error: &str, now: Timestamp)
                 write::insert_runs(tx, &[&next]).await?;
                 (Some(Retry::of(&next)), wake::queues_to_wake([next.as_ref()], now))
             }
-            FailOutcome::TaskFailed => (None, Vec::new()),
+            FailOutcome::TaskFailed => (None, events::announce_ends(tx, &[&state.task], now, skipped).await?),
         };
         write::notify(tx, &wake).await?;
         Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next, wake })

@@ -14,11 +14,12 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::tx::in_transaction;
-use super::{load, write};
+use super::{events, load, write};
 use crate::NOTIFY_CHANNEL;
 use crate::errors::{Error, Result, corrupt};
 use crate::json_text::JsonText;
 use crate::rows::{self, task_columns};
+use crate::skipped::SkippedRows;
 
 pub(crate) async fn create(
     pool: &PgPool,
@@ -412,11 +413,12 @@ pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task
     Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
-pub(crate) async fn cancel(pool: &PgPool, id: TaskId, now: Timestamp) -> Result<()> {
+pub(crate) async fn cancel(pool: &PgPool, id: TaskId, now: Timestamp, skipped: &SkippedRows) -> Result<()> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_task(tx, id).await?.ok_or(NotFound::Task(id))?;
         machine::cancel(&mut state, None, now)?;
         write::save(tx, &state).await?;
+        events::announce_ends(tx, &[&state.task], now, skipped).await?;
         Ok(())
     })
     .await

@@ -7,10 +7,11 @@ use std::sync::LazyLock;
 
 use durable_domain::command::Wait;
 use durable_domain::event::{Event, WaitResponse};
-use durable_domain::{EventId, Timestamp, machine, wake};
+use durable_domain::{EventId, NotFound, QueueName, Run, Task, TaskId, Timestamp, child, machine, wake};
 use durable_ports::StoreError;
 use durable_ports::store::Emitted;
 use serde_json::Value;
+use sqlx::SqliteConnection;
 
 use super::{runs, tasks};
 use crate::db::Db;
@@ -46,18 +47,68 @@ pub(super) async fn emit(db: &Db, name: &str, payload: Value, now: Timestamp) ->
         Box::pin(async move {
             let event = Event { id: EventId::new(), name: name.clone(), payload, created_at: now };
             rows::events::insert(tx, &event).await?;
-            let sleepers = sqlx::query(&SLEEPERS).bind(&name).fetch_all(&mut *tx).await.map_err(errors::map_sql)?;
-            let mut woken = Vec::with_capacity(sleepers.len());
-            for row in &sleepers {
-                let mut state = rows::state::decode(row)?;
-                if let Some((step, outcome)) = machine::deliver(&mut state, &event, now) {
-                    rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
-                    rows::state::save(tx, &state).await?;
-                    woken.push(state.run);
-                }
-            }
+            let woken = deliver(tx, &event, now).await?;
             let wake = wake::queues_to_wake(&woken, now);
             Ok(Emitted { event, woken: woken.into_iter().map(|r| r.queue).collect(), wake })
+        })
+    })
+    .await
+}
+
+/// Delivers `event` to every run asleep on its name: records each outcome
+/// and makes the run claimable. Answers the woken runs.
+async fn deliver(tx: &mut SqliteConnection, event: &Event, now: Timestamp) -> Result<Vec<Run>, StoreError> {
+    let sleepers = sqlx::query(&SLEEPERS).bind(&event.name).fetch_all(&mut *tx).await.map_err(errors::map_sql)?;
+    let mut woken = Vec::with_capacity(sleepers.len());
+    for row in &sleepers {
+        let mut state = rows::state::decode(row)?;
+        if let Some((step, outcome)) = machine::deliver(&mut state, event, now) {
+            rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
+            rows::state::save(tx, &state).await?;
+            woken.push(state.run);
+        }
+    }
+    Ok(woken)
+}
+
+/// Announces the ends of `ended` to the runs waiting for them
+/// (`durable_domain::child`), in the transaction that ended them. Answers
+/// the queues to wake.
+pub(super) async fn announce_ends(
+    tx: &mut SqliteConnection,
+    ended: &[&Task],
+    now: Timestamp,
+) -> Result<Vec<QueueName>, StoreError> {
+    let mut woken = Vec::new();
+    for event in ended.iter().filter_map(|task| child::end_event(task, now)) {
+        woken.extend(deliver(tx, &event, now).await?);
+    }
+    Ok(wake::queues_to_wake(&woken, now))
+}
+
+/// Wait-for-task: wait-for-event on the child's end, the child's row
+/// standing for the latest event. The single writer serializes it with the
+/// transaction that ends the child.
+pub(super) async fn wait_for_task(
+    db: &Db,
+    wait: &Wait,
+    child: TaskId,
+    now: Timestamp,
+) -> Result<WaitResponse, StoreError> {
+    let wait = wait.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut state = runs::load(tx, wait.run_id).await?;
+            tasks::ensure_exists(tx, wait.task_id).await?;
+            let memo = rows::events::outcome(tx, wait.task_id, &wait.step_name).await?;
+            let awaited = rows::state::by_task(tx, child).await?.ok_or(NotFound::Task(child))?;
+            let ended = child::end_event(&awaited.task, now);
+            let effect = machine::wait_for_event(&mut state, &wait, memo.as_ref(), ended.as_ref(), now)?;
+            if let Some(outcome) = &effect.record {
+                rows::events::record_outcome(tx, wait.task_id, &wait.step_name, outcome).await?;
+            }
+            rows::state::save(tx, &state).await?;
+            Ok(effect.response)
         })
     })
     .await

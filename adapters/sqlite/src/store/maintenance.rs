@@ -9,10 +9,11 @@ use std::sync::LazyLock;
 
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
-use durable_domain::{TaskId, Timestamp, wake};
+use durable_domain::{QueueName, TaskId, Timestamp, wake};
 use durable_ports::StoreError;
 use durable_ports::store::{Cleanup, ExpiredClaims, SleepersWoken};
 
+use super::events;
 use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, micros};
@@ -47,6 +48,7 @@ pub(super) async fn expire_claims(
                 .map_err(errors::map_sql)?;
             let mut report = ExpiredClaims::default();
             let mut retries = Vec::new();
+            let mut ended = Vec::new();
             for row in &expired {
                 let Some(mut state) = skipped.decoded("expiry", row, rows::state::decode) else { continue };
                 let outcome = machine::expire_claim(&mut state, &policy, now)?;
@@ -57,10 +59,16 @@ pub(super) async fn expire_claims(
                         report.requeued.push(next.queue.clone());
                         retries.push(*next);
                     }
-                    FailOutcome::TaskFailed => report.tasks_failed += 1,
+                    FailOutcome::TaskFailed => {
+                        report.tasks_failed += 1;
+                        ended.push(state.task);
+                    }
                 }
             }
             report.wake = wake::queues_to_wake(&retries, now);
+            report.wake.extend(events::announce_ends(tx, &ended.iter().collect::<Vec<_>>(), now).await?);
+            report.wake.sort();
+            report.wake.dedup();
             Ok(report)
         })
     })
@@ -95,7 +103,9 @@ pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result
     .await
 }
 
-pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
+/// Answers how many tasks were canceled and the queues to wake (parents
+/// waiting for them).
+pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Result<(u64, Vec<QueueName>), StoreError> {
     db.write(move |tx| {
         Box::pin(async move {
             // `deadline` is the domain's `machine::deadline`, kept on every write.
@@ -108,7 +118,7 @@ pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Res
             .fetch_all(&mut *tx)
             .await
             .map_err(errors::map_sql)?;
-            let mut canceled = 0;
+            let mut canceled = Vec::new();
             for id in candidates {
                 let id: TaskId = id.parse().map_err(|e| errors::corrupt("tasks.id", e))?;
                 let Some(mut state) = rows::state::by_task(tx, id).await? else {
@@ -119,9 +129,10 @@ pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Res
                 };
                 machine::cancel(&mut state, Some(reason), now)?;
                 rows::state::save(tx, &state).await?;
-                canceled += 1;
+                canceled.push(state.task);
             }
-            Ok(canceled)
+            let wake = events::announce_ends(tx, &canceled.iter().collect::<Vec<_>>(), now).await?;
+            Ok((canceled.len() as u64, wake))
         })
     })
     .await

@@ -31,6 +31,7 @@ use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
 
+use crate::LocalNotifier;
 use crate::db::Db;
 use crate::errors;
 use crate::lock::LockFile;
@@ -40,6 +41,11 @@ use crate::lock::LockFile;
 pub struct SqliteStore {
     db: Db,
     path: PathBuf,
+    /// Wakes the claimers of parents woken by a child's end: the one wake
+    /// that comes from a write whose answer names no queues (completions,
+    /// cancels, timeouts), so the store signals it itself, as PostgreSQL's
+    /// `NOTIFY` does.
+    notifier: LocalNotifier,
     // Declared last so it is dropped last: the file stays locked until every
     // connection above has been let go.
     lock: LockFile,
@@ -60,7 +66,20 @@ impl SqliteStore {
         // even run migrations against a file the first one is using.
         let lock = LockFile::acquire(&path)?;
         let db = Db::open(&path).await?;
-        Ok(Self { db, path, lock })
+        Ok(Self { db, path, notifier: LocalNotifier::new(), lock })
+    }
+
+    /// The in-process notifier this store signals: the one its claimers
+    /// should wait on (only this process writes the database, so it hears
+    /// every change).
+    pub fn notifier(&self) -> LocalNotifier {
+        self.notifier.clone()
+    }
+
+    fn wake(&self, queues: &[QueueName]) {
+        for queue in queues {
+            self.notifier.wake(queue);
+        }
     }
 
     /// The database file.
@@ -122,7 +141,9 @@ impl Store for SqliteStore {
     }
 
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
-        tasks::cancel(&self.db, id, now).await
+        let wake = tasks::cancel(&self.db, id, now).await?;
+        self.wake(&wake);
+        Ok(())
     }
 
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
@@ -142,7 +163,9 @@ impl Store for SqliteStore {
         items: Vec<Completion>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
-        runs::complete(&self.db, items, now).await
+        let (answers, wake) = runs::complete(&self.db, items, now).await?;
+        self.wake(&wake);
+        Ok(answers)
     }
 
     async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
@@ -159,6 +182,10 @@ impl Store for SqliteStore {
 
     async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
         events::wait(&self.db, wait, now).await
+    }
+
+    async fn run_wait_for_task(&self, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse, StoreError> {
+        events::wait_for_task(&self.db, wait, child, now).await
     }
 
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
@@ -211,7 +238,9 @@ impl Store for SqliteStore {
     }
 
     async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
-        maintenance::enforce_timeouts(&self.db, now, limit).await
+        let (canceled, wake) = maintenance::enforce_timeouts(&self.db, now, limit).await?;
+        self.wake(&wake);
+        Ok(canceled)
     }
 
     async fn retention_delete(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {

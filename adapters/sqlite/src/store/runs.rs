@@ -11,6 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::Duration;
 
+use super::events;
 use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, Cols, micros};
@@ -119,14 +120,17 @@ pub(super) async fn load(conn: &mut SqliteConnection, run: RunId) -> Result<Task
     rows::state::by_run(conn, run).await?.ok_or_else(|| NotFound::Run(run).into())
 }
 
+/// Answers per item, and the queues to wake (parents waiting for the
+/// completed tasks).
 pub(super) async fn complete(
     db: &Db,
     items: Vec<Completion>,
     now: Timestamp,
-) -> Result<Vec<Result<(), ItemError>>, StoreError> {
+) -> Result<(Vec<Result<(), ItemError>>, Vec<QueueName>), StoreError> {
     db.write(move |tx| {
         Box::pin(async move {
             let mut answers = Vec::with_capacity(items.len());
+            let mut ended = Vec::new();
             // Each item is fenced on its own; only a storage failure aborts the batch.
             for Completion { run_id, result } in items {
                 let Some(mut state) = rows::state::by_run(tx, run_id).await? else {
@@ -137,11 +141,13 @@ pub(super) async fn complete(
                     Ok(()) => {
                         rows::state::save(tx, &state).await?;
                         answers.push(Ok(()));
+                        ended.push(state.task);
                     }
                     Err(rejection) => answers.push(Err(ItemError::Conflict(rejection))),
                 }
             }
-            Ok(answers)
+            let wake = events::announce_ends(tx, &ended.iter().collect::<Vec<_>>(), now).await?;
+            Ok((answers, wake))
         })
     })
     .await
@@ -159,7 +165,7 @@ pub(super) async fn fail(db: &Db, run: RunId, error: &str, now: Timestamp) -> Re
                     rows::runs::insert(tx, &next).await?;
                     (Some(Retry::of(&next)), wake::queues_to_wake([next.as_ref()], now))
                 }
-                FailOutcome::TaskFailed => (None, Vec::new()),
+                FailOutcome::TaskFailed => (None, events::announce_ends(tx, &[&state.task], now).await?),
             };
             Ok(FailedRun { run_id: run, queue: state.task.queue, attempt: state.run.attempt, next, wake })
         })

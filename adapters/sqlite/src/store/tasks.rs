@@ -6,6 +6,7 @@ use durable_ports::StoreError;
 use durable_ports::store::{CreatedTask, CreatedTasks};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::events;
 use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, Cols};
@@ -134,13 +135,14 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
     Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
-pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
+/// Answers the queues to wake (parents waiting for the task).
+pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<Vec<QueueName>, StoreError> {
     db.write(move |tx| {
         Box::pin(async move {
             let mut state = rows::state::by_task(tx, id).await?.ok_or(NotFound::Task(id))?;
             machine::cancel(&mut state, None, now)?;
             rows::state::save(tx, &state).await?;
-            Ok(())
+            events::announce_ends(tx, &[&state.task], now).await
         })
     })
     .await
