@@ -162,7 +162,7 @@ async fn wait(ctx: &Ctx, id: Uuid, timeout: Option<Duration>, interval: Duration
             None => interval,
         };
         tokio::select! {
-            () = tokio::time::sleep(interval.min(left)) => {}
+            () = until_it_may_have_ended(ctx, id, left, interval) => {}
             _ = &mut ctrl_c => {
                 finish(&spinner);
                 bail!("interrupted while waiting for task {id}");
@@ -177,6 +177,17 @@ async fn wait(ctx: &Ctx, id: Uuid, timeout: Option<Duration>, interval: Duration
             Some(error) => bail!("task {id} {}: {error}", status.as_str()),
             None => bail!("task {id} {}", status.as_str()),
         },
+    }
+}
+
+/// Returns once the task may have ended: a long poll of its result **(ext)**
+/// (answered as soon as the task ends) of up to ten seconds, so the spinner
+/// stays current; a plain pause of `interval` when less than a second is
+/// left or the server has no such endpoint.
+async fn until_it_may_have_ended(ctx: &Ctx, id: Uuid, left: Duration, interval: Duration) {
+    let poll = left.min(Duration::from_secs(10)).as_secs();
+    if poll == 0 || ctx.client.task_result(id, poll).await.is_err() {
+        tokio::time::sleep(interval.min(left)).await;
     }
 }
 
