@@ -100,6 +100,10 @@ impl Store for TracedStore {
         traced("store.task_list", self.inner.task_list(filter)).await
     }
 
+    async fn task_watch_result(&self, id: TaskId) -> Result<Task, StoreError> {
+        traced("store.task_watch_result", self.inner.task_watch_result(id)).await
+    }
+
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
         traced("store.task_cancel", self.inner.task_cancel(id, now)).await
     }

@@ -17,6 +17,7 @@ use crate::command::{self, Wait};
 use crate::error::ValidationError;
 use crate::event::Event;
 use crate::ids::{EventId, RunId, TaskId};
+use crate::queue::QueueName;
 use crate::task::{Task, TaskStatus};
 
 /// Event names with this prefix are the server's own; clients cannot emit them.
@@ -58,6 +59,17 @@ pub fn end_payload(task: &Task) -> Option<Value> {
 pub fn end_event(task: &Task, now: Timestamp) -> Option<Event> {
     task.spec.parent_task_id?;
     Some(Event { id: EventId::new(), name: end_event_name(task.id), payload: end_payload(task)?, created_at: now })
+}
+
+/// The queues to signal for tasks that just ended: those of the tasks
+/// whose result someone waits for (`GET /tasks/{id}/result` waits on the
+/// task's queue). Tasks nobody watches cost no signal.
+pub fn queues_to_signal<'a>(ended: impl IntoIterator<Item = &'a Task>) -> Vec<QueueName> {
+    let mut queues: Vec<QueueName> =
+        ended.into_iter().filter(|t| t.result_watched && t.status.is_finished()).map(|t| t.queue.clone()).collect();
+    queues.sort();
+    queues.dedup();
+    queues
 }
 
 /// `wait-for-task` as it arrives.

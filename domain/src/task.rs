@@ -138,6 +138,9 @@ pub struct Task {
     pub created_at: Timestamp,
     pub first_claimed_at: Option<Timestamp>,
     pub completed_at: Option<Timestamp>,
+    /// Someone waits for this task's result (`GET /tasks/{id}/result`):
+    /// the transaction that ends it signals its queue (`child::queues_to_signal`).
+    pub result_watched: bool,
 }
 
 /// The event a sleeping run waits for, and the step whose outcome it records.
@@ -225,6 +228,7 @@ pub fn create(queue: QueueName, spec: TaskSpec, now: Timestamp) -> TaskState {
         created_at: now,
         first_claimed_at: None,
         completed_at: None,
+        result_watched: false,
     };
     let run = Run::pending(&task, 1, available_at, now);
     task.current_run = run.id;

@@ -168,6 +168,13 @@ pub trait Store: Send + Sync + 'static {
     /// Newest first, `filter.limit` at most.
     async fn task_list(&self, filter: &TaskFilter) -> Result<Page<Task, TaskId>, StoreError>;
 
+    /// Marks the task's result as watched, so the transaction that ends it
+    /// signals its queue (`durable_domain::child::queues_to_signal`), and
+    /// answers the task as it is now, read after the mark: a task that ends
+    /// concurrently is either seen ended here or signals. `NotFound` for an
+    /// unknown task.
+    async fn task_watch_result(&self, id: TaskId) -> Result<Task, StoreError>;
+
     /// Cancels an unfinished task and its live run.
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError>;
 

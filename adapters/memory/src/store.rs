@@ -56,7 +56,10 @@ impl MemoryStore {
         for event in ended.iter().filter_map(|task| child::end_event(task, now)) {
             woken.extend(deliver(state, &event, now));
         }
-        let wake = wake::queues_to_wake(&woken, now);
+        let mut wake = wake::queues_to_wake(&woken, now);
+        wake.extend(child::queues_to_signal(ended));
+        wake.sort();
+        wake.dedup();
         for queue in &wake {
             self.notifier.wake(queue);
         }
@@ -192,6 +195,13 @@ impl Store for MemoryStore {
             .filter(|t| filter.parent_task_id.is_none_or(|p| t.spec.parent_task_id == Some(p)))
             .cloned();
         Ok(page(matching, filter.limit, |t| t.id))
+    }
+
+    async fn task_watch_result(&self, id: TaskId) -> Result<Task, StoreError> {
+        let mut state = self.state();
+        let task = state.tasks.get_mut(&id).ok_or(NotFound::Task(id))?;
+        task.result_watched = true;
+        Ok(task.clone())
     }
 
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {

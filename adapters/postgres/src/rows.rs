@@ -37,6 +37,7 @@ macro_rules! task_columns {
     t.attempts AS t_attempts, t.failures AS t_failures, t.consecutive_expiries AS t_consecutive_expiries, \
     t.current_run AS t_current_run, t.result AS t_result, t.last_error AS t_last_error, \
     t.created_at AS t_created_at, t.completed_at AS t_completed_at, t.parent_task_id AS t_parent_task_id, \
+    t.result_watched AS t_result_watched, \
     coalesce(t.first_claimed_at, (SELECT fc.claimed_at FROM runs fc WHERE fc.id = t.current_run)) \
         AS t_first_claimed_at"
     };
@@ -122,6 +123,7 @@ pub(crate) fn task(row: &PgRow) -> Result<Task> {
         created_at: row.try_get("t_created_at")?,
         first_claimed_at: row.try_get("t_first_claimed_at")?,
         completed_at: row.try_get("t_completed_at")?,
+        result_watched: row.try_get("t_result_watched")?,
     })
 }
 

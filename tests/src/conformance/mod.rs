@@ -390,6 +390,7 @@ macro_rules! conformance_suite {
                 only_a_parent_may_wait_for_a_task,
                 a_task_result_is_its_end,
                 reserved_event_names_cannot_be_emitted,
+                the_end_of_a_watched_task_signals_its_queue,
             }
             cancel {
                 cancel_pending_task,

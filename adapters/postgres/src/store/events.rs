@@ -121,6 +121,9 @@ pub(crate) async fn announce_ends(
         locks::event_name(tx, &event.name).await?;
         wake.extend(deliver(tx, event, now, skipped).await?.1);
     }
+    let watched = child::queues_to_signal(ended.iter().copied());
+    write::notify(tx, &watched).await?;
+    wake.extend(watched);
     wake.sort();
     wake.dedup();
     Ok(wake)

@@ -246,6 +246,10 @@ impl Store for PgStore {
         self.call(Reads, || tasks::list(&self.pool, filter)).await
     }
 
+    async fn task_watch_result(&self, id: TaskId) -> Result<Task, StoreError> {
+        self.call(Writes, || tasks::watch_result(&self.pool, id)).await
+    }
+
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
         self.call(Writes, || tasks::cancel(&self.pool, id, now, &self.skipped)).await
     }

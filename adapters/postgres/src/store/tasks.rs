@@ -413,6 +413,28 @@ pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task
     Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
+/// Marks the result watched, then reads the task: a concurrent end either
+/// committed before the mark (and is read here) or locks the row after it
+/// (and sees the mark).
+pub(crate) async fn watch_result(pool: &PgPool, id: TaskId) -> Result<Task> {
+    in_transaction(pool, async |tx| {
+        let marked = sqlx::query("UPDATE tasks SET result_watched = true WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if marked == 0 {
+            return Err(NotFound::Task(id).into());
+        }
+        let row = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1"))
+            .bind(id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        rows::task(&row)
+    })
+    .await
+}
+
 pub(crate) async fn cancel(pool: &PgPool, id: TaskId, now: Timestamp, skipped: &SkippedRows) -> Result<()> {
     in_transaction(pool, async |tx| {
         let mut state = load::lock_task(tx, id).await?.ok_or(NotFound::Task(id))?;

@@ -21,7 +21,7 @@ pub(crate) const COLUMNS: &str = "t.id AS t_id, t.queue AS t_queue, t.task_name 
     t.consecutive_expiries AS t_consecutive_expiries, t.current_run AS t_current_run, \
     t.result AS t_result, t.last_error AS t_last_error, t.created_at AS t_created_at, \
     t.first_claimed_at AS t_first_claimed_at, t.completed_at AS t_completed_at, \
-    t.parent_task_id AS t_parent_task_id";
+    t.parent_task_id AS t_parent_task_id, t.result_watched AS t_result_watched";
 
 pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
     let c = Cols(row);
@@ -61,6 +61,7 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
         created_at: c.time("t_created_at")?,
         first_claimed_at: c.opt_time("t_first_claimed_at")?,
         completed_at: c.opt_time("t_completed_at")?,
+        result_watched: c.u32("t_result_watched")? != 0,
     })
 }
 

@@ -83,7 +83,11 @@ pub(super) async fn announce_ends(
     for event in ended.iter().filter_map(|task| child::end_event(task, now)) {
         woken.extend(deliver(tx, &event, now).await?);
     }
-    Ok(wake::queues_to_wake(&woken, now))
+    let mut wake = wake::queues_to_wake(&woken, now);
+    wake.extend(child::queues_to_signal(ended.iter().copied()));
+    wake.sort();
+    wake.dedup();
+    Ok(wake)
 }
 
 /// Wait-for-task: wait-for-event on the child's end, the child's row

@@ -140,6 +140,10 @@ impl Store for SqliteStore {
         tasks::list(&self.db, filter).await
     }
 
+    async fn task_watch_result(&self, id: TaskId) -> Result<Task, StoreError> {
+        tasks::watch_result(&self.db, id).await
+    }
+
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
         let wake = tasks::cancel(&self.db, id, now).await?;
         self.wake(&wake);

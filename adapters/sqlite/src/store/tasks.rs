@@ -135,6 +135,26 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
     Ok(Page::from_fetched(tasks, filter.limit, |t| t.id))
 }
 
+/// Marks the result watched and answers the task after the mark (the
+/// single writer orders it against the transaction that ends the task).
+pub(super) async fn watch_result(db: &Db, id: TaskId) -> Result<Task, StoreError> {
+    db.write(move |tx| {
+        Box::pin(async move {
+            let marked = sqlx::query("UPDATE tasks SET result_watched = 1 WHERE id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(errors::map_sql)?
+                .rows_affected();
+            if marked == 0 {
+                return Err(NotFound::Task(id).into());
+            }
+            Ok(rows::state::by_task(tx, id).await?.ok_or(NotFound::Task(id))?.task)
+        })
+    })
+    .await
+}
+
 /// Answers the queues to wake (parents waiting for the task).
 pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<Vec<QueueName>, StoreError> {
     db.write(move |tx| {
