@@ -131,14 +131,15 @@ impl TaskResult {
     }
 }
 
-/// The longest `wait_seconds` of a result long poll.
-pub const MAX_RESULT_WAIT_SECONDS: f64 = 300.0;
+/// The longest `wait_seconds` of a result long poll: as for claims, under
+/// the idle timeouts of common proxies and HTTP clients.
+pub const MAX_RESULT_WAIT_SECONDS: f64 = 60.0;
 
 /// Validates `wait_seconds` (0 to [`MAX_RESULT_WAIT_SECONDS`], default 0).
 pub fn result_wait(wait_seconds: Option<f64>) -> Result<Duration, ValidationError> {
     match wait_seconds {
         None => Ok(Duration::ZERO),
         Some(s) if s.is_finite() && (0.0..=MAX_RESULT_WAIT_SECONDS).contains(&s) => Ok(clock::seconds(s)),
-        Some(_) => Err(ValidationError::invalid("wait_seconds", "must be between 0 and 300")),
+        Some(_) => Err(ValidationError::invalid("wait_seconds", "must be between 0 and 60")),
     }
 }

@@ -107,9 +107,9 @@ impl Client {
     }
 
     /// (ext) `GET /tasks/{id}/result?wait_seconds=N`: the task's end, waiting
-    /// up to `wait_seconds` (0–300; 0 answers at once) for it.
+    /// up to `wait_seconds` (0–60; 0 answers at once) for it.
     pub async fn task_result(&self, task_id: Uuid, wait_seconds: u64) -> Result<ResultPoll, Error> {
-        let wait_seconds = wait_seconds.min(300);
+        let wait_seconds = wait_seconds.min(60);
         let url = self.api_url(&["tasks", &task_id.to_string(), "result"])?;
         let url = with_query(url, &[("wait_seconds", Some(wait_seconds.to_string()))]);
         let call = self

@@ -56,7 +56,7 @@ use crate::types::results::{FinishedTask, ResultPoll};
 use crate::types::tasks::{TaskCreated, TaskStatus};
 
 /// The longest single wait `GET /tasks/{id}/result` takes.
-const MAX_RESULT_WAIT_SECONDS: u64 = 300;
+const MAX_RESULT_WAIT_SECONDS: u64 = 60;
 
 /// Durable task handlers by name, and what runs and starts them.
 #[derive(Clone, Debug)]

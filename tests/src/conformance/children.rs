@@ -194,7 +194,7 @@ pub async fn a_task_result_is_its_end(backend: Backend) {
     assert_eq!((done.status, done.result, done.error), (TaskStatus::Completed, Some(json!([1, 2])), None));
     assert_err!(ctx.engine.task_result(TaskId::new(), None).await, ServiceError::NotFound(NotFound::Task(_)));
     assert_err!(
-        ctx.engine.task_result(created.task_id, Some(301.0)).await,
+        ctx.engine.task_result(created.task_id, Some(61.0)).await,
         ServiceError::Validation(e) if e.field == "wait_seconds"
     );
 }

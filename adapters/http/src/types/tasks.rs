@@ -399,7 +399,7 @@ impl From<durable_domain::child::TaskResult> for TaskResultResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TaskResultQuery {
-    /// Seconds to wait for the task to end, 0–300 (default 0: answer now).
-    #[param(value_type = Option<f64>, minimum = 0, maximum = 300)]
+    /// Seconds to wait for the task to end, 0–60 (default 0: answer now).
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 60)]
     pub wait_seconds: Option<String>,
 }
