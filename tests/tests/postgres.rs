@@ -71,19 +71,7 @@ mod postgres_only {
     }
 
     fn spec(task_name: &str) -> TaskSpec {
-        TaskSpec {
-            task_name: task_name.to_owned(),
-            params: serde_json::json!({"n": 1}),
-            headers: Default::default(),
-            retry_strategy: None,
-            max_attempts: 1,
-            start_timeout: None,
-            execution_timeout: None,
-            workflow_run_id: None,
-            parent_task_id: None,
-            idempotency_key: None,
-            run_at: None,
-        }
+        TaskSpec { params: serde_json::json!({"n": 1}), ..TaskSpec::named(task_name) }
     }
 
     fn claim(limit: u32) -> Claim {

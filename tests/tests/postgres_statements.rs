@@ -24,19 +24,7 @@ async fn queue(store: &PgStore, name: &str, cleanup: CleanupPolicy) -> QueueName
 }
 
 fn spec(params: Value) -> TaskSpec {
-    TaskSpec {
-        task_name: "job".to_owned(),
-        params,
-        headers: Default::default(),
-        retry_strategy: None,
-        max_attempts: 3,
-        start_timeout: None,
-        execution_timeout: None,
-        workflow_run_id: None,
-        parent_task_id: None,
-        idempotency_key: None,
-        run_at: None,
-    }
+    TaskSpec { params, max_attempts: 3, ..TaskSpec::named("job") }
 }
 
 fn claim(limit: u32, seconds: i64) -> Claim {

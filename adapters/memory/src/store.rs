@@ -327,32 +327,14 @@ impl Store for MemoryStore {
 
     async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
         let mut state = self.state();
-        let mut current = state.load(wait.run_id)?;
-        state.task(wait.task_id)?;
-        let key = (wait.task_id, wait.step_name.clone());
-        let memo = state.outcomes.get(&key).cloned();
         let latest = state.events.iter().rev().find(|e| e.name == wait.event_name).cloned();
-        let effect = machine::wait_for_event(&mut current, wait, memo.as_ref(), latest.as_ref(), now)?;
-        if let Some(outcome) = effect.record {
-            state.outcomes.insert(key, outcome);
-        }
-        state.save(current);
-        Ok(effect.response)
+        apply_wait(&mut state, wait, latest, now)
     }
 
     async fn run_wait_for_task(&self, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse, StoreError> {
         let mut state = self.state();
-        let mut current = state.load(wait.run_id)?;
-        state.task(wait.task_id)?;
         let ended = child::end_event(state.task(child)?, now);
-        let key = (wait.task_id, wait.step_name.clone());
-        let memo = state.outcomes.get(&key).cloned();
-        let effect = machine::wait_for_event(&mut current, wait, memo.as_ref(), ended.as_ref(), now)?;
-        if let Some(outcome) = effect.record {
-            state.outcomes.insert(key, outcome);
-        }
-        state.save(current);
-        Ok(effect.response)
+        apply_wait(&mut state, wait, ended, now)
     }
 
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
@@ -575,4 +557,24 @@ fn deliver(state: &mut State, event: &Event, now: Timestamp) -> Vec<Run> {
         }
     }
     woken
+}
+
+/// Both waits, given what resolves them: replay the step's outcome,
+/// resolve it, or put the run to sleep.
+fn apply_wait(
+    state: &mut State,
+    wait: &Wait,
+    resolution: Option<Event>,
+    now: Timestamp,
+) -> Result<WaitResponse, StoreError> {
+    let mut current = state.load(wait.run_id)?;
+    state.task(wait.task_id)?;
+    let key = (wait.task_id, wait.step_name.clone());
+    let memo = state.outcomes.get(&key).cloned();
+    let effect = machine::wait_for_event(&mut current, wait, memo.as_ref(), resolution.as_ref(), now)?;
+    if let Some(outcome) = effect.record {
+        state.outcomes.insert(key, outcome);
+    }
+    state.save(current);
+    Ok(effect.response)
 }

@@ -150,19 +150,7 @@ fn report(samples: &mut [StdDuration]) {
 }
 
 fn spec() -> TaskSpec {
-    TaskSpec {
-        task_name: "bench".into(),
-        params: serde_json::json!({"n": 1}),
-        headers: Default::default(),
-        retry_strategy: None,
-        max_attempts: 1,
-        start_timeout: None,
-        execution_timeout: None,
-        workflow_run_id: None,
-        parent_task_id: None,
-        idempotency_key: None,
-        run_at: None,
-    }
+    TaskSpec { params: serde_json::json!({"n": 1}), ..TaskSpec::named("bench") }
 }
 
 fn with_database(url: &str, database: &str) -> String {

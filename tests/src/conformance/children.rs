@@ -212,29 +212,31 @@ pub async fn reserved_event_names_cannot_be_emitted(backend: Backend) {
 
 /// A result waiter marks the task watched; the transaction that ends a
 /// watched task signals its queue (PostgreSQL: through `NOTIFY`, so every
-/// replica hears it), and an unwatched one does not.
+/// replica hears it), and an unwatched one does not. The unwatched task
+/// ends first, in a queue of its own: signals arrive in commit order, so
+/// once the watched task's signal is in, any signal of the other would be.
 pub async fn the_end_of_a_watched_task_signals_its_queue(backend: Backend) {
+    use futures::FutureExt;
+
     let ctx = Ctx::new(backend);
-    let queue = ctx.queue().await;
-    let name = durable_domain::QueueName::parse("queue", &queue).unwrap();
-    let watched = ctx.task(&queue).await.task_id;
-    let unwatched = ctx.task(&queue).await.task_id;
+    let (watched_queue, unwatched_queue) = (ctx.queue().await, ctx.queue().await);
+    let watched = ctx.task(&watched_queue).await.task_id;
+    let unwatched = ctx.task(&unwatched_queue).await.task_id;
     let marked = ctx.store.task_watch_result(watched).await.expect("watch");
     assert!(marked.result_watched && marked.status == TaskStatus::Pending);
     assert_err!(ctx.store.task_watch_result(TaskId::new()).await, durable_ports::StoreError::NotFound(_));
+    let (watched_run, unwatched_run) = (ctx.claim_one(&watched_queue).await, ctx.claim_one(&unwatched_queue).await);
+    assert_eq!((watched_run.task.id, unwatched_run.task.id), (watched, unwatched));
 
-    let runs: Vec<TaskState> = ctx.claim(&queue, 2).await;
-    let run_of = |task: TaskId| runs.iter().find(|s| s.task.id == task).expect("claimed").run.id;
-    let mut quiet = ctx.notifier.subscribe(&name);
-    ctx.complete(run_of(unwatched)).await;
-    let signal = tokio::time::timeout(std::time::Duration::from_millis(300), quiet.notified()).await;
-    assert!(signal.is_err(), "an unwatched task's end signals nothing");
-
-    let mut hint = ctx.notifier.subscribe(&name);
-    ctx.complete(run_of(watched)).await;
+    let name = |queue: &str| durable_domain::QueueName::parse("queue", queue).unwrap();
+    let mut quiet = ctx.notifier.subscribe(&name(&unwatched_queue));
+    let mut hint = ctx.notifier.subscribe(&name(&watched_queue));
+    ctx.complete(unwatched_run.run.id).await;
+    ctx.complete(watched_run.run.id).await;
     tokio::time::timeout(std::time::Duration::from_secs(10), hint.notified())
         .await
         .expect("the watched task's end signals its queue");
+    assert!(quiet.notified().now_or_never().is_none(), "an unwatched task's end signals nothing");
     let end = ctx.engine.task_result(watched, Some(5.0)).await.unwrap();
     assert_eq!(end.status, TaskStatus::Completed);
 }

@@ -16,6 +16,21 @@ use crate::rows::{self, event_columns, task_columns};
 use crate::skipped::SkippedRows;
 
 pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<WaitResponse> {
+    wait_on(pool, wait, Resolver::LatestEvent, now).await
+}
+
+/// What resolves a wait that has no recorded outcome yet.
+#[derive(Clone, Copy)]
+enum Resolver {
+    /// The latest event of the wait's name (wait-for-event).
+    LatestEvent,
+    /// The end of this child task, read from its row (wait-for-task).
+    EndOf(TaskId),
+}
+
+/// Both waits: under the name lock (taken first), replay the step's
+/// outcome, resolve it, or put the run to sleep on the name.
+async fn wait_on(pool: &PgPool, wait: &Wait, resolver: Resolver, now: Timestamp) -> Result<WaitResponse> {
     in_transaction(pool, async |tx| {
         locks::event_name(tx, &wait.event_name).await?;
         let mut state = load::lock_run(tx, wait.run_id).await?.ok_or(NotFound::Run(wait.run_id))?;
@@ -23,8 +38,11 @@ pub(crate) async fn wait(pool: &PgPool, wait: &Wait, now: Timestamp) -> Result<W
             task_exists(tx, wait.task_id).await?;
         }
         let memo = outcome(tx, wait.task_id, &wait.step_name).await?;
-        let latest = latest_event(tx, &wait.event_name).await?;
-        let effect = machine::wait_for_event(&mut state, wait, memo.as_ref(), latest.as_ref(), now)?;
+        let resolution = match resolver {
+            Resolver::LatestEvent => latest_event(tx, &wait.event_name).await?,
+            Resolver::EndOf(child) => child_end(tx, child, now).await?,
+        };
+        let effect = machine::wait_for_event(&mut state, wait, memo.as_ref(), resolution.as_ref(), now)?;
         if let Some(outcome) = effect.record {
             write::record_outcomes(tx, &[(wait.task_id, wait.step_name.clone(), outcome)], now).await?;
         }
@@ -134,29 +152,18 @@ pub(crate) async fn announce_ends(
 /// the name lock so an end committed before is seen and one committed after
 /// finds this sleeper.
 pub(crate) async fn wait_for_task(pool: &PgPool, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse> {
-    in_transaction(pool, async |tx| {
-        locks::event_name(tx, &wait.event_name).await?;
-        let mut state = load::lock_run(tx, wait.run_id).await?.ok_or(NotFound::Run(wait.run_id))?;
-        if state.task.id != wait.task_id {
-            task_exists(tx, wait.task_id).await?;
-        }
-        let memo = outcome(tx, wait.task_id, &wait.step_name).await?;
-        let row = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1"))
-            .bind(child.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(NotFound::Task(child))?;
-        let ended = child::end_event(&rows::task(&row)?, now);
-        let effect = machine::wait_for_event(&mut state, wait, memo.as_ref(), ended.as_ref(), now)?;
-        if let Some(outcome) = effect.record {
-            write::record_outcomes(tx, &[(wait.task_id, wait.step_name.clone(), outcome)], now).await?;
-        }
-        if effect.response == WaitResponse::Sleeping {
-            write::save(tx, &state).await?;
-        }
-        Ok(effect.response)
-    })
-    .await
+    wait_on(pool, wait, Resolver::EndOf(child), now).await
+}
+
+/// The child's end as the event its waiters resolve from; `None` while it
+/// runs. The child is read, not locked: its ending transaction holds it.
+async fn child_end(conn: &mut PgConnection, child: TaskId, now: Timestamp) -> Result<Option<Event>> {
+    let row = sqlx::query(concat!("SELECT ", task_columns!(), " FROM tasks t WHERE t.id = $1"))
+        .bind(child.as_uuid())
+        .fetch_optional(conn)
+        .await?
+        .ok_or(NotFound::Task(child))?;
+    Ok(child::end_event(&rows::task(&row)?, now))
 }
 
 async fn task_exists(conn: &mut PgConnection, id: TaskId) -> Result<()> {

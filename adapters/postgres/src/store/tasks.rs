@@ -454,19 +454,7 @@ mod tests {
     use super::first_run_as_stated;
 
     fn spec(run_at: Option<time::OffsetDateTime>) -> TaskSpec {
-        TaskSpec {
-            task_name: "t".into(),
-            params: serde_json::Value::Null,
-            headers: Default::default(),
-            retry_strategy: None,
-            max_attempts: 1,
-            start_timeout: None,
-            execution_timeout: None,
-            workflow_run_id: None,
-            parent_task_id: None,
-            idempotency_key: None,
-            run_at,
-        }
+        TaskSpec { run_at, ..TaskSpec::named("t") }
     }
 
     #[test]

@@ -23,14 +23,35 @@ static SLEEPERS: LazyLock<String> =
     LazyLock::new(|| rows::state::select("WHERE r.status = 'sleeping' AND r.wait_event = ? ORDER BY r.id"));
 
 pub(super) async fn wait(db: &Db, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
+    wait_on(db, wait, Resolver::LatestEvent, now).await
+}
+
+/// What resolves a wait that has no recorded outcome yet.
+#[derive(Clone, Copy)]
+enum Resolver {
+    /// The latest event of the wait's name (wait-for-event).
+    LatestEvent,
+    /// The end of this child task, read from its row (wait-for-task).
+    EndOf(TaskId),
+}
+
+/// Both waits: replay the step's outcome, resolve it, or put the run to
+/// sleep on the name; the single writer orders it against emits and ends.
+async fn wait_on(db: &Db, wait: &Wait, resolver: Resolver, now: Timestamp) -> Result<WaitResponse, StoreError> {
     let wait = wait.clone();
     db.write(move |tx| {
         Box::pin(async move {
             let mut state = runs::load(tx, wait.run_id).await?;
             tasks::ensure_exists(tx, wait.task_id).await?;
             let memo = rows::events::outcome(tx, wait.task_id, &wait.step_name).await?;
-            let latest = rows::events::latest(tx, &wait.event_name).await?;
-            let effect = machine::wait_for_event(&mut state, &wait, memo.as_ref(), latest.as_ref(), now)?;
+            let resolution = match resolver {
+                Resolver::LatestEvent => rows::events::latest(tx, &wait.event_name).await?,
+                Resolver::EndOf(child) => {
+                    let awaited = rows::state::by_task(tx, child).await?.ok_or(NotFound::Task(child))?;
+                    child::end_event(&awaited.task, now)
+                }
+            };
+            let effect = machine::wait_for_event(&mut state, &wait, memo.as_ref(), resolution.as_ref(), now)?;
             if let Some(outcome) = &effect.record {
                 rows::events::record_outcome(tx, wait.task_id, &wait.step_name, outcome).await?;
             }
@@ -91,29 +112,12 @@ pub(super) async fn announce_ends(
 }
 
 /// Wait-for-task: wait-for-event on the child's end, the child's row
-/// standing for the latest event. The single writer serializes it with the
-/// transaction that ends the child.
+/// standing for the latest event.
 pub(super) async fn wait_for_task(
     db: &Db,
     wait: &Wait,
     child: TaskId,
     now: Timestamp,
 ) -> Result<WaitResponse, StoreError> {
-    let wait = wait.clone();
-    db.write(move |tx| {
-        Box::pin(async move {
-            let mut state = runs::load(tx, wait.run_id).await?;
-            tasks::ensure_exists(tx, wait.task_id).await?;
-            let memo = rows::events::outcome(tx, wait.task_id, &wait.step_name).await?;
-            let awaited = rows::state::by_task(tx, child).await?.ok_or(NotFound::Task(child))?;
-            let ended = child::end_event(&awaited.task, now);
-            let effect = machine::wait_for_event(&mut state, &wait, memo.as_ref(), ended.as_ref(), now)?;
-            if let Some(outcome) = &effect.record {
-                rows::events::record_outcome(tx, wait.task_id, &wait.step_name, outcome).await?;
-            }
-            rows::state::save(tx, &state).await?;
-            Ok(effect.response)
-        })
-    })
-    .await
+    wait_on(db, wait, Resolver::EndOf(child), now).await
 }
