@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use durable_domain::child::{self, TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
-    self, ClaimRequest, Completion, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
+    self, ClaimRequest, Completion, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter, QueueUpdate,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
@@ -133,12 +133,18 @@ impl Service for Engine {
 
     async fn create_queue(&self, new: NewQueue) -> Result<Queue, ServiceError> {
         let name = QueueName::parse("name", &new.name)?;
-        let queue = Queue { name, created_at: self.now(), cleanup: new.cleanup()? };
+        let queue = Queue { name, created_at: self.now(), cleanup: new.cleanup()?, flow: new.flow()? };
         Ok(self.store.queue_create(queue, self.config.max_queues).await?)
     }
 
     async fn list_queues(&self) -> Result<Vec<Queue>, ServiceError> {
         Ok(self.store.queue_list().await?)
+    }
+
+    async fn update_queue(&self, name: String, update: QueueUpdate) -> Result<Queue, ServiceError> {
+        let name = existing_queue(&name)?;
+        let patch = update.validate()?;
+        Ok(self.store.queue_update(&name, patch, self.now()).await?)
     }
 
     async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError> {

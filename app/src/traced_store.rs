@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::flow::FlowPatch;
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::machine::Policy;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
@@ -73,6 +74,10 @@ impl Store for TracedStore {
 
     async fn queue_list(&self) -> Result<Vec<Queue>, StoreError> {
         traced("store.queue_list", self.inner.queue_list()).await
+    }
+
+    async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
+        traced("store.queue_update", self.inner.queue_update(name, patch, now)).await
     }
 
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ use time::Duration;
 
 use crate::clock::{self, Timestamp};
 use crate::error::ValidationError;
+use crate::flow::{self, FlowLimits, FlowPatch};
 use crate::ids::{RunId, TaskId, WorkflowRunId};
 use crate::queue::{CleanupPolicy, DEFAULT_TTL_SECONDS};
 use crate::retry::RetryStrategy;
@@ -29,6 +30,10 @@ pub struct NewQueue {
     pub name: String,
     pub task_ttl_seconds: Option<u64>,
     pub event_ttl_seconds: Option<u64>,
+    /// **(ext)** Runs of one concurrency key claimed at once (default 1).
+    pub key_concurrency_limit: Option<i64>,
+    /// **(ext)** Runs of the queue claimed at once (default unlimited).
+    pub concurrency_limit: Option<i64>,
 }
 
 /// The longest retention a queue accepts: 100 years. Anything larger is a
@@ -45,6 +50,39 @@ impl NewQueue {
         Ok(CleanupPolicy {
             task_ttl_seconds: ttl("cleanup.task_ttl_seconds", self.task_ttl_seconds)?,
             event_ttl_seconds: ttl("cleanup.event_ttl_seconds", self.event_ttl_seconds)?,
+        })
+    }
+
+    pub fn flow(&self) -> Result<FlowLimits, ValidationError> {
+        Ok(FlowLimits {
+            key_concurrency_limit: match self.key_concurrency_limit {
+                None => flow::DEFAULT_KEY_CONCURRENCY_LIMIT,
+                Some(n) => flow::limit("key_concurrency_limit", n)?,
+            },
+            concurrency_limit: self.concurrency_limit.map(|n| flow::limit("concurrency_limit", n)).transpose()?,
+        })
+    }
+}
+
+/// A change of a queue's settings **(ext)** as it arrives: `None` keeps a
+/// setting; `concurrency_limit: Some(None)` removes the cap.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueUpdate {
+    pub key_concurrency_limit: Option<i64>,
+    pub concurrency_limit: Option<Option<i64>>,
+}
+
+impl QueueUpdate {
+    pub fn validate(self) -> Result<FlowPatch, ValidationError> {
+        Ok(FlowPatch {
+            key_concurrency_limit: self
+                .key_concurrency_limit
+                .map(|n| flow::limit("key_concurrency_limit", n))
+                .transpose()?,
+            concurrency_limit: self
+                .concurrency_limit
+                .map(|cap| cap.map(|n| flow::limit("concurrency_limit", n)).transpose())
+                .transpose()?,
         })
     }
 }
@@ -64,6 +102,10 @@ pub struct NewTask {
     pub parent_task_id: Option<TaskId>,
     pub idempotency_key: Option<String>,
     pub run_at: Option<Timestamp>,
+    /// **(ext)** -32768..=32767, higher first; default 0.
+    pub priority: Option<i64>,
+    /// **(ext)** Limits runs sharing it (the queue's `key_concurrency_limit`).
+    pub concurrency_key: Option<String>,
 }
 
 impl NewTask {
@@ -99,6 +141,8 @@ impl NewTask {
             parent_task_id: self.parent_task_id,
             idempotency_key: self.idempotency_key,
             run_at: self.run_at.map(clock::truncate),
+            priority: flow::priority("priority", self.priority)?,
+            concurrency_key: flow::concurrency_key("concurrency_key", self.concurrency_key)?,
         })
     }
 }
@@ -531,9 +575,9 @@ mod tests {
 
     #[test]
     fn ttls_are_bounded() {
-        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(u64::MAX), event_ttl_seconds: None };
+        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(u64::MAX), event_ttl_seconds: None, ..NewQueue::default() };
         assert_eq!(queue.cleanup().unwrap_err().field, "cleanup.task_ttl_seconds");
-        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(0), event_ttl_seconds: Some(MAX_TTL_SECONDS) };
+        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(0), event_ttl_seconds: Some(MAX_TTL_SECONDS), ..NewQueue::default() };
         assert_eq!(queue.cleanup().unwrap().event_ttl_seconds, MAX_TTL_SECONDS);
     }
 

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod command;
 pub mod error;
 pub mod event;
+pub mod flow;
 pub mod ids;
 pub mod machine;
 pub mod queue;

@@ -26,11 +26,11 @@ impl Default for Policy {
     }
 }
 
-/// Hands the run to a worker. Only a due pending run of an unfinished task
-/// can be claimed.
+/// Hands the run to a worker. Only a due pending run of an unfinished task,
+/// not held by its concurrency key, can be claimed.
 pub fn claim(state: &mut TaskState, claim: &Claim, now: Timestamp) -> Result<(), Rejection> {
     let TaskState { task, run } = state;
-    if run.status != RunStatus::Pending || run.available_at > now || task.status.is_finished() {
+    if !run.is_claimable(now) || task.status.is_finished() {
         return Err(not_claimed(run));
     }
     run.status = RunStatus::Claimed;
@@ -144,8 +144,12 @@ pub fn schedule(state: &mut TaskState, run_at: Timestamp, now: Timestamp) -> Res
             ensure_claim_held(state, now)?;
             let TaskState { task, run } = state;
             release_claim(run);
-            run.available_at = run_at;
-            run.status = if run_at <= now { RunStatus::Pending } else { RunStatus::Sleeping };
+            if run_at <= now {
+                run.make_pending(run_at);
+            } else {
+                run.status = RunStatus::Sleeping;
+                run.available_at = run_at;
+            }
             task.consecutive_expiries = 0;
         }
         _ => ensure_claim_held(state, now)?,
@@ -274,8 +278,7 @@ pub fn wake_due(state: &mut TaskState, now: Timestamp) -> Option<Woken> {
 
 fn wake(state: &mut TaskState, now: Timestamp) -> Option<String> {
     let run = &mut state.run;
-    run.status = RunStatus::Pending;
-    run.available_at = now;
+    run.make_pending(now);
     run.wait.take().map(|w| w.step_name)
 }
 

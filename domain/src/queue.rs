@@ -6,6 +6,7 @@ use time::Duration;
 
 use crate::clock::Timestamp;
 use crate::error::ValidationError;
+use crate::flow::FlowLimits;
 use crate::task::RunStatus;
 
 /// Default time finished tasks and events are kept: 3 days.
@@ -81,6 +82,7 @@ pub struct Queue {
     pub name: QueueName,
     pub created_at: Timestamp,
     pub cleanup: CleanupPolicy,
+    pub flow: FlowLimits,
 }
 
 /// Counts of a queue's runs by state, for dashboards and alerts.

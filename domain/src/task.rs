@@ -97,6 +97,10 @@ pub struct TaskSpec {
     pub idempotency_key: Option<String>,
     /// When the first run becomes claimable; `None` = at creation.
     pub run_at: Option<Timestamp>,
+    /// Higher is claimed first (`flow`).
+    pub priority: i16,
+    /// Runs sharing a key are limited by the queue's `key_concurrency_limit`.
+    pub concurrency_key: Option<String>,
 }
 
 impl TaskSpec {
@@ -115,6 +119,8 @@ impl TaskSpec {
             parent_task_id: None,
             idempotency_key: None,
             run_at: None,
+            priority: crate::flow::DEFAULT_PRIORITY,
+            concurrency_key: None,
         }
     }
 }
@@ -168,6 +174,12 @@ pub struct Run {
     pub error: Option<String>,
     pub created_at: Timestamp,
     pub completed_at: Option<Timestamp>,
+    /// The task's priority and concurrency key, which claims order and
+    /// limit runs by.
+    pub priority: i16,
+    pub concurrency_key: Option<String>,
+    /// Pending but kept from claims by its key's limit (`flow::admit`).
+    pub held: bool,
 }
 
 impl Run {
@@ -188,14 +200,25 @@ impl Run {
             error: None,
             created_at: now,
             completed_at: None,
+            priority: task.spec.priority,
+            concurrency_key: task.spec.concurrency_key.clone(),
+            held: task.spec.concurrency_key.is_some(),
         }
+    }
+
+    /// Puts the run back among the pending ones, due at `available_at`. A
+    /// keyed run comes back held: admission decides whether it may run.
+    pub fn make_pending(&mut self, available_at: Timestamp) {
+        self.status = RunStatus::Pending;
+        self.available_at = available_at;
+        self.held = self.concurrency_key.is_some();
     }
 
     /// Whether a claim at `now` may take this run: pending and due. The one
     /// statement of claimability outside SQL `WHERE` clauses; whether a
     /// store must wake long-polling claimers follows from it.
     pub fn is_claimable(&self, now: Timestamp) -> bool {
-        self.status == RunStatus::Pending && self.available_at <= now
+        self.status == RunStatus::Pending && !self.held && self.available_at <= now
     }
 
     /// Whether this run is claimed and its claim is still held at `now`.

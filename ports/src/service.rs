@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use durable_domain::child::{TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
-    ClaimRequest, Completion, Failure, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter,
+    ClaimRequest, Completion, Failure, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter, QueueUpdate,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
@@ -49,6 +49,8 @@ pub trait Service: Send + Sync + 'static {
 
     async fn create_queue(&self, queue: NewQueue) -> Result<Queue, ServiceError>;
     async fn list_queues(&self) -> Result<Vec<Queue>, ServiceError>;
+    /// Changes a queue's flow settings **(ext)**.
+    async fn update_queue(&self, name: String, update: QueueUpdate) -> Result<Queue, ServiceError>;
     async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError>;
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError>;
 

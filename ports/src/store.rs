@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use durable_domain::Task;
 use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{Queue, QueueName, QueueStats, Run, RunId, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId};
@@ -143,6 +144,11 @@ pub trait Store: Send + Sync + 'static {
     async fn queue_create(&self, queue: Queue, max_queues: usize) -> Result<Queue, StoreError>;
 
     async fn queue_list(&self) -> Result<Vec<Queue>, StoreError>;
+
+    /// Changes a queue's flow settings and answers the queue as it is now.
+    /// A changed key limit re-admits every key of the queue at `now`
+    /// (`flow::admit`); a lowered limit leaves claimed runs alone.
+    async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError>;
 
     /// Deletes a queue; without `force`, `Conflict(QueueNotEmpty)` while it
     /// holds unfinished tasks. With `force`, everything in it goes too.

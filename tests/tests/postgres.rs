@@ -66,7 +66,7 @@ mod postgres_only {
     }
 
     async fn queue(store: &PgStore, raw: &str) -> QueueName {
-        let queue = Queue { name: name(raw), created_at: SystemClock.now(), cleanup: Default::default() };
+        let queue = Queue { name: name(raw), created_at: SystemClock.now(), cleanup: Default::default(), flow: Default::default() };
         store.queue_create(queue, 128).await.expect("create queue").name
     }
 

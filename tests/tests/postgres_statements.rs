@@ -19,7 +19,7 @@ use time::Duration;
 
 async fn queue(store: &PgStore, name: &str, cleanup: CleanupPolicy) -> QueueName {
     let name = QueueName::parse("queue", name).unwrap();
-    let queue = Queue { name, created_at: SystemClock.now(), cleanup };
+    let queue = Queue { name, created_at: SystemClock.now(), cleanup, flow: Default::default() };
     store.queue_create(queue, 128).await.expect("create queue").name
 }
 
@@ -109,9 +109,13 @@ async fn payloads_stored_by_the_jsonb_schema_are_readable_after_the_upgrade() {
     let db = empty_database().await;
     let pool = db.pool(2).await;
     // The first schema, plus the later columns today's store writes (the
-    // additive 0003); 0002, the one under test, comes after the writes.
+    // additive 0003 and 0005); 0002, the one under test, comes after the writes.
     let first_only = Migrator {
-        migrations: Cow::Owned(vec![MIGRATOR.migrations[0].clone(), MIGRATOR.migrations[2].clone()]),
+        migrations: Cow::Owned(vec![
+            MIGRATOR.migrations[0].clone(),
+            MIGRATOR.migrations[2].clone(),
+            MIGRATOR.migrations[4].clone(),
+        ]),
         ignore_missing: false,
         locking: true,
         no_tx: false,

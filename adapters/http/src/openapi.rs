@@ -15,6 +15,7 @@ use crate::routes::{checkpoints, events, ops, queues, runs, tasks, workflows};
     paths(
         queues::list_queues,
         queues::create_queue,
+        queues::update_queue,
         queues::delete_queue,
         queues::queue_stats,
         tasks::create_task,

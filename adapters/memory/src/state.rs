@@ -1,9 +1,11 @@
 //! The in-memory tables and the indexes the hot paths need. All run writes go
 //! through [`State::put_run`], which keeps the pending index in step.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use durable_domain::event::{Checkpoint, Event, WaitOutcome};
+use durable_domain::flow::{self, Contender, KeySlot};
 use durable_domain::workflow::WorkflowRun;
 use durable_domain::{
     NotFound, Queue, QueueName, Run, RunId, RunStatus, Task, TaskId, TaskState, Timestamp, WorkflowRunId,
@@ -16,8 +18,13 @@ pub(crate) struct State {
     pub tasks: BTreeMap<TaskId, Task>,
     pub runs: BTreeMap<RunId, Run>,
     pub runs_by_task: HashMap<TaskId, Vec<RunId>>,
-    /// Pending runs by queue in claim order: due time, then id.
-    pub pending: BTreeSet<(QueueName, Timestamp, RunId)>,
+    /// Claimable-when-due runs (pending, not held) by queue in claim order:
+    /// priority (higher first), due time, id.
+    pub pending: BTreeSet<PendingEntry>,
+    /// The live (pending or claimed) runs of each concurrency key.
+    pub keyed: HashMap<KeySlot, BTreeSet<RunId>>,
+    /// Keys whose admission a write may have changed since the last settle.
+    pub unsettled: BTreeSet<KeySlot>,
     pub idempotency: HashMap<(QueueName, String), TaskId>,
     pub checkpoints: BTreeMap<(TaskId, String), Checkpoint>,
     pub outcomes: HashMap<(TaskId, String), WaitOutcome>,
@@ -55,14 +62,21 @@ impl State {
     }
 
     pub(crate) fn put_run(&mut self, run: Run) {
-        if let Some(old) = self.runs.get(&run.id)
-            && old.status == RunStatus::Pending
-        {
-            self.pending.remove(&(old.queue.clone(), old.available_at, old.id));
+        if let Some(old) = self.runs.get(&run.id) {
+            self.pending.remove(&PendingEntry::of(old));
         }
-        if run.status == RunStatus::Pending {
-            self.pending.insert((run.queue.clone(), run.available_at, run.id));
+        if run.status == RunStatus::Pending && !run.held {
+            self.pending.insert(PendingEntry::of(&run));
         }
+        if let Some(slot) = KeySlot::of(&run) {
+            let live = self.keyed.entry(slot.clone()).or_default();
+            if matches!(run.status, RunStatus::Pending | RunStatus::Claimed) {
+                live.insert(run.id);
+            } else {
+                live.remove(&run.id);
+            }
+        }
+        self.unsettled.extend(flow::keys_to_admit([&run]));
         let runs = self.runs_by_task.entry(run.task_id).or_default();
         if !runs.contains(&run.id) {
             runs.push(run.id);
@@ -74,10 +88,11 @@ impl State {
     pub(crate) fn delete_task(&mut self, id: TaskId) {
         let Some(task) = self.tasks.remove(&id) else { return };
         for run_id in self.runs_by_task.remove(&id).unwrap_or_default() {
-            if let Some(run) = self.runs.remove(&run_id)
-                && run.status == RunStatus::Pending
-            {
-                self.pending.remove(&(run.queue, run.available_at, run.id));
+            if let Some(run) = self.runs.remove(&run_id) {
+                self.pending.remove(&PendingEntry::of(&run));
+                if let Some(live) = KeySlot::of(&run).and_then(|slot| self.keyed.get_mut(&slot)) {
+                    live.remove(&run.id);
+                }
             }
         }
         if let Some(key) = task.spec.idempotency_key {
@@ -85,5 +100,64 @@ impl State {
         }
         self.checkpoints.retain(|(task_id, _), _| *task_id != id);
         self.outcomes.retain(|(task_id, _), _| *task_id != id);
+    }
+}
+
+/// A run in the claim index: queue, priority (higher first), due time, id.
+pub(crate) type PendingEntry = (QueueName, Reverse<i16>, Timestamp, RunId);
+
+trait Entry {
+    fn of(run: &Run) -> Self;
+}
+
+impl Entry for PendingEntry {
+    fn of(run: &Run) -> Self {
+        (run.queue.clone(), Reverse(run.priority), run.available_at, run.id)
+    }
+}
+
+impl State {
+    /// Re-admits every unsettled key (`flow::admit`); answers the queues in
+    /// which a run was exposed that is due at `now`.
+    pub(crate) fn settle(&mut self, now: Timestamp) -> Vec<QueueName> {
+        let mut wake = Vec::new();
+        for slot in std::mem::take(&mut self.unsettled) {
+            let Some(limit) = self.queues.get(&slot.queue).map(|q| q.flow.key_concurrency_limit) else { continue };
+            let live: Vec<&Run> =
+                self.keyed.get(&slot).into_iter().flatten().filter_map(|id| self.runs.get(id)).collect();
+            let occupied = live.iter().filter(|r| r.status == RunStatus::Claimed).count() as u64;
+            let contenders: Vec<Contender> =
+                live.iter().filter(|r| r.status == RunStatus::Pending).map(|r| Contender::of(r)).collect();
+            let admission = flow::admit(limit, occupied, &contenders, now);
+            for (ids, held) in [(admission.release, false), (admission.hold, true)] {
+                for id in ids {
+                    let Some(run) = self.runs.get_mut(&id) else { continue };
+                    run.held = held;
+                    let entry = PendingEntry::of(run);
+                    if held {
+                        self.pending.remove(&entry);
+                    } else {
+                        if run.available_at <= now {
+                            wake.push(run.queue.clone());
+                        }
+                        self.pending.insert(entry);
+                    }
+                }
+            }
+        }
+        wake.sort();
+        wake.dedup();
+        wake
+    }
+
+    /// Marks every key of a queue for re-admission (its limit changed).
+    pub(crate) fn unsettle_queue(&mut self, queue: &QueueName) {
+        let keys: Vec<KeySlot> = self.keyed.keys().filter(|slot| &slot.queue == queue).cloned().collect();
+        self.unsettled.extend(keys);
+    }
+
+    /// Runs of a queue whose claim is held at `now`.
+    pub(crate) fn claimed_in(&self, queue: &QueueName, now: Timestamp) -> u64 {
+        self.runs.values().filter(|r| &r.queue == queue && r.claim_held(now)).count() as u64
     }
 }

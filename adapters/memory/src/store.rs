@@ -8,6 +8,7 @@ use durable_domain::command::{
     self, CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::flow::{self, FlowPatch};
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
@@ -66,6 +67,12 @@ impl MemoryStore {
         wake
     }
 
+    /// The state for a write at `now`: when the write is done, the keys it
+    /// touched are re-admitted and the queues of runs it exposed are woken.
+    fn write(&self, now: Timestamp) -> Writing<'_> {
+        Writing { state: self.state(), now, notifier: &self.notifier }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a half-applied
         // transition (each one is computed before it is written), so the
@@ -74,7 +81,40 @@ impl MemoryStore {
     }
 }
 
+/// [`MemoryStore::write`]'s guard.
+struct Writing<'a> {
+    state: MutexGuard<'a, State>,
+    now: Timestamp,
+    notifier: &'a LocalNotifier,
+}
+
+impl std::ops::Deref for Writing<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Writing<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        for queue in self.state.settle(self.now) {
+            self.notifier.wake(&queue);
+        }
+    }
+}
+
 /// One page of a newest-first iteration, fetched as every store fetches it.
+/// The start of a queue's range in the claim index.
+fn first_of(queue: &QueueName) -> crate::state::PendingEntry {
+    (queue.clone(), std::cmp::Reverse(i16::MAX), Timestamp::UNIX_EPOCH, RunId::from_uuid(Default::default()))
+}
+
 fn page<T, C>(items: impl Iterator<Item = T>, limit: u32, cursor_of: impl Fn(&T) -> C) -> Page<T, C> {
     let fetch = usize::try_from(command::fetch_limit(limit)).unwrap_or(usize::MAX);
     Page::from_fetched(items.take(fetch).collect(), limit, cursor_of)
@@ -100,6 +140,18 @@ impl Store for MemoryStore {
 
     async fn queue_list(&self) -> Result<Vec<Queue>, StoreError> {
         Ok(self.state().queues.values().cloned().collect())
+    }
+
+    async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
+        let mut state = self.write(now);
+        let queue = state.queues.get_mut(name).ok_or_else(|| NotFound::Queue(name.to_string()))?;
+        let changes_keys = patch.changes_keys(queue.flow);
+        queue.flow = patch.apply(queue.flow);
+        let updated = queue.clone();
+        if changes_keys {
+            state.unsettle_queue(name);
+        }
+        Ok(updated)
     }
 
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
@@ -132,7 +184,7 @@ impl Store for MemoryStore {
         specs: Vec<TaskSpec>,
         now: Timestamp,
     ) -> Result<CreatedTasks, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         state.queue(queue)?;
         // Check everything before writing anything: the batch is all or nothing.
         for spec in &specs {
@@ -205,7 +257,7 @@ impl Store for MemoryStore {
     }
 
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let mut current = state.load_task(id)?;
         machine::cancel(&mut current, None, now)?;
         let ended = current.task.clone();
@@ -215,14 +267,17 @@ impl Store for MemoryStore {
     }
 
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         state.queue(queue)?;
+        let cap = state.queue(queue)?.flow.concurrency_limit;
+        let room = flow::claim_room(cap, cap.map_or(0, |_| state.claimed_in(queue, now)), claim.limit);
         let due: Vec<RunId> = state
             .pending
-            .range((queue.clone(), Timestamp::UNIX_EPOCH, RunId::from_uuid(Default::default()))..)
-            .take_while(|(q, at, _)| q == queue && *at <= now)
-            .take(claim.limit as usize)
-            .map(|(_, _, id)| *id)
+            .range(first_of(queue)..)
+            .take_while(|(q, ..)| q == queue)
+            .filter(|(_, _, at, _)| *at <= now)
+            .take(room as usize)
+            .map(|(.., id)| *id)
             .collect();
         let mut claimed = Vec::with_capacity(due.len());
         for run in due {
@@ -236,12 +291,8 @@ impl Store for MemoryStore {
 
     async fn queue_next_due(&self, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
         let state = self.state();
-        let first = state
-            .pending
-            .range((queue.clone(), Timestamp::UNIX_EPOCH, RunId::from_uuid(Default::default()))..)
-            .next()
-            .filter(|(q, _, _)| q == queue)
-            .map(|(_, at, _)| *at);
+        let first =
+            state.pending.range(first_of(queue)..).take_while(|(q, ..)| q == queue).map(|(_, _, at, _)| *at).min();
         Ok(first)
     }
 
@@ -264,7 +315,7 @@ impl Store for MemoryStore {
         items: Vec<Completion>,
         now: Timestamp,
     ) -> Result<Vec<Result<(), ItemError>>, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let mut ended = Vec::new();
         let answers = items
             .into_iter()
@@ -281,7 +332,7 @@ impl Store for MemoryStore {
     }
 
     async fn run_fail(&self, run: RunId, error: &str, now: Timestamp) -> Result<FailedRun, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let mut current = state.load(run)?;
         let outcome = machine::fail(&mut current, error, now)?;
         let failed = FailedRun {
@@ -308,7 +359,7 @@ impl Store for MemoryStore {
     }
 
     async fn run_schedule(&self, run: RunId, run_at: Timestamp, now: Timestamp) -> Result<ScheduledRun, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let mut current = state.load(run)?;
         machine::schedule(&mut current, run_at, now)?;
         let wake = wake::queues_to_wake([&current.run], now);
@@ -318,7 +369,7 @@ impl Store for MemoryStore {
     }
 
     async fn run_heartbeat(&self, run: RunId, extend_by: Duration, now: Timestamp) -> Result<Timestamp, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let mut current = state.load(run)?;
         let end = machine::heartbeat(&mut current, extend_by, now)?;
         state.save(current);
@@ -326,19 +377,19 @@ impl Store for MemoryStore {
     }
 
     async fn run_wait_for_event(&self, wait: &Wait, now: Timestamp) -> Result<WaitResponse, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let latest = state.events.iter().rev().find(|e| e.name == wait.event_name).cloned();
         apply_wait(&mut state, wait, latest, now)
     }
 
     async fn run_wait_for_task(&self, wait: &Wait, child: TaskId, now: Timestamp) -> Result<WaitResponse, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let ended = child::end_event(state.task(child)?, now);
         apply_wait(&mut state, wait, ended, now)
     }
 
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let event = Event { id: EventId::new(), name: name.to_owned(), payload, created_at: now };
         state.events.push(event.clone());
         let woken = deliver(&mut state, &event, now);
@@ -347,7 +398,7 @@ impl Store for MemoryStore {
     }
 
     async fn checkpoint_put(&self, write: CheckpointWrite, now: Timestamp) -> Result<Checkpoint, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         state.task(write.task_id)?;
         let mut owner = state.load(write.owner_run).ok();
         let written = machine::write_checkpoint(owner.as_mut(), write, now)?;
@@ -419,7 +470,7 @@ impl Store for MemoryStore {
     }
 
     async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let expired: Vec<RunId> = state
             .runs
             .values()
@@ -455,7 +506,7 @@ impl Store for MemoryStore {
     }
 
     async fn sleepers_wake(&self, now: Timestamp, limit: u32) -> Result<SleepersWoken, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let due: Vec<RunId> = state
             .runs
             .values()
@@ -478,7 +529,7 @@ impl Store for MemoryStore {
     }
 
     async fn timeouts_enforce(&self, now: Timestamp, limit: u32) -> Result<u64, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let overdue: Vec<(TaskId, &'static str)> = state
             .tasks
             .values()
@@ -497,7 +548,7 @@ impl Store for MemoryStore {
     }
 
     async fn retention_delete(&self, now: Timestamp, limit: u32) -> Result<Cleanup, StoreError> {
-        let mut state = self.state();
+        let mut state = self.write(now);
         let expired: Vec<TaskId> = state
             .tasks
             .values()

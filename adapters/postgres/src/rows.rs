@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use durable_domain::event::{Checkpoint, Event, WaitOutcome};
+use durable_domain::flow::FlowLimits;
 use durable_domain::retry::{RetryKind, RetryStrategy};
 use durable_domain::task::EventWait;
 use durable_domain::workflow::{WorkflowRun, WorkflowStatus};
@@ -37,7 +38,7 @@ macro_rules! task_columns {
     t.attempts AS t_attempts, t.failures AS t_failures, t.consecutive_expiries AS t_consecutive_expiries, \
     t.current_run AS t_current_run, t.result AS t_result, t.last_error AS t_last_error, \
     t.created_at AS t_created_at, t.completed_at AS t_completed_at, t.parent_task_id AS t_parent_task_id, \
-    t.result_watched AS t_result_watched, \
+    t.result_watched AS t_result_watched, t.priority AS t_priority, t.concurrency_key AS t_concurrency_key, \
     coalesce(t.first_claimed_at, (SELECT fc.claimed_at FROM runs fc WHERE fc.id = t.current_run)) \
         AS t_first_claimed_at"
     };
@@ -50,14 +51,15 @@ macro_rules! run_columns {
     r.id AS r_id, r.task_id AS r_task_id, r.queue AS r_queue, r.attempt AS r_attempt, r.status AS r_status, \
     r.available_at AS r_available_at, r.claimed_at AS r_claimed_at, r.claim_expires_at AS r_claim_expires_at, \
     r.worker_id AS r_worker_id, r.wait_event_name AS r_wait_event_name, r.wait_step_name AS r_wait_step_name, \
-    r.result AS r_result, r.error AS r_error, r.created_at AS r_created_at, r.completed_at AS r_completed_at"
+    r.result AS r_result, r.error AS r_error, r.created_at AS r_created_at, r.completed_at AS r_completed_at, \
+    r.priority AS r_priority, r.concurrency_key AS r_concurrency_key, r.held AS r_held"
     };
 }
 pub(crate) use run_columns;
 
 macro_rules! queue_columns {
     () => {
-        "name, created_at, task_ttl_seconds, event_ttl_seconds"
+        "name, created_at, task_ttl_seconds, event_ttl_seconds, key_concurrency_limit, concurrency_limit"
     };
 }
 pub(crate) use queue_columns;
@@ -107,6 +109,8 @@ pub(crate) fn task(row: &PgRow) -> Result<Task> {
         parent_task_id: row.try_get::<Option<Uuid>, _>("t_parent_task_id")?.map(TaskId::from_uuid),
         idempotency_key: row.try_get("t_idempotency_key")?,
         run_at: row.try_get("t_run_at")?,
+        priority: row.try_get("t_priority")?,
+        concurrency_key: row.try_get("t_concurrency_key")?,
     };
     let status: String = row.try_get("t_status")?;
     Ok(Task {
@@ -148,6 +152,9 @@ pub(crate) fn run(row: &PgRow) -> Result<Run> {
         error: row.try_get("r_error")?,
         created_at: row.try_get("r_created_at")?,
         completed_at: row.try_get("r_completed_at")?,
+        priority: row.try_get("r_priority")?,
+        concurrency_key: row.try_get("r_concurrency_key")?,
+        held: row.try_get("r_held")?,
     })
 }
 
@@ -158,6 +165,10 @@ pub(crate) fn queue(row: &PgRow) -> Result<Queue> {
         cleanup: CleanupPolicy {
             task_ttl_seconds: seconds(row.try_get("task_ttl_seconds")?)?,
             event_ttl_seconds: seconds(row.try_get("event_ttl_seconds")?)?,
+        },
+        flow: FlowLimits {
+            key_concurrency_limit: limit(row.try_get("key_concurrency_limit")?)?,
+            concurrency_limit: row.try_get::<Option<i64>, _>("concurrency_limit")?.map(limit).transpose()?,
         },
     })
 }
@@ -244,6 +255,10 @@ fn queue_name(raw: String) -> Result<QueueName> {
 
 fn count(n: i64) -> Result<u32> {
     u32::try_from(n).map_err(|_| corrupt(format!("counter {n}")))
+}
+
+fn limit(n: i64) -> Result<u32> {
+    u32::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| corrupt(format!("concurrency limit {n}")))
 }
 
 fn seconds(n: i64) -> Result<u64> {

@@ -23,7 +23,8 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, SqliteConnection, Transaction, TransactionManager};
 
 use crate::errors;
-use crate::group::{WriteFuture, Writes};
+use crate::group::{Waker, WriteFuture, Writes};
+use crate::rows;
 use crate::skipped::SkippedRows;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -49,7 +50,7 @@ pub(crate) type Tx = Transaction<'static, Sqlite>;
 impl Db {
     /// Opens (creating when missing) the database at `path` and brings its
     /// schema up to date.
-    pub(crate) async fn open(path: &Path) -> Result<Self, StoreError> {
+    pub(crate) async fn open(path: &Path, waker: Waker) -> Result<Self, StoreError> {
         let base = SqliteConnectOptions::new()
             .filename(path)
             .busy_timeout(BUSY_TIMEOUT)
@@ -77,6 +78,12 @@ impl Db {
             .before_acquire(|conn, _| {
                 Box::pin(async move { Ok(SqliteTransactionManager::get_transaction_depth(conn) == 0) })
             })
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query(rows::admission::WAKES_TABLE).execute(conn).await?;
+                    Ok(())
+                })
+            })
             .connect_with(writer)
             .await
             .map_err(errors::map_sql)?;
@@ -92,7 +99,7 @@ impl Db {
             .connect_with(reader)
             .await
             .map_err(errors::map_sql)?;
-        Ok(Self { write, read, writes: Writes::default(), skipped: Arc::default() })
+        Ok(Self { write, read, writes: Writes::waking(waker), skipped: Arc::default() })
     }
 
     /// The count of rows claims and sweeps left out (see [`SkippedRows`]).

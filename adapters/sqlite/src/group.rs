@@ -79,10 +79,15 @@ struct Queue {
     draining: bool,
 }
 
+/// Told, after a group committed, the queues its writes exposed due runs
+/// in (`rows::admission`).
+pub(crate) type Waker = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// The queue of writes waiting for the writer, shared by the store's clones.
 #[derive(Clone, Default)]
 pub(crate) struct Writes {
     queue: Arc<Mutex<Queue>>,
+    waker: Option<Waker>,
 }
 
 impl std::fmt::Debug for Writes {
@@ -92,6 +97,12 @@ impl std::fmt::Debug for Writes {
 }
 
 impl Writes {
+    /// Writes whose commits tell `waker` the queues of the runs admission
+    /// exposed; the writer's connections must have `temp.admitted_wakes`.
+    pub(crate) fn waking(waker: Waker) -> Self {
+        Self { queue: Arc::default(), waker: Some(waker) }
+    }
+
     /// Runs `work` in a write transaction, possibly shared with other
     /// writes; answers once that transaction committed (or `work` failed,
     /// its changes undone).
@@ -107,7 +118,8 @@ impl Writes {
             !std::mem::replace(&mut queue.draining, true)
         };
         if start {
-            tokio::spawn(Drainer { queue: self.queue.clone(), finished: false }.drain(writer.clone()));
+            let drainer = Drainer { queue: self.queue.clone(), waker: self.waker.clone(), finished: false };
+            tokio::spawn(drainer.drain(writer.clone()));
         }
         answer.await.unwrap_or_else(|_| Err(StoreError::Other("the write was abandoned".into())))
     }
@@ -116,6 +128,7 @@ impl Writes {
 /// Runs queued writes, a group at a time, until none is left.
 struct Drainer {
     queue: Arc<Mutex<Queue>>,
+    waker: Option<Waker>,
     /// Set when the queue was found empty and handed back; from then on the
     /// queue may belong to a new drainer.
     finished: bool,
@@ -134,7 +147,7 @@ impl Drainer {
                 let take = queue.jobs.len().min(MAX_GROUP);
                 queue.jobs.drain(..take).collect::<Vec<_>>()
             };
-            run_group(&writer, group).await;
+            run_group(&writer, group, self.waker.as_ref()).await;
         }
     }
 }
@@ -155,7 +168,7 @@ impl Drop for Drainer {
     }
 }
 
-async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
+async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>, waker: Option<&Waker>) {
     let mut tx = match begin_immediate(writer).await {
         Ok(tx) => tx,
         Err(err) => {
@@ -182,6 +195,14 @@ async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
             break;
         }
     }
+    let mut woken = Vec::new();
+    if broken.is_none() && waker.is_some() {
+        match sqlx::query_scalar::<_, String>("DELETE FROM temp.admitted_wakes RETURNING queue").fetch_all(&mut *tx).await
+        {
+            Ok(queues) => woken = queues,
+            Err(err) => broken = Some(errors::map_sql(err)),
+        }
+    }
     let outcome = match broken {
         // Whatever state the transaction is in, none of it may commit.
         Some(err) => {
@@ -195,6 +216,11 @@ async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>) {
     };
     for done in ran {
         (done.settle)(outcome.as_ref().err());
+    }
+    if let (Ok(()), Some(waker)) = (&outcome, waker) {
+        for queue in &woken {
+            waker(queue);
+        }
     }
 }
 

@@ -16,7 +16,7 @@ fn spec(run_at: Option<Timestamp>) -> TaskSpec {
 
 async fn queue(backend: &Backend, now: Timestamp) -> QueueName {
     let name = QueueName::parse("queue", &unique("wakes")).unwrap();
-    let queue = Queue { name: name.clone(), created_at: now, cleanup: Default::default() };
+    let queue = Queue { name: name.clone(), created_at: now, cleanup: Default::default(), flow: Default::default() };
     backend.store.queue_create(queue, 1000).await.expect("queue");
     name
 }

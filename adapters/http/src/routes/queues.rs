@@ -6,13 +6,15 @@ use axum::routing::{delete, get};
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, present};
-use crate::types::queues::{CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse};
+use crate::types::queues::{
+    CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse, UpdateQueueRequest,
+};
 use crate::types::rules::QueueNameText;
 
 pub(crate) fn routes() -> Router<SharedService> {
     Router::new()
         .route("/queues", get(list_queues).post(create_queue))
-        .route("/queues/{queue_name}", delete(delete_queue))
+        .route("/queues/{queue_name}", delete(delete_queue).patch(update_queue))
         .route("/queues/{queue_name}/stats", get(queue_stats))
 }
 
@@ -39,6 +41,22 @@ pub(crate) async fn create_queue(
 ) -> Result<(StatusCode, Json<QueueResponse>), ApiError> {
     let queue = service.create_queue(request.into()).await?;
     Ok((StatusCode::CREATED, Json(queue.into())))
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/queues/{queue_name}", tag = "queues",
+    params(("queue_name" = inline(QueueNameText), Path)),
+    request_body = UpdateQueueRequest,
+    responses((status = 200, body = QueueResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+)]
+/// (ext) Changes a queue's flow settings.
+pub(crate) async fn update_queue(
+    State(service): State<SharedService>,
+    params: PathParams,
+    Json(request): Json<UpdateQueueRequest>,
+) -> Result<Json<QueueResponse>, ApiError> {
+    let queue = service.update_queue(params.string("queue_name")?, request.into()).await?;
+    Ok(Json(queue.into()))
 }
 
 #[utoipa::path(

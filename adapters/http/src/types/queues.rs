@@ -1,4 +1,4 @@
-use durable_domain::command::NewQueue;
+use durable_domain::command::{NewQueue, QueueUpdate};
 use durable_domain::{CleanupPolicy, Queue, QueueStats};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -14,6 +14,35 @@ pub struct CreateQueueRequest {
     pub name: String,
     #[serde(default, deserialize_with = "wire::opt_object")]
     pub cleanup: Option<CleanupRequest>,
+    /// (ext) Runs of one `concurrency_key` claimed at once, across every
+    /// worker and replica. Default 1.
+    #[serde(default, deserialize_with = "wire::opt_integer")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub key_concurrency_limit: Option<i64>,
+    /// (ext) Runs of the queue claimed at once, across every worker and
+    /// replica; `null` (the default) = unlimited.
+    #[serde(default, deserialize_with = "wire::opt_integer")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub concurrency_limit: Option<i64>,
+}
+
+/// (ext) A change of a queue's flow settings; absent fields stay as they
+/// are. A limit lowered below what is claimed now takes effect as claims end.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateQueueRequest {
+    #[serde(default, deserialize_with = "wire::opt_integer")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub key_concurrency_limit: Option<i64>,
+    /// `null` removes the cap.
+    #[serde(default, deserialize_with = "wire::present_opt_integer")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000)]
+    pub concurrency_limit: Option<Option<i64>>,
+}
+
+impl From<UpdateQueueRequest> for QueueUpdate {
+    fn from(request: UpdateQueueRequest) -> Self {
+        Self { key_concurrency_limit: request.key_concurrency_limit, concurrency_limit: request.concurrency_limit }
+    }
 }
 
 /// Retention in seconds; 0 disables that cleanup. Defaults to 3 days.
@@ -36,6 +65,8 @@ impl From<CreateQueueRequest> for NewQueue {
             name: request.name,
             task_ttl_seconds: cleanup.task_ttl_seconds,
             event_ttl_seconds: cleanup.event_ttl_seconds,
+            key_concurrency_limit: request.key_concurrency_limit,
+            concurrency_limit: request.concurrency_limit,
         }
     }
 }
@@ -46,6 +77,10 @@ pub struct QueueResponse {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub cleanup: Cleanup,
+    /// (ext)
+    pub key_concurrency_limit: u32,
+    /// (ext) `null` = unlimited.
+    pub concurrency_limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,7 +97,13 @@ impl From<CleanupPolicy> for Cleanup {
 
 impl From<Queue> for QueueResponse {
     fn from(queue: Queue) -> Self {
-        Self { name: queue.name.to_string(), created_at: queue.created_at, cleanup: queue.cleanup.into() }
+        Self {
+            name: queue.name.to_string(),
+            created_at: queue.created_at,
+            cleanup: queue.cleanup.into(),
+            key_concurrency_limit: queue.flow.key_concurrency_limit,
+            concurrency_limit: queue.flow.concurrency_limit,
+        }
     }
 }
 

@@ -56,6 +56,17 @@ pub struct CreateTaskRequest {
     #[serde(default, deserialize_with = "wire::opt_time")]
     #[schema(value_type = Option<TimeText>)]
     pub run_at: Option<OffsetDateTime>,
+    /// (ext) Claims take due runs by priority, higher first, then by due
+    /// time. Default 0. Strict: a steady stream of higher-priority runs
+    /// can keep lower ones waiting.
+    #[serde(default, deserialize_with = "wire::opt_integer")]
+    #[schema(minimum = -32768, maximum = 32767)]
+    pub priority: Option<i64>,
+    /// (ext) Runs sharing a key are claimed at most the queue's
+    /// `key_concurrency_limit` at a time (e.g. `customer:42`); 1–255 bytes.
+    #[serde(default)]
+    #[schema(value_type = Option<NameText>)]
+    pub concurrency_key: Option<String>,
 }
 
 impl From<CreateTaskRequest> for NewTask {
@@ -72,6 +83,8 @@ impl From<CreateTaskRequest> for NewTask {
             parent_task_id: request.parent_task_id.map(TaskId::from_uuid),
             idempotency_key: request.idempotency_key,
             run_at: request.run_at,
+            priority: request.priority,
+            concurrency_key: request.concurrency_key,
         }
     }
 }
@@ -226,6 +239,10 @@ pub struct ClaimedTask {
     pub workflow_run_id: Option<Uuid>,
     /// (ext) The task that spawned this one.
     pub parent_task_id: Option<Uuid>,
+    /// (ext)
+    pub priority: i16,
+    /// (ext)
+    pub concurrency_key: Option<String>,
     /// (ext) Every checkpoint of the task, by step name; present when the
     /// claim asked with `include_checkpoints`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -247,6 +264,8 @@ impl From<TaskState> for ClaimedTask {
             claim_expires_at: run.claim_expires_at,
             workflow_run_id: task.spec.workflow_run_id.map(|id| id.as_uuid()),
             parent_task_id: task.spec.parent_task_id.map(|id| id.as_uuid()),
+            priority: task.spec.priority,
+            concurrency_key: task.spec.concurrency_key,
             checkpoints: None,
         }
     }
@@ -325,6 +344,10 @@ pub struct TaskDetail {
     pub idempotency_key: Option<String>,
     /// (ext) The task that spawned this one.
     pub parent_task_id: Option<Uuid>,
+    /// (ext)
+    pub priority: i16,
+    /// (ext)
+    pub concurrency_key: Option<String>,
 }
 
 impl From<Task> for TaskDetail {
@@ -345,6 +368,8 @@ impl From<Task> for TaskDetail {
             current_run_id: task.current_run.as_uuid(),
             idempotency_key: spec.idempotency_key,
             parent_task_id: spec.parent_task_id.map(|id| id.as_uuid()),
+            priority: spec.priority,
+            concurrency_key: spec.concurrency_key,
         }
     }
 }

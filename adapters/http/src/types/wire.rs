@@ -159,6 +159,13 @@ pub fn opt_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     deserializer.deserialize_option(OptionOf(IntegerVisitor))
 }
 
+/// A field where `null` means something (remove a setting) and absence
+/// another (keep it): with `#[serde(default)]`, absent is `None`, `null`
+/// is `Some(None)`.
+pub fn present_opt_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
+    opt_integer(deserializer).map(Some)
+}
+
 /// A nested object of a body (`cleanup`, `retry_strategy`, an item of
 /// `tasks`). serde's derive would also read a struct from an array, by
 /// position; the API's objects are objects.

@@ -32,6 +32,8 @@ pub(crate) fn spec(task_name: &str) -> TaskSpec {
         parent_task_id: None,
         idempotency_key: None,
         run_at: None,
+        priority: 0,
+        concurrency_key: None,
     }
 }
 

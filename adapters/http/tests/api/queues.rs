@@ -11,6 +11,7 @@ fn queue(name: &str) -> Queue {
         name: queue_name(name),
         created_at: NOW,
         cleanup: CleanupPolicy { task_ttl_seconds: 60, event_ttl_seconds: 0 },
+        flow: Default::default(),
     }
 }
 
@@ -21,7 +22,13 @@ async fn list_queues() {
     let body = get(app(service), "/api/v1/queues").await.ok(200);
     assert_eq!(
         body["queues"][0],
-        json!({"name": "emails", "created_at": NOW_TEXT, "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 0}})
+        json!({
+            "name": "emails",
+            "created_at": NOW_TEXT,
+            "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 0},
+            "key_concurrency_limit": 1,
+            "concurrency_limit": null,
+        })
     );
     assert_eq!(body["queues"][1]["name"], "reports");
 }
@@ -31,7 +38,7 @@ async fn create_queue_passes_name_and_ttls() {
     let mut service = MockService::new();
     service
         .expect_create_queue()
-        .withf(|q| *q == NewQueue { name: "emails".into(), task_ttl_seconds: Some(60), event_ttl_seconds: Some(3600) })
+        .withf(|q| *q == NewQueue { name: "emails".into(), task_ttl_seconds: Some(60), event_ttl_seconds: Some(3600), ..NewQueue::default() })
         .returning(|_| Ok(queue("emails")));
     let body = json!({"name": "emails", "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 3600.0}});
     let body = post(app(service), "/api/v1/queues", body).await.ok(201);

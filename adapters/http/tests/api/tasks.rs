@@ -165,6 +165,8 @@ async fn claim_returns_claimed_tasks() {
             "claim_expires_at": "2026-03-04T05:06:37.123456Z",
             "workflow_run_id": null,
             "parent_task_id": null,
+            "priority": 0,
+            "concurrency_key": null,
         })
     );
 }

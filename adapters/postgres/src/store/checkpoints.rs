@@ -46,7 +46,7 @@ pub(crate) async fn put(pool: &PgPool, write: CheckpointWrite, now: Timestamp) -
         };
         let written = machine::write_checkpoint(owner.as_mut(), write, now)?;
         if let Some(owner) = owner.filter(|_| written.claim_extended) {
-            write::update_runs(tx, &[&owner.run]).await?;
+            write::update_runs(tx, &[&owner.run], now).await?;
         }
         let checkpoint = written.checkpoint;
         let row = sqlx::query(concat!(

@@ -47,7 +47,7 @@ async fn wait_on(pool: &PgPool, wait: &Wait, resolver: Resolver, now: Timestamp)
             write::record_outcomes(tx, &[(wait.task_id, wait.step_name.clone(), outcome)], now).await?;
         }
         if effect.response == WaitResponse::Sleeping {
-            write::save(tx, &state).await?;
+            write::save(tx, &state, now).await?;
         }
         Ok(effect.response)
     })
@@ -115,7 +115,7 @@ async fn deliver(
     write::record_outcomes(tx, &outcomes, now).await?;
     let tasks: Vec<_> = woken.iter().map(|s| &s.task).collect();
     let runs: Vec<_> = woken.iter().map(|s| &s.run).collect();
-    write::update(tx, &tasks, &runs).await?;
+    write::update(tx, &tasks, &runs, now).await?;
     let wake = wake::queues_to_wake(runs, now);
     write::notify(tx, &wake).await?;
     Ok((woken.into_iter().map(|s| s.run.queue).collect(), wake))

@@ -43,9 +43,9 @@ pub(crate) async fn expire_claims(
             // Not expired after all (heartbeat committed before we locked it).
             Err(_) => false,
         });
-        save_all(tx, &states).await?;
+        save_all(tx, &states, now).await?;
         let new: Vec<&Run> = retries.iter().collect();
-        write::insert_runs(tx, &new).await?;
+        write::insert_runs(tx, &new, now).await?;
         let mut wake = wake::queues_to_wake(&retries, now);
         write::notify(tx, &wake).await?;
         let ended: Vec<_> = states.iter().map(|s| &s.task).filter(|t| t.status.is_finished()).collect();
@@ -78,7 +78,7 @@ pub(crate) async fn wake_sleepers(
             None => false,
         });
         write::record_outcomes(tx, &outcomes, now).await?;
-        save_all(tx, &states).await?;
+        save_all(tx, &states, now).await?;
         let wake = wake::queues_to_wake(states.iter().map(|s| &s.run), now);
         write::notify(tx, &wake).await?;
         Ok(SleepersWoken { woken: states.len(), wake })
@@ -124,7 +124,7 @@ pub(crate) async fn enforce_timeouts(pool: &PgPool, now: Timestamp, limit: u32, 
                 _ => postponed.push(state.task),
             }
         }
-        save_all(tx, &canceled).await?;
+        save_all(tx, &canceled, now).await?;
         write::update_tasks(tx, &postponed.iter().collect::<Vec<_>>()).await?;
         events::announce_ends(tx, &canceled.iter().map(|s| &s.task).collect::<Vec<_>>(), now, skipped).await?;
         Ok(canceled.len() as u64)
@@ -210,8 +210,8 @@ async fn lock_runs_where(
     Ok(skipped.decode_each("sweep", &rows, load::state))
 }
 
-async fn save_all(conn: &mut PgConnection, states: &[TaskState]) -> Result<()> {
+async fn save_all(conn: &mut PgConnection, states: &[TaskState], now: Timestamp) -> Result<()> {
     let tasks: Vec<_> = states.iter().map(|s| &s.task).collect();
     let runs: Vec<_> = states.iter().map(|s| &s.run).collect();
-    write::update(conn, &tasks, &runs).await
+    write::update(conn, &tasks, &runs, now).await
 }

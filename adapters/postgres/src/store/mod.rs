@@ -7,6 +7,7 @@
 
 mod checkpoints;
 mod combine;
+mod admission;
 mod depths;
 mod events;
 mod load;
@@ -25,6 +26,7 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, WaitResponse};
+use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
@@ -219,6 +221,10 @@ impl Store for PgStore {
 
     async fn queue_list(&self) -> Result<Vec<Queue>, StoreError> {
         self.call(Reads, || queues::list(&self.pool)).await
+    }
+
+    async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
+        self.call(Writes, || queues::update(&self.pool, name, patch, now)).await
     }
 
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {

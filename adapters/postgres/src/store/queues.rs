@@ -1,9 +1,10 @@
 //! Queues: create (under the queue limit), list, delete, statistics.
 
+use durable_domain::flow::{FlowPatch, KeySlot};
 use durable_domain::{NotFound, Queue, QueueName, QueueStats, Rejection, RunStatus, Timestamp, ValidationError};
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::locks;
+use super::{admission, locks};
 use super::tx::in_transaction;
 use crate::errors::{Error, Result, UNIQUE_VIOLATION, sqlstate};
 use crate::rows::{self, queue_columns};
@@ -25,12 +26,15 @@ pub(crate) async fn create(pool: &PgPool, queue: Queue, max_queues: usize) -> Re
             return Err(queue_limit(max_queues).into());
         }
         let inserted = sqlx::query(
-            "INSERT INTO queues (name, created_at, task_ttl_seconds, event_ttl_seconds) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO queues (name, created_at, task_ttl_seconds, event_ttl_seconds, key_concurrency_limit, \
+                 concurrency_limit) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(queue.name.as_str())
         .bind(queue.created_at)
         .bind(rows::ttl_column(queue.cleanup.task_ttl_seconds))
         .bind(rows::ttl_column(queue.cleanup.event_ttl_seconds))
+        .bind(i64::from(queue.flow.key_concurrency_limit))
+        .bind(queue.flow.concurrency_limit.map(i64::from))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -51,6 +55,45 @@ pub(crate) async fn list(pool: &PgPool) -> Result<Vec<Queue>> {
         .await?;
     rows.iter().map(rows::queue).collect()
 }
+
+/// Changes a queue's flow settings; a changed key limit re-admits every key
+/// of the queue with pending runs.
+pub(crate) async fn update(pool: &PgPool, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue> {
+    in_transaction(pool, async |tx| {
+        let row = sqlx::query(concat!("SELECT ", queue_columns!(), " FROM queues WHERE name = $1 FOR NO KEY UPDATE"))
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| NotFound::Queue(name.to_string()))?;
+        let mut queue = rows::queue(&row)?;
+        let changes_keys = patch.changes_keys(queue.flow);
+        queue.flow = patch.apply(queue.flow);
+        sqlx::query("UPDATE queues SET key_concurrency_limit = $2, concurrency_limit = $3 WHERE name = $1")
+            .bind(name.as_str())
+            .bind(i64::from(queue.flow.key_concurrency_limit))
+            .bind(queue.flow.concurrency_limit.map(i64::from))
+            .execute(&mut *tx)
+            .await?;
+        if changes_keys {
+            let keys: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT concurrency_key FROM runs \
+                 WHERE queue = $1 AND status = 'pending' AND concurrency_key IS NOT NULL",
+            )
+            .bind(name.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            let slots: Vec<KeySlot> = keys.into_iter().map(|key| KeySlot { queue: name.clone(), key }).collect();
+            for chunk in slots.chunks(ADMIT_CHUNK) {
+                admission::admit(tx, chunk, now).await?;
+            }
+        }
+        Ok(queue)
+    })
+    .await
+}
+
+/// Keys re-admitted per statement when a queue's limit changes.
+const ADMIT_CHUNK: usize = 500;
 
 /// Every queue, inside a transaction (retention reads the policies).
 pub(crate) async fn all(conn: &mut PgConnection) -> Result<Vec<Queue>> {

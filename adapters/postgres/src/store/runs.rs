@@ -3,22 +3,24 @@
 use std::collections::BTreeSet;
 
 use durable_domain::command::{self, Claim, Completion, Page, RunFilter};
+use durable_domain::flow;
 use durable_domain::machine::{self, FailOutcome};
 use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
 use durable_ports::ItemError;
 use durable_ports::store::{CompletedThenClaimed, FailedRun, Retry, ScheduledRun};
-use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use time::Duration;
 
 use super::tx::in_transaction;
-use super::{events, load, write};
+use super::{events, load, locks, write};
 use crate::errors::{Result, corrupt};
 use crate::rows::{self, run_columns, task_columns};
 use crate::skipped::SkippedRows;
 
 /// One statement claims for every call of a combined batch (see
-/// [`super::combine`]): pick due pending runs of unfinished tasks in due
-/// order, skipping rows another transaction holds, hand them out to the
+/// [`super::combine`]): pick due pending runs of unfinished tasks that no
+/// concurrency key holds back, by priority (higher first), then due time,
+/// then id, skipping rows another transaction holds; hand them out to the
 /// calls in turn (the first call's `limit` rows to it, the next ones to the
 /// next), and apply `machine::claim`'s writes to each run with its call's
 /// time, claim end and worker. The transition is trivial enough to state in
@@ -26,10 +28,15 @@ use crate::skipped::SkippedRows;
 ///
 /// Parameters: `$1` queue; per call `$2` limit, `$3` now, `$4` claim end,
 /// `$5` worker id (arrays, in call order); `$6` the earliest call's now (a
-/// run due then is due for every call); `$7` the sum of the limits.
+/// run due then is due for every call); `$7` the sum of the limits; `$8`
+/// the room a capped queue has left (`flow::claim_room`), NULL when not
+/// counted yet.
 ///
-/// The answer always has a row, saying whether the queue exists (an empty
-/// claim must tell "no work" from "no queue"); each claimed run adds one.
+/// The answer always has a row, saying whether the queue exists and
+/// whether it is capped (an empty claim must tell "no work" from "no
+/// queue"); each claimed run adds one. A capped queue is claimed from only
+/// once `$8` is given: its claims are serialized and counted first
+/// ([`claim`]), while an uncapped queue pays nothing for the cap.
 ///
 /// Only the run is locked and written. The claim's one change to the task,
 /// its `first_claimed_at`, is not stored here: until the task's next write
@@ -38,20 +45,26 @@ use crate::skipped::SkippedRows;
 /// writes, and the index entries with them. Task-level writers (cancel,
 /// timeouts) lock the task and then wait for the run, so they see the
 /// claim once it commits; the claim itself never waits (`SKIP LOCKED`).
+/// A claim leaves every concurrency key's occupancy as it was (an exposed
+/// run becomes a claimed one), so it needs no admission.
 pub const CLAIM_SQL: &str = concat!(
-    "WITH calls AS ( \
+    "WITH queue AS ( \
+         SELECT concurrency_limit AS cap FROM queues WHERE name = $1 \
+     ), calls AS ( \
          SELECT c.n, c.lim, c.claimed_at, c.claim_end, c.worker, \
                 (sum(c.lim) OVER (ORDER BY c.n) - c.lim)::bigint AS first_slot \
          FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[]) \
              WITH ORDINALITY AS c(lim, claimed_at, claim_end, worker, n) \
      ), picked AS ( \
-         SELECT r.id, r.available_at FROM runs r JOIN tasks t ON t.id = r.task_id \
-         WHERE r.queue = $1 AND r.status = 'pending' AND r.available_at <= $6 AND t.status = 'pending' \
-         ORDER BY r.available_at, r.id \
-         LIMIT $7 \
+         SELECT r.id, r.priority, r.available_at FROM runs r JOIN tasks t ON t.id = r.task_id \
+         WHERE r.queue = $1 AND r.status = 'pending' AND NOT r.held AND r.available_at <= $6 \
+           AND t.status = 'pending' \
+           AND ($8::bigint IS NOT NULL OR (SELECT cap FROM queue) IS NULL) \
+         ORDER BY r.priority DESC, r.available_at, r.id \
+         LIMIT least($7, coalesce($8, $7)) \
          FOR UPDATE OF r SKIP LOCKED \
      ), slotted AS ( \
-         SELECT p.id, row_number() OVER (ORDER BY p.available_at, p.id) - 1 AS slot FROM picked p \
+         SELECT p.id, row_number() OVER (ORDER BY p.priority DESC, p.available_at, p.id) - 1 AS slot FROM picked p \
      ), claimed AS ( \
          UPDATE runs r SET status = 'claimed', claimed_at = c.claimed_at, claim_expires_at = c.claim_end, \
              worker_id = c.worker \
@@ -59,14 +72,15 @@ pub const CLAIM_SQL: &str = concat!(
          WHERE r.id = s.id \
          RETURNING r.*, c.n AS call \
      ) \
-     SELECT q.queue_exists, c.* \
-     FROM (SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1) AS queue_exists) q \
+     SELECT q.queue_exists, q.capped, c.* \
+     FROM (SELECT EXISTS (SELECT 1 FROM queue) AS queue_exists, \
+                  (SELECT cap FROM queue) IS NOT NULL AS capped) q \
      LEFT JOIN (SELECT r.call, ",
     task_columns!(),
     ", ",
     run_columns!(),
     " FROM claimed r JOIN tasks t ON t.id = r.task_id) c ON true \
-     ORDER BY c.call, c.r_available_at, c.r_id"
+     ORDER BY c.call, c.r_priority DESC, c.r_available_at, c.r_id"
 );
 
 /// One claim call, as the combined statement takes it.
@@ -94,18 +108,86 @@ impl ClaimCall {
     }
 }
 
-/// Claims for a batch of calls in one statement ([`CLAIM_SQL`]); answers
-/// in call order.
-/// The claim has committed when its rows are decoded, so a row that cannot
-/// be decoded is left out ([`SkippedRows`]): it stays claimed until its claim
-/// expires, and the calls still get every other run.
-pub(crate) async fn claim<'e>(
-    conn: impl PgExecutor<'e>,
+/// Claims for a batch of calls ([`CLAIM_SQL`]); answers in call order.
+/// An uncapped queue takes one statement. A capped one takes a transaction:
+/// lock the queue's claims, count its live claims, claim what room is left.
+pub(crate) async fn claim(
+    pool: &PgPool,
     queue: &QueueName,
     calls: &[ClaimCall],
     skipped: &SkippedRows,
 ) -> Result<Vec<Vec<TaskState>>> {
     let Some(earliest) = calls.iter().map(|c| c.now).min() else { return Ok(Vec::new()) };
+    let mut conn = pool.acquire().await?;
+    match claim_statement(&mut *conn, queue, calls, earliest, None, skipped).await? {
+        Claimed::Runs(answers) => Ok(answers),
+        Claimed::Capped => {
+            drop(conn);
+            in_transaction(pool, async |tx| claim_capped(tx, queue, calls, earliest, skipped).await).await
+        }
+    }
+}
+
+/// [`claim`] inside the caller's transaction.
+async fn claim_in(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    calls: &[ClaimCall],
+    skipped: &SkippedRows,
+) -> Result<Vec<Vec<TaskState>>> {
+    let Some(earliest) = calls.iter().map(|c| c.now).min() else { return Ok(Vec::new()) };
+    match claim_statement(&mut *tx, queue, calls, earliest, None, skipped).await? {
+        Claimed::Runs(answers) => Ok(answers),
+        Claimed::Capped => claim_capped(tx, queue, calls, earliest, skipped).await,
+    }
+}
+
+/// Claims from a capped queue: its claims are serialized, so the count of
+/// live claims each one reads (in a statement after the lock) includes every
+/// claim before it.
+async fn claim_capped(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    calls: &[ClaimCall],
+    earliest: Timestamp,
+    skipped: &SkippedRows,
+) -> Result<Vec<Vec<TaskState>>> {
+    locks::queue_claims(tx, queue).await?;
+    let (cap, live): (Option<i64>, i64) = sqlx::query_as(
+        "SELECT (SELECT concurrency_limit FROM queues WHERE name = $1), \
+                (SELECT count(*) FROM runs WHERE queue = $1 AND status = 'claimed' AND claim_expires_at > $2)",
+    )
+    .bind(queue.as_str())
+    .bind(earliest)
+    .fetch_one(&mut *tx)
+    .await?;
+    let wanted = calls.iter().map(|c| c.limit).fold(0u32, u32::saturating_add);
+    let cap = cap.and_then(|c| u32::try_from(c).ok());
+    let room = flow::claim_room(cap, u64::try_from(live).unwrap_or(0), wanted);
+    match claim_statement(tx, queue, calls, earliest, Some(room), skipped).await? {
+        Claimed::Runs(answers) => Ok(answers),
+        Claimed::Capped => Err(corrupt("a claim with its room counted was refused as capped")),
+    }
+}
+
+enum Claimed {
+    Runs(Vec<Vec<TaskState>>),
+    /// The queue is capped and no room was given: nothing was claimed.
+    Capped,
+}
+
+/// Runs [`CLAIM_SQL`]. The claim has committed (or will with the caller's
+/// transaction) when its rows are decoded, so a row that cannot be decoded
+/// is left out ([`SkippedRows`]): it stays claimed until its claim expires,
+/// and the calls still get every other run.
+async fn claim_statement(
+    conn: &mut PgConnection,
+    queue: &QueueName,
+    calls: &[ClaimCall],
+    earliest: Timestamp,
+    room: Option<u32>,
+    skipped: &SkippedRows,
+) -> Result<Claimed> {
     let rows = sqlx::query(CLAIM_SQL)
         .bind(queue.as_str())
         .bind(calls.iter().map(|c| i64::from(c.limit)).collect::<Vec<_>>())
@@ -114,10 +196,15 @@ pub(crate) async fn claim<'e>(
         .bind(calls.iter().map(|c| c.worker_id.clone()).collect::<Vec<_>>())
         .bind(earliest)
         .bind(calls.iter().map(|c| i64::from(c.limit)).sum::<i64>())
+        .bind(room.map(i64::from))
         .fetch_all(conn)
         .await?;
-    if !rows.first().map(|row| row.try_get::<bool, _>("queue_exists")).transpose()?.unwrap_or(false) {
+    let Some(first) = rows.first() else { return Err(corrupt("a claim answered no row")) };
+    if !first.try_get::<bool, _>("queue_exists")? {
         return Err(NotFound::Queue(queue.to_string()).into());
+    }
+    if room.is_none() && first.try_get::<bool, _>("capped")? {
+        return Ok(Claimed::Capped);
     }
     let mut answers: Vec<Vec<TaskState>> = calls.iter().map(|_| Vec::new()).collect();
     // A row without a call only says that the queue exists.
@@ -129,11 +216,13 @@ pub(crate) async fn claim<'e>(
         let slot = usize::try_from(call - 1).ok().and_then(|i| answers.get_mut(i));
         slot.ok_or_else(|| corrupt(format!("claim answered call {call}")))?.push(state);
     }
-    Ok(answers)
+    Ok(Claimed::Runs(answers))
 }
 
 pub(crate) async fn next_due(pool: &PgPool, queue: &QueueName) -> Result<Option<Timestamp>> {
-    let due = sqlx::query_scalar("SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending'")
+    let due = sqlx::query_scalar(
+        "SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending' AND NOT held",
+    )
         .bind(queue.as_str())
         .fetch_one(pool)
         .await?;
@@ -224,8 +313,8 @@ async fn complete_in(
     }
     let runs: Vec<&Run> = changed.iter().filter_map(|id| locked.runs.get(id)).collect();
     let tasks: Vec<_> = runs.iter().filter_map(|run| locked.tasks.get(&run.task_id)).collect();
-    write::update(tx, &tasks, &runs).await?;
     if let Some(now) = latest {
+        write::update(tx, &tasks, &runs, now).await?;
         events::announce_ends(tx, &tasks, now, skipped).await?;
     }
     Ok(answers)
@@ -264,7 +353,7 @@ pub(crate) async fn complete_and_claim(
     let (completes, claims): (Vec<_>, Vec<_>) = calls.into_iter().map(|c| (c.complete, c.claim)).unzip();
     in_transaction(pool, async |tx| {
         let completed = complete_in(tx, completes, skipped).await?;
-        let claimed = claim(&mut *tx, queue, &claims, skipped).await?;
+        let claimed = claim_in(tx, queue, &claims, skipped).await?;
         Ok(completed
             .into_iter()
             .zip(claimed)
@@ -284,10 +373,10 @@ pub(crate) async fn fail(
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let outcome = machine::fail(&mut state, error, now)?;
-        write::save(tx, &state).await?;
+        write::save(tx, &state, now).await?;
         let (next, wake) = match outcome {
             FailOutcome::Retry(next) => {
-                write::insert_runs(tx, &[&next]).await?;
+                write::insert_runs(tx, &[&next], now).await?;
                 (Some(Retry::of(&next)), wake::queues_to_wake([next.as_ref()], now))
             }
             FailOutcome::TaskFailed => (None, events::announce_ends(tx, &[&state.task], now, skipped).await?),
@@ -302,7 +391,7 @@ pub(crate) async fn schedule(pool: &PgPool, run: RunId, run_at: Timestamp, now: 
     in_transaction(pool, async |tx| {
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         machine::schedule(&mut state, run_at, now)?;
-        write::save(tx, &state).await?;
+        write::save(tx, &state, now).await?;
         let wake = wake::queues_to_wake([&state.run], now);
         write::notify(tx, &wake).await?;
         Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, wake })
@@ -315,7 +404,7 @@ pub(crate) async fn heartbeat(pool: &PgPool, run: RunId, extend_by: Duration, no
         let mut state = load::lock_run(tx, run).await?.ok_or(NotFound::Run(run))?;
         let end = machine::heartbeat(&mut state, extend_by, now)?;
         // Only the claim's end changed; the task row stays untouched.
-        write::update_runs(tx, &[&state.run]).await?;
+        write::update_runs(tx, &[&state.run], now).await?;
         Ok(end)
     })
     .await

@@ -14,7 +14,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::tx::in_transaction;
-use super::{events, load, write};
+use super::{admission, events, load, write};
 use crate::NOTIFY_CHANNEL;
 use crate::errors::{Error, Result, corrupt};
 use crate::json_text::JsonText;
@@ -27,7 +27,13 @@ pub(crate) async fn create(
     specs: Vec<TaskSpec>,
     now: Timestamp,
 ) -> Result<CreatedTasks> {
-    if specs.iter().all(|s| s.idempotency_key.is_none() && s.workflow_run_id.is_none() && s.parent_task_id.is_none()) {
+    let plain = |s: &TaskSpec| {
+        s.idempotency_key.is_none()
+            && s.workflow_run_id.is_none()
+            && s.parent_task_id.is_none()
+            && s.concurrency_key.is_none()
+    };
+    if specs.iter().all(plain) {
         return create_plain(pool, queue, specs, now).await;
     }
     in_transaction(pool, async |tx| {
@@ -70,9 +76,12 @@ pub(crate) async fn create(
         // Only the inserted runs count: a key lost to a concurrent create
         // makes none. So the wake-up is sent once they are known.
         let inserted = insert(&mut *tx, queue, &new, false).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
-        let runs = new.iter().filter(|s| inserted.contains(&s.task.id.as_uuid())).map(|s| &s.run);
-        let wake = wake::queues_to_wake(runs, now);
+        let runs: Vec<&Run> =
+            new.iter().filter(|s| inserted.contains(&s.task.id.as_uuid())).map(|s| &s.run).collect();
+        let wake = wake::queues_to_wake(runs.iter().copied(), now);
         write::notify(tx, &wake).await?;
+        // New keyed runs are held until their keys admit them.
+        admission::after_write(tx, runs, now).await?;
         if inserted.len() < new.len() {
             // A concurrent create committed one of our keys between our look-up
             // and our insert: answer with its task, and create no run for ours.
@@ -208,7 +217,7 @@ async fn existing_keys(
 ///
 /// Parameters: `$1` queue; `$2` whether to notify (the domain's wake-up
 /// decision, see `durable_domain::wake`); `$3` the
-/// notify channel; `$4`–`$21` the task columns ([`NewTaskColumns`]). The
+/// notify channel; `$4`–`$24` the task columns ([`NewTaskColumns`]). The
 /// answer has one row saying whether the queue exists, plus one per
 /// inserted task. It names `notified`: a plain `SELECT` in `WITH` runs only
 /// if the answer needs it, and the planner drops subquery columns nobody
@@ -220,23 +229,27 @@ WITH q AS ( \
     INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
         retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
         idempotency_key, run_at, status, attempts, failures, consecutive_expiries, current_run, created_at, \
-        deadline, parent_task_id) \
+        deadline, parent_task_id, priority, concurrency_key) \
     SELECT u.id, u.queue, u.task_name, u.params, u.headers, u.retry_kind, u.retry_base_seconds, \
         u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
         u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
-        u.deadline, u.parent_task_id \
+        u.deadline, u.parent_task_id, u.priority, u.concurrency_key \
     FROM unnest($4::uuid[], $5::text[], $6::text[], $7::json[], $8::jsonb[], $9::text[], \
         $10::float8[], $11::float8[], $12::float8[], $13::bigint[], $14::bigint[], $15::bigint[], $16::uuid[], \
-        $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[], $22::uuid[]) \
+        $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[], $22::uuid[], \
+        $23::smallint[], $24::text[]) \
         AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
              retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
-             idempotency_key, run_at, current_run, created_at, deadline, parent_task_id) \
+             idempotency_key, run_at, current_run, created_at, deadline, parent_task_id, priority, \
+             concurrency_key) \
     WHERE EXISTS (SELECT 1 FROM q) \
     ON CONFLICT ON CONSTRAINT tasks_idempotency DO NOTHING \
-    RETURNING id, queue, current_run, run_at, created_at \
+    RETURNING id, queue, current_run, run_at, created_at, priority, concurrency_key \
 ), r AS ( \
-    INSERT INTO runs (id, task_id, queue, attempt, status, available_at, created_at) \
-    SELECT t.current_run, t.id, t.queue, 1, 'pending', coalesce(t.run_at, t.created_at), t.created_at FROM t \
+    INSERT INTO runs (id, task_id, queue, attempt, status, available_at, created_at, priority, concurrency_key, \
+        held) \
+    SELECT t.current_run, t.id, t.queue, 1, 'pending', coalesce(t.run_at, t.created_at), t.created_at, \
+        t.priority, t.concurrency_key, t.concurrency_key IS NOT NULL FROM t \
     RETURNING 1 \
 ), n AS ( \
     SELECT pg_notify($3, $1) WHERE $2::boolean AND EXISTS (SELECT 1 FROM r) \
@@ -330,6 +343,8 @@ fn bind_insert<'q>(
         .bind(c.created_at)
         .bind(c.deadline)
         .bind(c.parent_task_id)
+        .bind(c.priority)
+        .bind(c.concurrency_key)
 }
 
 #[derive(Default)]
@@ -353,6 +368,8 @@ struct NewTaskColumns {
     created_at: Vec<Timestamp>,
     deadline: Vec<Option<Timestamp>>,
     parent_task_id: Vec<Option<Uuid>>,
+    priority: Vec<i16>,
+    concurrency_key: Vec<Option<String>>,
 }
 
 impl NewTaskColumns {
@@ -378,6 +395,8 @@ impl NewTaskColumns {
         self.created_at.push(task.created_at);
         self.deadline.push(machine::deadline(task));
         self.parent_task_id.push(spec.parent_task_id.map(|p| p.as_uuid()));
+        self.priority.push(spec.priority);
+        self.concurrency_key.push(spec.concurrency_key.clone());
     }
 }
 
@@ -439,7 +458,7 @@ pub(crate) async fn cancel(pool: &PgPool, id: TaskId, now: Timestamp, skipped: &
     in_transaction(pool, async |tx| {
         let mut state = load::lock_task(tx, id).await?.ok_or(NotFound::Task(id))?;
         machine::cancel(&mut state, None, now)?;
-        write::save(tx, &state).await?;
+        write::save(tx, &state, now).await?;
         events::announce_ends(tx, &[&state.task], now, skipped).await?;
         Ok(())
     })

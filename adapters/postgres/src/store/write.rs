@@ -14,6 +14,8 @@ use crate::errors::Result;
 use crate::json_text::JsonText;
 use crate::rows;
 
+use super::admission;
+
 /// Writes the mutable columns of tasks (the spec never changes) and of
 /// runs, in one statement: two `UPDATE … FROM unnest(…)` in data-modifying
 /// CTEs, so one round trip writes any number of both.
@@ -32,33 +34,41 @@ WITH written_tasks AS ( \
 ), written_runs AS ( \
     UPDATE runs r SET status = u.status, available_at = u.available_at, claimed_at = u.claimed_at, \
         claim_expires_at = u.claim_expires_at, worker_id = u.worker_id, wait_event_name = u.wait_event_name, \
-        wait_step_name = u.wait_step_name, result = u.result, error = u.error, completed_at = u.completed_at \
+        wait_step_name = u.wait_step_name, result = u.result, error = u.error, completed_at = u.completed_at, \
+        held = u.held \
     FROM unnest($12::uuid[], $13::text[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], \
-                $17::text[], $18::text[], $19::text[], $20::json[], $21::text[], $22::timestamptz[]) \
+                $17::text[], $18::text[], $19::text[], $20::json[], $21::text[], $22::timestamptz[], \
+                $23::boolean[]) \
         AS u(id, status, available_at, claimed_at, claim_expires_at, worker_id, wait_event_name, \
-             wait_step_name, result, error, completed_at) \
+             wait_step_name, result, error, completed_at, held) \
     WHERE r.id = u.id \
     RETURNING 1 \
 ) \
 SELECT 1";
 
-/// Writes a task and its run as the domain left them.
-pub(crate) async fn save(conn: &mut PgConnection, state: &TaskState) -> Result<()> {
-    update(conn, &[&state.task], &[&state.run]).await
+/// Writes a task and its run as the domain left them at `now`.
+pub(crate) async fn save(conn: &mut PgConnection, state: &TaskState, now: Timestamp) -> Result<()> {
+    update(conn, &[&state.task], &[&state.run], now).await
 }
 
 /// Writes tasks only.
 pub(crate) async fn update_tasks(conn: &mut PgConnection, tasks: &[&Task]) -> Result<()> {
-    update(conn, tasks, &[]).await
+    write(conn, tasks, &[]).await
 }
 
 /// Writes runs only.
-pub(crate) async fn update_runs(conn: &mut PgConnection, runs: &[&Run]) -> Result<()> {
-    update(conn, &[], runs).await
+pub(crate) async fn update_runs(conn: &mut PgConnection, runs: &[&Run], now: Timestamp) -> Result<()> {
+    update(conn, &[], runs, now).await
 }
 
-/// Writes tasks and runs as the domain left them (see [`UPDATE_SQL`]).
-pub(crate) async fn update(conn: &mut PgConnection, tasks: &[&Task], runs: &[&Run]) -> Result<()> {
+/// Writes tasks and runs as the domain left them at `now` (see
+/// [`UPDATE_SQL`]), then re-admits the concurrency keys the runs touched.
+pub(crate) async fn update(conn: &mut PgConnection, tasks: &[&Task], runs: &[&Run], now: Timestamp) -> Result<()> {
+    write(conn, tasks, runs).await?;
+    admission::after_write(conn, runs.iter().copied(), now).await
+}
+
+async fn write(conn: &mut PgConnection, tasks: &[&Task], runs: &[&Run]) -> Result<()> {
     if tasks.is_empty() && runs.is_empty() {
         return Ok(());
     }
@@ -90,30 +100,33 @@ pub(crate) async fn update(conn: &mut PgConnection, tasks: &[&Task], runs: &[&Ru
         .bind(r.result)
         .bind(r.error)
         .bind(r.completed_at)
+        .bind(r.held)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-pub(crate) async fn insert_runs(conn: &mut PgConnection, runs: &[&Run]) -> Result<()> {
+/// Inserts new runs, then admits their concurrency keys at `now`.
+pub(crate) async fn insert_runs(conn: &mut PgConnection, runs: &[&Run], now: Timestamp) -> Result<()> {
     if runs.is_empty() {
         return Ok(());
     }
     let query = sqlx::query(
         "INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, \
-             worker_id, wait_event_name, wait_step_name, result, error, created_at, completed_at) \
+             worker_id, wait_event_name, wait_step_name, result, error, created_at, completed_at, priority, \
+             concurrency_key, held) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], \
              $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::json[], $13::text[], \
-             $14::timestamptz[], $15::timestamptz[])",
+             $14::timestamptz[], $15::timestamptz[], $16::smallint[], $17::text[], $18::boolean[])",
     );
-    bind_runs(query, runs).execute(conn).await?;
-    Ok(())
+    bind_runs(query, runs).execute(&mut *conn).await?;
+    admission::after_write(conn, runs.iter().copied(), now).await
 }
 
-/// Binds the columns of `runs` as fifteen arrays, in the order of the
+/// Binds the columns of `runs` as eighteen arrays, in the order of the
 /// `runs` table: id, task_id, queue, attempt, status, available_at,
 /// claimed_at, claim_expires_at, worker_id, wait_event_name, wait_step_name,
-/// result, error, created_at, completed_at.
+/// result, error, created_at, completed_at, priority, concurrency_key, held.
 pub(crate) fn bind_runs<'q>(
     query: Query<'q, Postgres, PgArguments>,
     runs: &[&Run],
@@ -135,6 +148,9 @@ pub(crate) fn bind_runs<'q>(
         .bind(c.error)
         .bind(c.created_at)
         .bind(c.completed_at)
+        .bind(c.priority)
+        .bind(c.concurrency_key)
+        .bind(c.held)
 }
 
 /// Records `(task, step)` wait outcomes. An outcome, once recorded, is never
@@ -240,6 +256,9 @@ struct RunColumns {
     error: Vec<Option<String>>,
     created_at: Vec<Timestamp>,
     completed_at: Vec<Option<Timestamp>>,
+    priority: Vec<i16>,
+    concurrency_key: Vec<Option<String>>,
+    held: Vec<bool>,
 }
 
 impl RunColumns {
@@ -261,6 +280,9 @@ impl RunColumns {
             c.error.push(run.error.clone());
             c.created_at.push(run.created_at);
             c.completed_at.push(run.completed_at);
+            c.priority.push(run.priority);
+            c.concurrency_key.push(run.concurrency_key.clone());
+            c.held.push(run.held);
         }
         c
     }

@@ -5,6 +5,7 @@
 //! round-trips exactly), JSON is its text, ids are lower-case hyphenated
 //! UUIDs, statuses are the domain's names.
 
+pub(crate) mod admission;
 pub(crate) mod checkpoints;
 pub(crate) mod events;
 pub(crate) mod queues;
@@ -72,6 +73,15 @@ impl Cols<'_> {
     pub(crate) fn u32(&self, col: &str) -> Result<u32, StoreError> {
         let raw = self.int(col)?;
         u32::try_from(raw).map_err(|_| corrupt(col, raw))
+    }
+
+    pub(crate) fn i16(&self, col: &str) -> Result<i16, StoreError> {
+        let raw = self.int(col)?;
+        i16::try_from(raw).map_err(|_| corrupt(col, raw))
+    }
+
+    pub(crate) fn opt_u32(&self, col: &str) -> Result<Option<u32>, StoreError> {
+        self.opt_int(col)?.map(|raw| u32::try_from(raw).map_err(|_| corrupt(col, raw))).transpose()
     }
 
     pub(crate) fn u64(&self, col: &str) -> Result<u64, StoreError> {

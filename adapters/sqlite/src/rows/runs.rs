@@ -1,12 +1,12 @@
 //! The `runs` table.
 
 use durable_domain::task::EventWait;
-use durable_domain::{QueueName, Run, RunStatus};
+use durable_domain::{QueueName, Run, RunStatus, Timestamp};
 use durable_ports::StoreError;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Cols, micros, opt_json, opt_micros};
+use super::{Cols, admission, micros, opt_json, opt_micros};
 use crate::errors::{self, corrupt};
 
 /// The columns [`decode`] reads, from the table aliased `r`.
@@ -14,7 +14,8 @@ pub(crate) const COLUMNS: &str = "r.id AS r_id, r.task_id AS r_task_id, r.queue 
     r.attempt AS r_attempt, r.status AS r_status, r.available_at AS r_available_at, \
     r.claimed_at AS r_claimed_at, r.claim_expires_at AS r_claim_expires_at, r.worker_id AS r_worker_id, \
     r.wait_event AS r_wait_event, r.wait_step AS r_wait_step, r.result AS r_result, r.error AS r_error, \
-    r.created_at AS r_created_at, r.completed_at AS r_completed_at";
+    r.created_at AS r_created_at, r.completed_at AS r_completed_at, r.priority AS r_priority, \
+    r.concurrency_key AS r_concurrency_key, r.held AS r_held";
 
 pub(crate) fn decode(row: &SqliteRow) -> Result<Run, StoreError> {
     let c = Cols(row);
@@ -40,15 +41,19 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Run, StoreError> {
         error: c.opt_text("r_error")?,
         created_at: c.time("r_created_at")?,
         completed_at: c.opt_time("r_completed_at")?,
+        priority: c.i16("r_priority")?,
+        concurrency_key: c.opt_text("r_concurrency_key")?,
+        held: c.u32("r_held")? != 0,
     })
 }
 
-pub(crate) async fn insert(conn: &mut SqliteConnection, run: &Run) -> Result<(), StoreError> {
+/// Inserts a run made at `now`, then admits its concurrency key.
+pub(crate) async fn insert(conn: &mut SqliteConnection, run: &Run, now: Timestamp) -> Result<(), StoreError> {
     let wait = run.wait.as_ref();
     sqlx::query(
         "INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, claim_expires_at, \
-         worker_id, wait_event, wait_step, result, error, created_at, completed_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         worker_id, wait_event, wait_step, result, error, created_at, completed_at, priority, concurrency_key, \
+         held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(run.id.to_string())
     .bind(run.task_id.to_string())
@@ -65,18 +70,22 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, run: &Run) -> Result<(),
     .bind(run.error.as_deref())
     .bind(micros(run.created_at))
     .bind(opt_micros(run.completed_at))
-    .execute(conn)
+    .bind(i64::from(run.priority))
+    .bind(run.concurrency_key.as_deref())
+    .bind(i64::from(run.held))
+    .execute(&mut *conn)
     .await
     .map_err(errors::map_sql)?;
-    Ok(())
+    admission::after_write(conn, run, now).await
 }
 
-/// Writes back what a transition may change.
-pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run) -> Result<(), StoreError> {
+/// Writes back what a transition at `now` may change, then re-admits the
+/// run's concurrency key when the write may have changed its occupancy.
+pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run, now: Timestamp) -> Result<(), StoreError> {
     let wait = run.wait.as_ref();
     let done = sqlx::query(
         "UPDATE runs SET status = ?, available_at = ?, claimed_at = ?, claim_expires_at = ?, worker_id = ?, \
-         wait_event = ?, wait_step = ?, result = ?, error = ?, completed_at = ? WHERE id = ?",
+         wait_event = ?, wait_step = ?, result = ?, error = ?, completed_at = ?, held = ? WHERE id = ?",
     )
     .bind(run.status.as_str())
     .bind(micros(run.available_at))
@@ -88,13 +97,14 @@ pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run) -> Result<(),
     .bind(opt_json(run.result.as_ref()))
     .bind(run.error.as_deref())
     .bind(opt_micros(run.completed_at))
+    .bind(i64::from(run.held))
     .bind(run.id.to_string())
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(errors::map_sql)?;
     // See `tasks::update`: the write lock makes a vanished row a bug.
     if done.rows_affected() != 1 {
         return Err(StoreError::Other(format!("run {} vanished during its update", run.id)));
     }
-    Ok(())
+    admission::after_write(conn, run, now).await
 }

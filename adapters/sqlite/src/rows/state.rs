@@ -1,7 +1,7 @@
 //! [`TaskState`]: a run joined with its task, the unit every transition
 //! takes and gives back.
 
-use durable_domain::{RunId, TaskId, TaskState};
+use durable_domain::{RunId, TaskId, TaskState, Timestamp};
 use durable_ports::StoreError;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
@@ -39,8 +39,9 @@ pub(crate) async fn by_task(conn: &mut SqliteConnection, task: TaskId) -> Result
     row.as_ref().map(decode).transpose()
 }
 
-/// Writes a transition's result back: the task and the run it addressed.
-pub(crate) async fn save(conn: &mut SqliteConnection, state: &TaskState) -> Result<(), StoreError> {
+/// Writes a transition's result at `now` back: the task and the run it
+/// addressed.
+pub(crate) async fn save(conn: &mut SqliteConnection, state: &TaskState, now: Timestamp) -> Result<(), StoreError> {
     tasks::update(&mut *conn, &state.task).await?;
-    runs::update(conn, &state.run).await
+    runs::update(conn, &state.run, now).await
 }

@@ -21,7 +21,8 @@ pub(crate) const COLUMNS: &str = "t.id AS t_id, t.queue AS t_queue, t.task_name 
     t.consecutive_expiries AS t_consecutive_expiries, t.current_run AS t_current_run, \
     t.result AS t_result, t.last_error AS t_last_error, t.created_at AS t_created_at, \
     t.first_claimed_at AS t_first_claimed_at, t.completed_at AS t_completed_at, \
-    t.parent_task_id AS t_parent_task_id, t.result_watched AS t_result_watched";
+    t.parent_task_id AS t_parent_task_id, t.result_watched AS t_result_watched, t.priority AS t_priority, \
+    t.concurrency_key AS t_concurrency_key";
 
 pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
     let c = Cols(row);
@@ -50,6 +51,8 @@ pub(crate) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
             parent_task_id: c.opt_parse("t_parent_task_id")?,
             idempotency_key: c.opt_text("t_idempotency_key")?,
             run_at: c.opt_time("t_run_at")?,
+            priority: c.i16("t_priority")?,
+            concurrency_key: c.opt_text("t_concurrency_key")?,
         },
         status: c.named("t_status", TaskStatus::parse)?,
         attempts: c.u32("t_attempts")?,
@@ -78,8 +81,8 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(
         "INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
          retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, idempotency_key, \
          run_at, status, attempts, failures, consecutive_expiries, current_run, result, last_error, created_at, \
-         first_claimed_at, completed_at, deadline, parent_task_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         first_claimed_at, completed_at, deadline, parent_task_id, priority, concurrency_key) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(task.id.to_string())
     .bind(task.queue.as_str())
@@ -108,6 +111,8 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(
     .bind(opt_micros(task.completed_at))
     .bind(deadline(task))
     .bind(spec.parent_task_id.map(|id| id.to_string()))
+    .bind(i64::from(spec.priority))
+    .bind(spec.concurrency_key.as_deref())
     .execute(conn)
     .await
     .map_err(errors::map_sql)?;

@@ -16,7 +16,7 @@ pub(super) async fn put(db: &Db, write: CheckpointWrite, now: Timestamp) -> Resu
             let mut owner = rows::state::by_run(tx, write.owner_run).await?;
             let written = machine::write_checkpoint(owner.as_mut(), write, now)?;
             if let Some(owner) = owner.filter(|_| written.claim_extended) {
-                rows::state::save(tx, &owner).await?;
+                rows::state::save(tx, &owner, now).await?;
             }
             let checkpoint = written.checkpoint;
             rows::checkpoints::upsert(tx, &checkpoint).await?;

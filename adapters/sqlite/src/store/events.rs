@@ -55,7 +55,7 @@ async fn wait_on(db: &Db, wait: &Wait, resolver: Resolver, now: Timestamp) -> Re
             if let Some(outcome) = &effect.record {
                 rows::events::record_outcome(tx, wait.task_id, &wait.step_name, outcome).await?;
             }
-            rows::state::save(tx, &state).await?;
+            rows::state::save(tx, &state, now).await?;
             Ok(effect.response)
         })
     })
@@ -85,7 +85,7 @@ async fn deliver(tx: &mut SqliteConnection, event: &Event, now: Timestamp) -> Re
         let mut state = rows::state::decode(row)?;
         if let Some((step, outcome)) = machine::deliver(&mut state, event, now) {
             rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
-            rows::state::save(tx, &state).await?;
+            rows::state::save(tx, &state, now).await?;
             woken.push(state.run);
         }
     }

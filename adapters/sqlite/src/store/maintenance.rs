@@ -52,10 +52,10 @@ pub(super) async fn expire_claims(
             for row in &expired {
                 let Some(mut state) = skipped.decoded("expiry", row, rows::state::decode) else { continue };
                 let outcome = machine::expire_claim(&mut state, &policy, now)?;
-                rows::state::save(tx, &state).await?;
+                rows::state::save(tx, &state, now).await?;
                 match outcome {
                     FailOutcome::Retry(next) => {
-                        rows::runs::insert(tx, &next).await?;
+                        rows::runs::insert(tx, &next, now).await?;
                         report.requeued.push(next.queue.clone());
                         retries.push(*next);
                     }
@@ -94,7 +94,7 @@ pub(super) async fn wake_sleepers(db: &Db, now: Timestamp, limit: u32) -> Result
                 if let Some((step, outcome)) = woken_now.outcome_to_record() {
                     rows::events::record_outcome(tx, state.task.id, &step, &outcome).await?;
                 }
-                rows::state::save(tx, &state).await?;
+                rows::state::save(tx, &state, now).await?;
                 woken.push(state.run);
             }
             Ok(SleepersWoken { woken: woken.len(), wake: wake::queues_to_wake(&woken, now) })
@@ -128,7 +128,7 @@ pub(super) async fn enforce_timeouts(db: &Db, now: Timestamp, limit: u32) -> Res
                     continue;
                 };
                 machine::cancel(&mut state, Some(reason), now)?;
-                rows::state::save(tx, &state).await?;
+                rows::state::save(tx, &state, now).await?;
                 canceled.push(state.task);
             }
             let wake = events::announce_ends(tx, &canceled.iter().collect::<Vec<_>>(), now).await?;

@@ -16,10 +16,12 @@ mod tasks;
 mod workflows;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
 use durable_domain::event::{Checkpoint, WaitResponse};
+use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
@@ -65,8 +67,15 @@ impl SqliteStore {
         // Lock before the first connection: a refused second server must not
         // even run migrations against a file the first one is using.
         let lock = LockFile::acquire(&path)?;
-        let db = Db::open(&path).await?;
-        Ok(Self { db, path, notifier: LocalNotifier::new(), lock })
+        let notifier = LocalNotifier::new();
+        let waking = notifier.clone();
+        let waker: crate::group::Waker = Arc::new(move |queue: &str| {
+            if let Ok(queue) = QueueName::parse("queue", queue) {
+                waking.wake(&queue);
+            }
+        });
+        let db = Db::open(&path, waker).await?;
+        Ok(Self { db, path, notifier, lock })
     }
 
     /// The in-process notifier this store signals: the one its claimers
@@ -113,6 +122,10 @@ impl Store for SqliteStore {
 
     async fn queue_list(&self) -> Result<Vec<Queue>, StoreError> {
         queues::list(&self.db).await
+    }
+
+    async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
+        queues::update(&self.db, name, patch, now).await
     }
 
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {

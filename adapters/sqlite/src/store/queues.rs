@@ -1,5 +1,6 @@
 //! Queues: create, list, delete, stats.
 
+use durable_domain::flow::{FlowPatch, KeySlot};
 use durable_domain::{Queue, QueueName, QueueStats, Rejection, RunStatus, Timestamp, ValidationError};
 use durable_ports::StoreError;
 
@@ -24,6 +25,35 @@ pub(super) async fn create(db: &Db, queue: Queue, max_queues: usize) -> Result<Q
                 return Err(ValidationError::new("name", message).into());
             }
             rows::queues::insert(tx, &queue).await?;
+            Ok(queue)
+        })
+    })
+    .await
+}
+
+/// Changes a queue's flow settings; a changed key limit re-admits every key
+/// of the queue with pending runs.
+pub(super) async fn update(db: &Db, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
+    let name = name.clone();
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut queue = rows::queues::get(tx, &name).await?;
+            let changes_keys = patch.changes_keys(queue.flow);
+            queue.flow = patch.apply(queue.flow);
+            rows::queues::update_flow(tx, &queue).await?;
+            if changes_keys {
+                let keys: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT concurrency_key FROM runs \
+                     WHERE queue = ? AND status = 'pending' AND concurrency_key IS NOT NULL",
+                )
+                .bind(name.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(errors::map_sql)?;
+                for key in keys {
+                    rows::admission::admit(tx, &KeySlot { queue: name.clone(), key }, now).await?;
+                }
+            }
             Ok(queue)
         })
     })

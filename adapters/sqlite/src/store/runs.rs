@@ -3,6 +3,7 @@
 use std::sync::LazyLock;
 
 use durable_domain::command::{self, Claim, Completion, Page, RunFilter};
+use durable_domain::flow;
 use durable_domain::machine::{self, FailOutcome};
 use durable_domain::{NotFound, QueueName, Run, RunId, TaskState, Timestamp, clock, wake};
 use durable_ports::store::{FailedRun, Retry, ScheduledRun};
@@ -16,12 +17,14 @@ use crate::db::Db;
 use crate::errors;
 use crate::rows::{self, Cols, micros};
 
-/// Due pending runs of a queue in claim order, through the partial index
-/// `runs_due`. The status is a literal so the planner can match the index.
+/// Due pending runs of a queue that no concurrency key holds back, in
+/// claim order (priority, higher first; due time; id), through the partial
+/// index `runs_due`. The status and flag are literals so the planner can
+/// match the index.
 static DUE: LazyLock<String> = LazyLock::new(|| {
     rows::state::select(
-        "WHERE r.queue = ? AND r.status = 'pending' AND r.available_at <= ? \
-         ORDER BY r.available_at, r.id LIMIT ?",
+        "WHERE r.queue = ? AND r.status = 'pending' AND r.held = 0 AND r.available_at <= ? \
+         ORDER BY r.priority DESC, r.available_at, r.id LIMIT ?",
     )
 });
 
@@ -35,8 +38,22 @@ pub(super) async fn claim(
     let skipped = db.skipped();
     db.write(move |tx| {
         Box::pin(async move {
-            rows::queues::get(tx, &queue).await?;
-            let wanted = claim.limit as usize;
+            let cap = rows::queues::get(tx, &queue).await?.flow.concurrency_limit;
+            let live = match cap {
+                None => 0,
+                Some(_) => sqlx::query_scalar::<_, i64>(
+                    "SELECT count(*) FROM runs WHERE queue = ? AND status = 'claimed' AND claim_expires_at > ?",
+                )
+                .bind(queue.as_str())
+                .bind(micros(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(errors::map_sql)?,
+            };
+            let wanted = flow::claim_room(cap, u64::try_from(live).unwrap_or(0), claim.limit) as usize;
+            if wanted == 0 {
+                return Ok(Vec::new());
+            }
             let mut claimed = Vec::with_capacity(wanted);
             // Parked rows leave the due order, so asking again for the
             // rest finds the good runs behind them.
@@ -56,7 +73,7 @@ pub(super) async fn claim(
                         continue;
                     };
                     machine::claim(&mut state, &claim, now)?;
-                    rows::state::save(tx, &state).await?;
+                    rows::state::save(tx, &state, now).await?;
                     claimed.push(state);
                 }
                 if !parked || claimed.len() == wanted {
@@ -88,13 +105,13 @@ async fn park(tx: &mut SqliteConnection, row: &SqliteRow, claim: &Claim, now: Ti
 pub(super) async fn next_due(db: &Db, queue: &QueueName) -> Result<Option<Timestamp>, StoreError> {
     let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
     let row = sqlx::query(
-        "SELECT available_at FROM runs WHERE queue = ? AND status = 'pending' ORDER BY available_at LIMIT 1",
+        "SELECT min(available_at) AS available_at FROM runs WHERE queue = ? AND status = 'pending' AND held = 0",
     )
     .bind(queue.as_str())
     .fetch_optional(&mut *conn)
     .await
     .map_err(errors::map_sql)?;
-    row.map(|row| Cols(&row).time("available_at")).transpose()
+    Ok(row.map(|row| Cols(&row).opt_time("available_at")).transpose()?.flatten())
 }
 
 pub(super) async fn list(db: &Db, filter: &RunFilter) -> Result<Page<Run, RunId>, StoreError> {
@@ -139,7 +156,7 @@ pub(super) async fn complete(
                 };
                 match machine::complete(&mut state, result, now) {
                     Ok(()) => {
-                        rows::state::save(tx, &state).await?;
+                        rows::state::save(tx, &state, now).await?;
                         answers.push(Ok(()));
                         ended.push(state.task);
                     }
@@ -159,10 +176,10 @@ pub(super) async fn fail(db: &Db, run: RunId, error: &str, now: Timestamp) -> Re
         Box::pin(async move {
             let mut state = load(tx, run).await?;
             let outcome = machine::fail(&mut state, &error, now)?;
-            rows::state::save(tx, &state).await?;
+            rows::state::save(tx, &state, now).await?;
             let (next, wake) = match outcome {
                 FailOutcome::Retry(next) => {
-                    rows::runs::insert(tx, &next).await?;
+                    rows::runs::insert(tx, &next, now).await?;
                     (Some(Retry::of(&next)), wake::queues_to_wake([next.as_ref()], now))
                 }
                 FailOutcome::TaskFailed => (None, events::announce_ends(tx, &[&state.task], now).await?),
@@ -183,7 +200,7 @@ pub(super) async fn schedule(
         Box::pin(async move {
             let mut state = load(tx, run).await?;
             machine::schedule(&mut state, run_at, now)?;
-            rows::state::save(tx, &state).await?;
+            rows::state::save(tx, &state, now).await?;
             let wake = wake::queues_to_wake([&state.run], now);
             Ok(ScheduledRun { queue: state.task.queue, scheduled_at: run_at, wake })
         })
@@ -201,7 +218,7 @@ pub(super) async fn heartbeat(
         Box::pin(async move {
             let mut state = load(tx, run).await?;
             let end = machine::heartbeat(&mut state, extend_by, now)?;
-            rows::state::save(tx, &state).await?;
+            rows::state::save(tx, &state, now).await?;
             Ok(end)
         })
     })

@@ -44,7 +44,7 @@ pub(super) async fn create(
                 }
                 let new = task::create(queue.clone(), spec, now);
                 rows::tasks::insert(tx, &new.task).await?;
-                rows::runs::insert(tx, &new.run).await?;
+                rows::runs::insert(tx, &new.run, now).await?;
                 created.push(CreatedTask {
                     task_id: new.task.id,
                     run_id: new.run.id,
@@ -161,7 +161,7 @@ pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<Vec<Qu
         Box::pin(async move {
             let mut state = rows::state::by_task(tx, id).await?.ok_or(NotFound::Task(id))?;
             machine::cancel(&mut state, None, now)?;
-            rows::state::save(tx, &state).await?;
+            rows::state::save(tx, &state, now).await?;
             events::announce_ends(tx, &[&state.task], now).await
         })
     })
