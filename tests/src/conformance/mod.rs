@@ -53,6 +53,7 @@ pub mod concurrency;
 pub mod events;
 pub mod expiry;
 pub mod fencing;
+pub mod flow;
 pub mod listing;
 pub mod long_poll;
 pub mod queues;
@@ -436,6 +437,22 @@ macro_rules! conformance_suite {
                 emit_racing_wait_never_loses_the_wake_up,
                 racing_completes_have_one_winner,
                 racing_sweepers_expire_each_claim_once,
+            }
+            flow {
+                claims_take_higher_priority_first_then_due_order,
+                a_retry_keeps_its_task_priority,
+                flow_inputs_are_validated_naming_the_field,
+                queue_settings_default_and_round_trip,
+                a_key_at_its_limit_is_passed_over_for_other_keys,
+                the_key_limit_is_a_queue_setting,
+                every_end_of_a_claim_frees_its_key_slot,
+                a_sleeper_woken_waits_for_its_key_slot,
+                a_due_run_of_a_key_goes_before_one_scheduled_later,
+                a_higher_priority_arrival_goes_first_within_its_key,
+                the_queue_cap_bounds_claims_across_workers,
+                racing_claimers_never_exceed_a_key_limit,
+                racing_claimers_never_exceed_the_queue_cap,
+                a_canceled_waiting_run_gives_way_to_the_next,
             }
         );
     };
