@@ -659,6 +659,100 @@ mod postgres_only {
         store.tasks_create(&queue, vec![spec("after")], SystemClock.now()).await.expect("the store goes on");
     }
 
+    fn keyed(key: &str) -> TaskSpec {
+        TaskSpec { concurrency_key: Some(key.to_owned()), ..spec("keyed") }
+    }
+
+    /// Replicas with pools of their own race over keyed runs while an
+    /// auditor on another connection counts the claimed runs per key.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn replicas_on_separate_pools_never_exceed_a_key_limit() {
+        const RUNS: usize = 2_000;
+        let db = test_database().await;
+        let setup = db.store(2).await;
+        let flow = durable_domain::flow::FlowLimits { key_concurrency_limit: 2, concurrency_limit: None };
+        let queue = Queue { name: name("keys"), created_at: SystemClock.now(), cleanup: Default::default(), flow };
+        let queue = setup.queue_create(queue, 128).await.unwrap().name;
+        for chunk in 0..RUNS / 1000 {
+            let specs = (0..1000).map(|i| keyed(&format!("k{}", (chunk * 1000 + i) % 20))).collect();
+            setup.tasks_create(&queue, specs, SystemClock.now()).await.expect("create");
+        }
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let auditor = {
+            let (pool, done) = (db.pool(1).await, done.clone());
+            tokio::spawn(async move {
+                let mut audits = 0;
+                while done.load(std::sync::atomic::Ordering::SeqCst) < RUNS {
+                    let over: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT concurrency_key, count(*) FROM runs WHERE status = 'claimed' \
+                         GROUP BY concurrency_key HAVING count(*) > 2",
+                    )
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                    assert!(over.is_empty(), "keys over their limit: {over:?}");
+                    audits += 1;
+                }
+                audits
+            })
+        };
+        let mut claimers = Vec::new();
+        for _ in 0..8 {
+            let (store, queue, done) = (db.store(1).await, queue.clone(), done.clone());
+            claimers.push(tokio::spawn(async move {
+                let mut mine = 0;
+                while done.load(std::sync::atomic::Ordering::SeqCst) < RUNS {
+                    let claimed = store.runs_claim(&queue, &claim(10), SystemClock.now()).await.expect("claim");
+                    if claimed.is_empty() {
+                        tokio::time::sleep(StdDuration::from_millis(1)).await;
+                        continue;
+                    }
+                    let items = claimed
+                        .iter()
+                        .map(|s| durable_domain::command::Completion::new(s.run.id, None))
+                        .collect();
+                    let answers = store.runs_complete(items, SystemClock.now()).await.expect("complete");
+                    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+                    done.fetch_add(claimed.len(), std::sync::atomic::Ordering::SeqCst);
+                    mine += claimed.len();
+                }
+                mine
+            }));
+        }
+        let mut handed = 0;
+        for claimer in claimers {
+            handed += claimer.await.expect("claimer panicked");
+        }
+        assert!(auditor.await.unwrap() > 0);
+        assert_eq!(handed, RUNS, "every run handed out once");
+        let completed: i64 = sqlx::query_scalar("SELECT count(*) FROM runs WHERE status = 'completed'")
+            .fetch_one(setup.pool())
+            .await
+            .unwrap();
+        assert_eq!(completed, RUNS as i64);
+    }
+
+    /// A claim that expires frees its key's slot when the sweeper of another
+    /// replica (another pool) expires it, and the claimer of a third sees it.
+    #[tokio::test]
+    async fn the_sweeper_of_another_replica_frees_an_expired_key_slot() {
+        let db = test_database().await;
+        let (claimer, sweeper) = (db.store(1).await, db.store(1).await);
+        let queue = queue(&claimer, "expiring").await;
+        let now = SystemClock.now();
+        claimer.tasks_create(&queue, vec![keyed("k"), keyed("k")], now).await.unwrap();
+        let short = Claim { claim_timeout: Duration::seconds(1), ..claim(10) };
+        let held = claimer.runs_claim(&queue, &short, now).await.unwrap();
+        assert_eq!(held.len(), 1, "one run of the key at a time");
+        let later = now + Duration::seconds(2);
+        assert!(claimer.runs_claim(&queue, &claim(10), later).await.unwrap().is_empty(), "expired but not swept");
+        let expired = sweeper.claims_expire(&machine::Policy::default(), later, 100).await.unwrap();
+        assert_eq!(expired.total(), 1);
+        let next = claimer.runs_claim(&queue, &claim(10), later).await.unwrap();
+        assert_eq!(next.len(), 1, "the slot was freed");
+        assert_ne!(next[0].run.id, held[0].run.id);
+    }
+
     #[tokio::test]
     async fn a_closed_pool_is_unavailable_not_a_panic() {
         let db = test_database().await;

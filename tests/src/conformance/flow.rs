@@ -312,8 +312,10 @@ async fn race_with_auditor(ctx: &Ctx, queue: &str, runs: usize, keys: usize, key
                 start.wait().await;
                 let mut mine = Vec::new();
                 while done.load(Ordering::SeqCst) < runs {
+                    // 8 × 25 claims outstanding outnumber the slots of 50
+                        // keys with limit 2, so a broken limit shows.
                     let request = ClaimRequest {
-                        limit: 10,
+                        limit: 25,
                         claim_timeout: 600.0,
                         long_poll_seconds: None,
                         worker_id: Some(format!("claimer-{i}")),
@@ -323,6 +325,8 @@ async fn race_with_auditor(ctx: &Ctx, queue: &str, runs: usize, keys: usize, key
                         tokio::task::yield_now().await;
                         continue;
                     }
+                    // Held a moment, so the auditor sees claims outstanding.
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
                     let items: Vec<Completion> = claimed.iter().map(|s| Completion::new(s.run.id, None)).collect();
                     let answers = engine.complete_runs(items).await.expect("complete");
                     assert!(answers.iter().all(Result::is_ok), "{answers:?}");
