@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use durable_domain::child::{self, TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
-    self, ClaimRequest, Completion, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter, QueueUpdate,
+    self, ClaimRequest, Completion, NewQueue, NewTask, Page, QueueUpdate, RunFilter, TaskFilter, WaitRequest,
+    WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};

@@ -99,6 +99,26 @@ pub(crate) enum QueuesCmd {
         /// Seconds events are kept (0 = forever; server default 3 days)
         #[arg(long, value_name = "SECONDS")]
         event_ttl: Option<u64>,
+        /// Runs of one concurrency key claimed at once, across every worker (server default 1)
+        #[arg(long, value_name = "N")]
+        key_concurrency_limit: Option<u32>,
+        /// Runs of the queue claimed at once, across every worker (default unlimited)
+        #[arg(long, value_name = "N")]
+        concurrency_limit: Option<u32>,
+    },
+    /// Change a queue's flow settings (a lowered limit applies as claims end)
+    Update {
+        /// The queue
+        name: String,
+        /// Runs of one concurrency key claimed at once
+        #[arg(long, value_name = "N")]
+        key_concurrency_limit: Option<u32>,
+        /// Runs of the queue claimed at once
+        #[arg(long, value_name = "N", conflicts_with = "no_concurrency_limit")]
+        concurrency_limit: Option<u32>,
+        /// Remove the queue's cap
+        #[arg(long)]
+        no_concurrency_limit: bool,
     },
     /// List every queue
     List,
@@ -218,6 +238,12 @@ pub(crate) struct TaskCreateArgs {
     /// Deduplication key: if a task with it exists in the queue, its ids come back
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// Claimed before lower priorities (-32768..=32767, default 0)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority: Option<i16>,
+    /// Runs sharing the key are claimed at most the queue's key limit at a time (e.g. customer:42)
+    #[arg(long, value_name = "KEY")]
+    pub concurrency_key: Option<String>,
     /// Cancel the task if no run was claimed this many seconds after creation
     #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds)]
     pub start_timeout: Option<f64>,

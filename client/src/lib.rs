@@ -42,7 +42,7 @@ pub use retry::RetryPolicy;
 pub use types::checkpoints::{Checkpoint, CheckpointWritten, PutCheckpoint};
 pub use types::events::{EmitEvent, EventEmitted};
 pub use types::handoff::{FailRun, Finished, Handoff};
-pub use types::queues::{Cleanup, CleanupOptions, CreateQueue, Queue, QueueStats};
+pub use types::queues::{Cleanup, CleanupOptions, CreateQueue, Queue, QueueStats, UpdateQueue};
 pub use types::results::{FinishedTask, ResultPoll, WaitForTask};
 pub use types::runs::{
     CompleteOutcome, CompleteRun, Heartbeat, ListRuns, RunCompleted, RunFailed, RunPage, RunScheduled, RunStatus,

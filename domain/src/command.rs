@@ -575,9 +575,19 @@ mod tests {
 
     #[test]
     fn ttls_are_bounded() {
-        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(u64::MAX), event_ttl_seconds: None, ..NewQueue::default() };
+        let queue = NewQueue {
+            name: "q".into(),
+            task_ttl_seconds: Some(u64::MAX),
+            event_ttl_seconds: None,
+            ..NewQueue::default()
+        };
         assert_eq!(queue.cleanup().unwrap_err().field, "cleanup.task_ttl_seconds");
-        let queue = NewQueue { name: "q".into(), task_ttl_seconds: Some(0), event_ttl_seconds: Some(MAX_TTL_SECONDS), ..NewQueue::default() };
+        let queue = NewQueue {
+            name: "q".into(),
+            task_ttl_seconds: Some(0),
+            event_ttl_seconds: Some(MAX_TTL_SECONDS),
+            ..NewQueue::default()
+        };
         assert_eq!(queue.cleanup().unwrap().event_ttl_seconds, MAX_TTL_SECONDS);
     }
 

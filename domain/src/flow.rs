@@ -223,7 +223,10 @@ mod tests {
     fn priorities_and_limits_parse_naming_the_field() {
         assert_eq!(priority("priority", None).unwrap(), 0);
         assert_eq!(priority("priority", Some(-32768)).unwrap(), i16::MIN);
-        assert_eq!(priority("priority", Some(40_000)).unwrap_err().message, "priority must be between -32768 and 32767");
+        assert_eq!(
+            priority("priority", Some(40_000)).unwrap_err().message,
+            "priority must be between -32768 and 32767"
+        );
         assert_eq!(limit("concurrency_limit", 0).unwrap_err().field, "concurrency_limit");
         assert_eq!(limit("concurrency_limit", 20).unwrap(), 20);
         assert!(limit("x", i64::from(MAX_CONCURRENCY_LIMIT) + 1).is_err());
@@ -248,7 +251,10 @@ mod tests {
     fn a_better_arrival_displaces_an_exposed_run_and_claims_occupy_slots() {
         let exposed = contender(0, -5, false);
         let urgent = contender(3, 0, true);
-        assert_eq!(admit(1, 0, &[exposed, urgent], NOW), Admission { release: vec![urgent.run], hold: vec![exposed.run] });
+        assert_eq!(
+            admit(1, 0, &[exposed, urgent], NOW),
+            Admission { release: vec![urgent.run], hold: vec![exposed.run] }
+        );
         // One run claimed: nothing more may be exposed, and what is exposed goes back.
         assert_eq!(admit(1, 1, &[exposed, urgent], NOW), Admission { release: vec![], hold: vec![exposed.run] });
         // A limit lowered below the claimed count exposes nothing.

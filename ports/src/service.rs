@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use durable_domain::child::{TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
-    ClaimRequest, Completion, Failure, NewQueue, NewTask, Page, RunFilter, TaskFilter, WaitRequest, WorkflowFilter, QueueUpdate,
+    ClaimRequest, Completion, Failure, NewQueue, NewTask, Page, QueueUpdate, RunFilter, TaskFilter, WaitRequest,
+    WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};

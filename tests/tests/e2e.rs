@@ -24,6 +24,8 @@ mod errors;
 mod events;
 #[path = "e2e/expiry.rs"]
 mod expiry;
+#[path = "e2e/flow.rs"]
+mod flow;
 #[path = "e2e/handoff.rs"]
 mod handoff;
 #[path = "e2e/idempotency.rs"]

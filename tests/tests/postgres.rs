@@ -66,7 +66,12 @@ mod postgres_only {
     }
 
     async fn queue(store: &PgStore, raw: &str) -> QueueName {
-        let queue = Queue { name: name(raw), created_at: SystemClock.now(), cleanup: Default::default(), flow: Default::default() };
+        let queue = Queue {
+            name: name(raw),
+            created_at: SystemClock.now(),
+            cleanup: Default::default(),
+            flow: Default::default(),
+        };
         store.queue_create(queue, 128).await.expect("create queue").name
     }
 
@@ -707,10 +712,8 @@ mod postgres_only {
                         tokio::time::sleep(StdDuration::from_millis(1)).await;
                         continue;
                     }
-                    let items = claimed
-                        .iter()
-                        .map(|s| durable_domain::command::Completion::new(s.run.id, None))
-                        .collect();
+                    let items =
+                        claimed.iter().map(|s| durable_domain::command::Completion::new(s.run.id, None)).collect();
                     let answers = store.runs_complete(items, SystemClock.now()).await.expect("complete");
                     assert!(answers.iter().all(Result::is_ok), "{answers:?}");
                     done.fetch_add(claimed.len(), std::sync::atomic::Ordering::SeqCst);

@@ -210,7 +210,15 @@ mod file {
         let name = QueueName::parse("name", "q").unwrap();
         let store = SqliteStore::open(&path).await.unwrap();
         store
-            .queue_create(Queue { name: name.clone(), created_at: t0, cleanup: CleanupPolicy::default(), flow: Default::default() }, 10)
+            .queue_create(
+                Queue {
+                    name: name.clone(),
+                    created_at: t0,
+                    cleanup: CleanupPolicy::default(),
+                    flow: Default::default(),
+                },
+                10,
+            )
             .await
             .unwrap();
         store.tasks_create(&name, vec![spec("t")], t0).await.unwrap();
@@ -249,7 +257,12 @@ mod file {
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("durable.db")).await.unwrap());
         let name = QueueName::parse("name", queue).unwrap();
-        let queue = Queue { name: name.clone(), created_at: now(), cleanup: CleanupPolicy::default(), flow: Default::default() };
+        let queue = Queue {
+            name: name.clone(),
+            created_at: now(),
+            cleanup: CleanupPolicy::default(),
+            flow: Default::default(),
+        };
         store.queue_create(queue, 10).await.unwrap();
         (dir, store, name)
     }

@@ -46,7 +46,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = PgStore::from_pool(pool.clone());
     let queue = QueueName::parse("queue", "bench")?;
     let now = SystemClock.now();
-    store.queue_create(Queue { name: queue.clone(), created_at: now, cleanup: Default::default(), flow: Default::default() }, 128).await?;
+    store
+        .queue_create(
+            Queue { name: queue.clone(), created_at: now, cleanup: Default::default(), flow: Default::default() },
+            128,
+        )
+        .await?;
 
     let mut finished = 0;
     for target in sizes {

@@ -197,7 +197,9 @@ async fn run_group(writer: &SqlitePool, group: Vec<Box<dyn Job>>, waker: Option<
     }
     let mut woken = Vec::new();
     if broken.is_none() && waker.is_some() {
-        match sqlx::query_scalar::<_, String>("DELETE FROM temp.admitted_wakes RETURNING queue").fetch_all(&mut *tx).await
+        match sqlx::query_scalar::<_, String>("DELETE FROM temp.admitted_wakes RETURNING queue")
+            .fetch_all(&mut *tx)
+            .await
         {
             Ok(queues) => woken = queues,
             Err(err) => broken = Some(errors::map_sql(err)),

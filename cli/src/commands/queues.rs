@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use durable_client::{CreateQueue, Queue, QueueStats};
+use durable_client::{CreateQueue, Queue, QueueStats, UpdateQueue};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -15,8 +15,10 @@ const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 pub(super) async fn run(ctx: &Ctx, cmd: QueuesCmd) -> anyhow::Result<()> {
     match cmd {
-        QueuesCmd::Create { name, task_ttl, event_ttl } => {
+        QueuesCmd::Create { name, task_ttl, event_ttl, key_concurrency_limit, concurrency_limit } => {
             let mut body = CreateQueue::new(name);
+            body.key_concurrency_limit = key_concurrency_limit;
+            body.concurrency_limit = concurrency_limit;
             if let Some(ttl) = task_ttl {
                 body = body.task_ttl_seconds(ttl);
             }
@@ -24,27 +26,28 @@ pub(super) async fn run(ctx: &Ctx, cmd: QueuesCmd) -> anyhow::Result<()> {
                 body = body.event_ttl_seconds(ttl);
             }
             let queue = ctx.client.create_queue(&body).await?;
-            ctx.out.emit(&queue_json(&queue), || {
-                details([
-                    ("name", queue.name.clone()),
-                    ("created", output::time(queue.created_at)),
-                    ("task ttl", output::ttl(queue.cleanup.task_ttl_seconds)),
-                    ("event ttl", output::ttl(queue.cleanup.event_ttl_seconds)),
-                ])
-            })?;
+            ctx.out.emit(&queue_json(&queue), || queue_details(&queue))?;
+        }
+        QueuesCmd::Update { name, key_concurrency_limit, concurrency_limit, no_concurrency_limit } => {
+            let cap = if no_concurrency_limit { Some(None) } else { concurrency_limit.map(Some) };
+            let update = UpdateQueue { key_concurrency_limit, concurrency_limit: cap };
+            let queue = ctx.client.update_queue(&name, &update).await?;
+            ctx.out.emit(&queue_json(&queue), || queue_details(&queue))?;
         }
         QueuesCmd::List => {
             let queues = ctx.client.list_queues().await?;
             let json = json!({"queues": queues.iter().map(queue_json).collect::<Vec<_>>()});
             ctx.out.emit(&json, || {
                 table(
-                    &["NAME", "CREATED", "TASK TTL", "EVENT TTL"],
+                    &["NAME", "CREATED", "TASK TTL", "EVENT TTL", "KEY LIMIT", "CAP"],
                     queues.iter().map(|q| {
                         vec![
                             q.name.clone(),
                             output::time(q.created_at),
                             output::ttl(q.cleanup.task_ttl_seconds),
                             output::ttl(q.cleanup.event_ttl_seconds),
+                            q.key_concurrency_limit.to_string(),
+                            output::opt(q.concurrency_limit),
                         ]
                     }),
                 )
@@ -95,6 +98,17 @@ async fn watch_stats(ctx: &Ctx, name: &str) -> anyhow::Result<()> {
     }
 }
 
+fn queue_details(queue: &Queue) -> String {
+    details([
+        ("name", queue.name.clone()),
+        ("created", output::time(queue.created_at)),
+        ("task ttl", output::ttl(queue.cleanup.task_ttl_seconds)),
+        ("event ttl", output::ttl(queue.cleanup.event_ttl_seconds)),
+        ("key limit", queue.key_concurrency_limit.to_string()),
+        ("cap", queue.concurrency_limit.map_or_else(|| "unlimited".to_owned(), |n| n.to_string())),
+    ])
+}
+
 fn queue_json(queue: &Queue) -> Value {
     json!({
         "name": queue.name,
@@ -103,6 +117,8 @@ fn queue_json(queue: &Queue) -> Value {
             "task_ttl_seconds": queue.cleanup.task_ttl_seconds,
             "event_ttl_seconds": queue.cleanup.event_ttl_seconds,
         },
+        "key_concurrency_limit": queue.key_concurrency_limit,
+        "concurrency_limit": queue.concurrency_limit,
     })
 }
 

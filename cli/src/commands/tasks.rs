@@ -83,6 +83,8 @@ async fn create(ctx: &Ctx, args: TaskCreateArgs) -> anyhow::Result<()> {
     }
     body.run_at = args.run_at;
     body.idempotency_key = args.idempotency_key;
+    body.priority = args.priority;
+    body.concurrency_key = args.concurrency_key;
     body.start_timeout = args.start_timeout;
     body.execution_timeout = args.execution_timeout;
     body.workflow_run_id = args.workflow;

@@ -2,7 +2,7 @@ use reqwest::Method;
 
 use crate::client::with_query;
 use crate::retry::Idempotency;
-use crate::types::queues::{CreateQueue, Queue, QueueList, QueueStats};
+use crate::types::queues::{CreateQueue, Queue, QueueList, QueueStats, UpdateQueue};
 use crate::{Client, Error};
 
 impl Client {
@@ -15,6 +15,16 @@ impl Client {
     /// `POST /queues`: creates a queue; [`Error::is_conflict`] if it exists.
     pub async fn create_queue(&self, queue: &CreateQueue) -> Result<Queue, Error> {
         let call = self.call(Method::POST, self.api_url(&["queues"])?).json(queue);
+        self.send(call).await?.decode()
+    }
+
+    /// (ext) `PATCH /queues/{name}`: changes a queue's flow settings.
+    pub async fn update_queue(&self, name: &str, update: &UpdateQueue) -> Result<Queue, Error> {
+        // Setting the same values twice leaves the same queue: safe to retry.
+        let call = self
+            .call(Method::PATCH, self.api_url(&["queues", name])?)
+            .json(update)
+            .idempotency(Idempotency::Idempotent);
         self.send(call).await?.decode()
     }
 

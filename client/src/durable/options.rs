@@ -20,6 +20,8 @@ pub struct SpawnOptions {
     idempotency_key: Option<String>,
     run_at: Option<OffsetDateTime>,
     execution_timeout: Option<f64>,
+    priority: Option<i16>,
+    concurrency_key: Option<String>,
 }
 
 impl SpawnOptions {
@@ -60,6 +62,18 @@ impl SpawnOptions {
         self
     }
 
+    /// Higher is claimed first (server default 0).
+    pub fn priority(mut self, priority: i16) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// Runs sharing the key are limited by the queue's `key_concurrency_limit`.
+    pub fn concurrency_key(mut self, key: impl Into<String>) -> Self {
+        self.concurrency_key = Some(key.into());
+        self
+    }
+
     pub(crate) fn into_create(self, task_name: String, params: Value) -> CreateTask {
         let mut create = CreateTask::new(task_name).params(params);
         create.max_attempts = self.max_attempts;
@@ -68,6 +82,8 @@ impl SpawnOptions {
         create.idempotency_key = self.idempotency_key;
         create.run_at = self.run_at;
         create.execution_timeout = self.execution_timeout;
+        create.priority = self.priority;
+        create.concurrency_key = self.concurrency_key;
         create
     }
 }

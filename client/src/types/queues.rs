@@ -1,4 +1,4 @@
-//! Queues: `GET/POST /queues`, `DELETE /queues/{name}`, `GET /queues/{name}/stats`.
+//! Queues: `GET/POST /queues`, `PATCH/DELETE /queues/{name}`, `GET /queues/{name}/stats`.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -14,6 +14,17 @@ pub struct Queue {
     pub created_at: OffsetDateTime,
     /// Its retention settings.
     pub cleanup: Cleanup,
+    /// (ext) Runs of one concurrency key claimed at once (1 from servers
+    /// without flow control).
+    #[serde(default = "one")]
+    pub key_concurrency_limit: u32,
+    /// (ext) Runs of the queue claimed at once; `None` = unlimited.
+    #[serde(default)]
+    pub concurrency_limit: Option<u32>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Retention of a queue, in seconds; 0 means that cleanup is off.
@@ -34,6 +45,23 @@ pub struct CreateQueue {
     /// Retention; the server defaults each TTL to 3 days.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cleanup: Option<CleanupOptions>,
+    /// (ext) Runs of one concurrency key claimed at once (server default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_concurrency_limit: Option<u32>,
+    /// (ext) Runs of the queue claimed at once (server default unlimited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<u32>,
+}
+
+/// (ext) The body of `PATCH /queues/{name}`: absent settings stay as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UpdateQueue {
+    /// A new key limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_concurrency_limit: Option<u32>,
+    /// `Some(None)` removes the cap; `None` leaves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<Option<u32>>,
 }
 
 /// Retention settings of a new queue; `None` keeps the server default.
@@ -50,7 +78,19 @@ pub struct CleanupOptions {
 impl CreateQueue {
     /// A queue named `name` with the default retention.
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), cleanup: None }
+        Self { name: name.into(), ..Self::default() }
+    }
+
+    /// (ext) Runs of one concurrency key claimed at once.
+    pub fn key_concurrency_limit(mut self, limit: u32) -> Self {
+        self.key_concurrency_limit = Some(limit);
+        self
+    }
+
+    /// (ext) Runs of the queue claimed at once.
+    pub fn concurrency_limit(mut self, limit: u32) -> Self {
+        self.concurrency_limit = Some(limit);
+        self
     }
 
     /// Keeps finished tasks this many seconds (0 = forever).

@@ -109,6 +109,13 @@ pub struct CreateTask {
     /// does not exist. Canceling the parent does not cancel its children.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_task_id: Option<Uuid>,
+    /// (ext) Higher is claimed first (-32768..=32767, default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i16>,
+    /// (ext) Runs sharing this key are claimed at most the queue's
+    /// `key_concurrency_limit` at a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_key: Option<String>,
 }
 
 impl CreateTask {
@@ -174,6 +181,18 @@ impl CreateTask {
     /// Sets `parent_task_id`.
     pub fn parent_task_id(mut self, parent: Uuid) -> Self {
         self.parent_task_id = Some(parent);
+        self
+    }
+
+    /// Sets `priority`.
+    pub fn priority(mut self, priority: i16) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// Sets `concurrency_key`.
+    pub fn concurrency_key(mut self, key: impl Into<String>) -> Self {
+        self.concurrency_key = Some(key.into());
         self
     }
 }
@@ -271,6 +290,12 @@ pub struct ClaimedTask {
     /// (ext) The task's workflow run.
     #[serde(default)]
     pub workflow_run_id: Option<Uuid>,
+    /// (ext) Its priority (0 from servers without priorities).
+    #[serde(default)]
+    pub priority: i16,
+    /// (ext) Its concurrency key.
+    #[serde(default)]
+    pub concurrency_key: Option<String>,
     /// (ext) All the task's checkpoints, when the claim asked for them with
     /// [`ClaimRequest::include_checkpoints`]; `None` when it did not, or the
     /// server does not know the option.
@@ -349,6 +374,12 @@ pub struct Task {
     /// (ext) The task that spawned it, if any.
     #[serde(default)]
     pub parent_task_id: Option<Uuid>,
+    /// (ext) Its priority (0 from servers without priorities).
+    #[serde(default)]
+    pub priority: i16,
+    /// (ext) Its concurrency key.
+    #[serde(default)]
+    pub concurrency_key: Option<String>,
 }
 
 /// (ext) The answer of `POST /tasks/{id}/cancel`.

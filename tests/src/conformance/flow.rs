@@ -313,7 +313,7 @@ async fn race_with_auditor(ctx: &Ctx, queue: &str, runs: usize, keys: usize, key
                 let mut mine = Vec::new();
                 while done.load(Ordering::SeqCst) < runs {
                     // 8 × 25 claims outstanding outnumber the slots of 50
-                        // keys with limit 2, so a broken limit shows.
+                    // keys with limit 2, so a broken limit shows.
                     let request = ClaimRequest {
                         limit: 25,
                         claim_timeout: 600.0,

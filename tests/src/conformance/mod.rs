@@ -171,7 +171,12 @@ impl Ctx {
     /// A queue with a unique name and the given TTLs.
     pub async fn queue_with(&self, task_ttl: Option<u64>, event_ttl: Option<u64>) -> String {
         let name = unique("q");
-        let new = NewQueue { name: name.clone(), task_ttl_seconds: task_ttl, event_ttl_seconds: event_ttl, ..NewQueue::default() };
+        let new = NewQueue {
+            name: name.clone(),
+            task_ttl_seconds: task_ttl,
+            event_ttl_seconds: event_ttl,
+            ..NewQueue::default()
+        };
         self.engine.create_queue(new).await.expect("create queue");
         name
     }

@@ -82,13 +82,23 @@ pub async fn duplicate_name_conflicts(backend: Backend) {
     let name = unique("q");
     let first = ctx
         .engine
-        .create_queue(NewQueue { name: name.clone(), task_ttl_seconds: Some(10), event_ttl_seconds: Some(20), ..NewQueue::default() })
+        .create_queue(NewQueue {
+            name: name.clone(),
+            task_ttl_seconds: Some(10),
+            event_ttl_seconds: Some(20),
+            ..NewQueue::default()
+        })
         .await
         .unwrap();
     ctx.advance(5.0);
     let again = ctx
         .engine
-        .create_queue(NewQueue { name: name.clone(), task_ttl_seconds: Some(99), event_ttl_seconds: Some(99), ..NewQueue::default() })
+        .create_queue(NewQueue {
+            name: name.clone(),
+            task_ttl_seconds: Some(99),
+            event_ttl_seconds: Some(99),
+            ..NewQueue::default()
+        })
         .await;
     assert_err!(again, ServiceError::Conflict(Rejection::QueueExists(_)));
     let listed: Vec<_> = ctx.engine.list_queues().await.unwrap().into_iter().filter(|q| q.name == first.name).collect();
@@ -118,7 +128,12 @@ pub async fn cleanup_policy_defaults_and_overrides(backend: Backend) {
     assert_eq!(default.created_at, ctx.now());
     let custom = ctx
         .engine
-        .create_queue(NewQueue { name: unique("q"), task_ttl_seconds: Some(0), event_ttl_seconds: Some(60), ..NewQueue::default() })
+        .create_queue(NewQueue {
+            name: unique("q"),
+            task_ttl_seconds: Some(0),
+            event_ttl_seconds: Some(60),
+            ..NewQueue::default()
+        })
         .await
         .unwrap();
     assert_eq!(custom.cleanup.task_ttl_seconds, 0);

@@ -38,7 +38,14 @@ async fn create_queue_passes_name_and_ttls() {
     let mut service = MockService::new();
     service
         .expect_create_queue()
-        .withf(|q| *q == NewQueue { name: "emails".into(), task_ttl_seconds: Some(60), event_ttl_seconds: Some(3600), ..NewQueue::default() })
+        .withf(|q| {
+            *q == NewQueue {
+                name: "emails".into(),
+                task_ttl_seconds: Some(60),
+                event_ttl_seconds: Some(3600),
+                ..NewQueue::default()
+            }
+        })
         .returning(|_| Ok(queue("emails")));
     let body = json!({"name": "emails", "cleanup": {"task_ttl_seconds": 60, "event_ttl_seconds": 3600.0}});
     let body = post(app(service), "/api/v1/queues", body).await.ok(201);

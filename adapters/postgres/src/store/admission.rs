@@ -105,8 +105,7 @@ pub(crate) async fn admit(conn: &mut PgConnection, keys: &[KeySlot], now: Timest
     if queues.is_empty() {
         return Ok(());
     }
-    let rows =
-        sqlx::query(LOAD_SQL).bind(&queues).bind(&names).bind(&lims).bind(now).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(LOAD_SQL).bind(&queues).bind(&names).bind(&lims).bind(now).fetch_all(&mut *conn).await?;
     let mut keys_read: HashMap<i64, KeyRead> = HashMap::new();
     for row in &rows {
         let key = keys_read.entry(row.try_get("n")?).or_default();

@@ -5,9 +5,9 @@
 //! decide and writes the result back. The submodules hold the SQL, one per
 //! area of the port.
 
+mod admission;
 mod checkpoints;
 mod combine;
-mod admission;
 mod depths;
 mod events;
 mod load;

@@ -4,8 +4,8 @@ use durable_domain::flow::{FlowPatch, KeySlot};
 use durable_domain::{NotFound, Queue, QueueName, QueueStats, Rejection, RunStatus, Timestamp, ValidationError};
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::{admission, locks};
 use super::tx::in_transaction;
+use super::{admission, locks};
 use crate::errors::{Error, Result, UNIQUE_VIOLATION, sqlstate};
 use crate::rows::{self, queue_columns};
 

@@ -220,12 +220,11 @@ async fn claim_statement(
 }
 
 pub(crate) async fn next_due(pool: &PgPool, queue: &QueueName) -> Result<Option<Timestamp>> {
-    let due = sqlx::query_scalar(
-        "SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending' AND NOT held",
-    )
-        .bind(queue.as_str())
-        .fetch_one(pool)
-        .await?;
+    let due =
+        sqlx::query_scalar("SELECT min(available_at) FROM runs WHERE queue = $1 AND status = 'pending' AND NOT held")
+            .bind(queue.as_str())
+            .fetch_one(pool)
+            .await?;
     Ok(due)
 }
 

@@ -76,8 +76,7 @@ pub(crate) async fn create(
         // Only the inserted runs count: a key lost to a concurrent create
         // makes none. So the wake-up is sent once they are known.
         let inserted = insert(&mut *tx, queue, &new, false).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
-        let runs: Vec<&Run> =
-            new.iter().filter(|s| inserted.contains(&s.task.id.as_uuid())).map(|s| &s.run).collect();
+        let runs: Vec<&Run> = new.iter().filter(|s| inserted.contains(&s.task.id.as_uuid())).map(|s| &s.run).collect();
         let wake = wake::queues_to_wake(runs.iter().copied(), now);
         write::notify(tx, &wake).await?;
         // New keyed runs are held until their keys admit them.

@@ -40,8 +40,8 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, queue: &Queue) -> Result
     .bind(i64::from(queue.flow.key_concurrency_limit))
     .bind(queue.flow.concurrency_limit.map(i64::from))
     .execute(conn)
-        .await
-        .map_err(errors::map_sql)?;
+    .await
+    .map_err(errors::map_sql)?;
     Ok(())
 }
 
