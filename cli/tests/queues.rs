@@ -36,10 +36,50 @@ fn list_in_both_formats() {
     assert!(names.contains(&"a") && names.contains(&"b"), "{names:?}");
 
     let text = server.table(["queues", "list"]);
-    assert_eq!(header(&text), ["NAME", "CREATED", "TASK TTL", "EVENT TTL"]);
+    assert_eq!(header(&text), ["NAME", "CREATED", "TASK TTL", "EVENT TTL", "KEY LIMIT", "CAP"]);
     let row_a = text.lines().find(|l| l.starts_with("a ")).unwrap();
     assert!(row_a.contains("off") && row_a.contains("3d"), "{row_a}");
     assert!(text.lines().any(|l| l.starts_with("b ")), "{text}");
+}
+
+#[test]
+fn flow_settings_on_create_and_update() {
+    let server = TestServer::start();
+    let created = server.json([
+        "queues",
+        "create",
+        "--name",
+        "calls",
+        "--key-concurrency-limit",
+        "2",
+        "--concurrency-limit",
+        "20",
+    ]);
+    assert_eq!((created["key_concurrency_limit"].clone(), created["concurrency_limit"].clone()), (2.into(), 20.into()));
+    let updated = server.json(["queues", "update", "calls", "--key-concurrency-limit", "3"]);
+    assert_eq!((updated["key_concurrency_limit"].clone(), updated["concurrency_limit"].clone()), (3.into(), 20.into()));
+    let text = server.table(["queues", "update", "calls", "--no-concurrency-limit"]);
+    assert_eq!(field(&text, "cap"), "unlimited");
+    assert_eq!(field(&text, "key limit"), "3");
+    let task = server.json([
+        "tasks",
+        "create",
+        "--queue",
+        "calls",
+        "--name",
+        "call",
+        "--priority",
+        "-5",
+        "--concurrency-key",
+        "customer:42",
+    ]);
+    let got = server.json(["tasks", "get", task["task_id"].as_str().unwrap()]);
+    assert_eq!((got["priority"].clone(), got["concurrency_key"].clone()), ((-5).into(), "customer:42".into()));
+    server
+        .cmd(["queues", "update", "calls", "--key-concurrency-limit", "0"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("key_concurrency_limit"));
 }
 
 #[test]

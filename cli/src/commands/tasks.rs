@@ -309,6 +309,8 @@ fn task_json(task: &Task) -> Value {
         "workflow_run_id": task.workflow_run_id,
         "start_timeout": task.start_timeout,
         "execution_timeout": task.execution_timeout,
+        "priority": task.priority,
+        "concurrency_key": task.concurrency_key,
     });
     output::insert_some(&mut json, "completed_at", task.completed_at.map(output::json_time));
     json
@@ -332,6 +334,8 @@ fn task_details(task: &Task) -> String {
         ("start timeout", output::opt(task.start_timeout.map(output::seconds))),
         ("execution timeout", output::opt(task.execution_timeout.map(output::seconds))),
         ("workflow run", output::opt(task.workflow_run_id)),
+        ("priority", task.priority.to_string()),
+        ("concurrency key", output::opt(task.concurrency_key.as_deref())),
         ("headers", headers),
         ("params", output::json_full(&task.params)),
         ("result", task.result.as_ref().map_or_else(output::dash, output::json_full)),
