@@ -64,6 +64,32 @@ pub(crate) enum Scenario {
     Steady(SteadyArgs),
     /// Claim latency with few versus many finished runs in the table (PostgreSQL; seeds with SQL).
     TableGrowth(TableGrowthArgs),
+    /// Keyed tasks (per-key concurrency limits): K keys × R runs each, drained
+    /// by W workers; optionally behind one key holding a blocked backlog.
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysArgs {
+    /// Distinct concurrency keys of the measured tasks.
+    #[arg(long, default_value_t = 1000)]
+    pub keys: usize,
+
+    /// Measured tasks per key.
+    #[arg(long, default_value_t = 20)]
+    pub per_key: usize,
+
+    /// The queue's `key_concurrency_limit`.
+    #[arg(long, default_value_t = 1)]
+    pub key_limit: u32,
+
+    /// Tasks of one more key, created first (untimed): a backlog the key's
+    /// limit blocks, which claims must not pay for.
+    #[arg(long, default_value_t = 0)]
+    pub hot_backlog: usize,
+
+    #[command(flatten)]
+    pub worker: WorkerArgs,
 }
 
 /// How workers claim and acknowledge.

@@ -24,7 +24,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::cli::{Cli, Scenario};
-use crate::scenarios::{Ctx, steady, table_growth, throughput, wakeup};
+use crate::scenarios::{Ctx, keys, steady, table_growth, throughput, wakeup};
 use crate::target::Target;
 
 #[tokio::main]
@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Wakeup(_) => "wakeup",
         Scenario::Steady(_) => "steady",
         Scenario::TableGrowth(_) => "table-growth",
+        Scenario::Keys(_) => "keys",
     };
     let queue = cli.target.queue.clone().unwrap_or_else(|| format!("bench-{name}-{:08x}", fastrand::u32(..)));
     let ctx = Ctx { target, queue, database_url: cli.target.database_url.clone() };
@@ -45,6 +46,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Wakeup(args) => wakeup::run(&ctx, args).await,
         Scenario::Steady(args) => steady::run(&ctx, args).await,
         Scenario::TableGrowth(args) => table_growth::run(&ctx, args).await,
+        Scenario::Keys(args) => keys::run(&ctx, args).await,
     }
     .with_context(|| format!("scenario {name} on queue {}", ctx.queue))?;
 

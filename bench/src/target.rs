@@ -135,6 +135,34 @@ impl Target {
         Ok(())
     }
 
+    /// Creates a queue with a key limit (`key_concurrency_limit`).
+    pub(crate) async fn create_keyed_queue(&self, name: &str, key_limit: u32) -> anyhow::Result<()> {
+        match self {
+            Self::Http(client) => drop(client.create_queue(&CreateQueue::new(name).key_concurrency_limit(key_limit)).await?),
+            Self::InProcess(p) => {
+                let new =
+                    NewQueue { name: name.into(), key_concurrency_limit: Some(i64::from(key_limit)), ..NewQueue::default() };
+                drop(p.engine.create_queue(new).await?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates one no-op task per key, in one call; returns their run ids.
+    pub(crate) async fn create_keyed(&self, queue: &str, keys: &[String]) -> anyhow::Result<Vec<Uuid>> {
+        Ok(match self {
+            Self::Http(client) => {
+                let tasks: Vec<CreateTask> =
+                    keys.iter().map(|key| CreateTask::new(TASK_NAME).concurrency_key(key.clone())).collect();
+                client.create_tasks(queue, &tasks).await?.into_iter().map(|c| c.run_id).collect()
+            }
+            Self::InProcess(p) => {
+                let tasks = keys.iter().map(|key| NewTask { concurrency_key: Some(key.clone()), ..noop() }).collect();
+                p.engine.create_tasks(queue.into(), tasks).await?.into_iter().map(|c| c.run_id.as_uuid()).collect()
+            }
+        })
+    }
+
     /// Creates `n` no-op tasks in one call (the batch endpoint when `n > 1`)
     /// and returns their run ids.
     pub(crate) async fn create(&self, queue: &str, n: usize) -> anyhow::Result<Vec<Uuid>> {

@@ -278,6 +278,26 @@ mod tests {
     }
 
     #[test]
+    fn a_keyed_run_starts_held_and_comes_back_held() {
+        let queue = QueueName::parse("queue", "q").unwrap();
+        let spec = crate::TaskSpec { concurrency_key: Some("k".into()), ..crate::TaskSpec::named("t") };
+        let mut state = crate::task::create(queue.clone(), spec, NOW);
+        assert!(state.run.held && !state.run.is_claimable(NOW), "held until admitted");
+        state.run.held = false;
+        let claim = crate::command::Claim {
+            limit: 1,
+            claim_timeout: Duration::seconds(30),
+            long_poll: None,
+            worker_id: None,
+        };
+        crate::machine::claim(&mut state, &claim, NOW).unwrap();
+        crate::machine::schedule(&mut state, NOW, NOW).unwrap();
+        assert!(state.run.held, "put back: admission decides again");
+        let plain = crate::task::create(queue, crate::TaskSpec::named("t"), NOW).run;
+        assert!(!plain.held && plain.is_claimable(NOW));
+    }
+
+    #[test]
     fn only_keyed_runs_written_outside_a_claim_are_admitted_again() {
         let queue = QueueName::parse("queue", "q").unwrap();
         let spec = crate::TaskSpec { concurrency_key: Some("k".into()), ..crate::TaskSpec::named("t") };

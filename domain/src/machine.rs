@@ -346,6 +346,8 @@ fn next_run(task: &mut Task, previous: &Run, available_at: Timestamp, now: Times
 
 fn finish_run(run: &mut Run, status: RunStatus, now: Timestamp) {
     run.status = status;
+    // Only a pending run is ever held: stores index held runs as pending ones.
+    run.held = false;
     run.completed_at = Some(now);
     run.claim_expires_at = None;
     run.wait = None;

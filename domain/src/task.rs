@@ -179,6 +179,8 @@ pub struct Run {
     pub priority: i16,
     pub concurrency_key: Option<String>,
     /// Pending but kept from claims by its key's limit (`flow::admit`).
+    /// Never set on a run in any other state, so stores can index held
+    /// runs without their status.
     pub held: bool,
 }
 

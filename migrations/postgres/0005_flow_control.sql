@@ -20,9 +20,13 @@ ALTER TABLE runs
 
 DROP INDEX runs_claimable;
 CREATE INDEX runs_claimable ON runs (queue, priority DESC, available_at, id) WHERE status = 'pending' AND NOT held;
--- Admission: a key's pending runs in the order they are exposed in, and its
--- claimed runs.
-CREATE INDEX runs_key_pending ON runs (queue, concurrency_key, priority DESC, available_at, id)
-    WHERE status = 'pending' AND concurrency_key IS NOT NULL;
-CREATE INDEX runs_key_claimed ON runs (queue, concurrency_key)
-    WHERE status = 'claimed' AND concurrency_key IS NOT NULL;
+-- Admission reads, per key, only what bounded index scans give: the runs
+-- occupying its slots (claimed or exposed), its first held runs in claim
+-- order, and its first held runs due later. Only keyed runs are in them.
+-- The held ones are indexed by `held` alone (only a pending run is ever
+-- held): a query naming no status cannot be planned on `runs_queue_status`
+-- instead, which a fresh table's missing statistics made look as cheap.
+CREATE INDEX runs_key_occupied ON runs (queue, concurrency_key)
+    WHERE concurrency_key IS NOT NULL AND (status = 'claimed' OR (status = 'pending' AND NOT held));
+CREATE INDEX runs_key_held ON runs (queue, concurrency_key, priority DESC, available_at, id) WHERE held;
+CREATE INDEX runs_key_later ON runs (queue, concurrency_key, available_at, priority DESC, id) WHERE held;

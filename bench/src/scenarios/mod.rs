@@ -1,6 +1,7 @@
 //! The scenarios, and the worker pool they share: W workers, each claiming
 //! in a loop (long polling) and acknowledging what it got.
 
+pub(crate) mod keys;
 pub(crate) mod steady;
 pub(crate) mod table_growth;
 pub(crate) mod throughput;
@@ -79,6 +80,8 @@ pub(crate) struct WorkerLog {
     pub completed: usize,
     pub rejected: usize,
     pub claim_calls: usize,
+    /// How long each claim call that handed out runs took, in ms.
+    pub claim_ms: Vec<f64>,
     pub last_ack: Option<Instant>,
 }
 
@@ -185,6 +188,7 @@ impl Worker {
             // recorded at once either way, but the worker would hear so only
             // when the wait ends.
             let long_poll = if finished.is_empty() { config.long_poll } else { 0 };
+            let sent = Instant::now();
             let claim = self.target.claim_after(&self.queue, config.limit, long_poll, &self.id, &finished);
             let claimed = if self.target.abandon_is_safe() {
                 tokio::select! {
@@ -204,6 +208,7 @@ impl Worker {
                 continue;
             }
             let at = Instant::now();
+            log.claim_ms.push(crate::stats::ms(at - sent));
             for run in &claimed {
                 log.claims.push((*run, at));
                 if let Some(tap) = &config.tap {

@@ -49,11 +49,11 @@ pub(crate) async fn admit(conn: &mut SqliteConnection, slot: &KeySlot, now: Time
          WHERE queue = ?1 AND concurrency_key = ?2 AND status = 'pending' AND held = 0 \
          UNION ALL SELECT * FROM ( \
              SELECT id, priority, available_at, held FROM runs \
-             WHERE queue = ?1 AND concurrency_key = ?2 AND status = 'pending' AND held = 1 AND available_at <= ?3 \
+             WHERE queue = ?1 AND concurrency_key = ?2 AND held = 1 AND available_at <= ?3 \
              ORDER BY priority DESC, available_at, id LIMIT ?4) \
          UNION ALL SELECT * FROM ( \
              SELECT id, priority, available_at, held FROM runs \
-             WHERE queue = ?1 AND concurrency_key = ?2 AND status = 'pending' AND held = 1 AND available_at > ?3 \
+             WHERE queue = ?1 AND concurrency_key = ?2 AND held = 1 AND available_at > ?3 \
              ORDER BY available_at, priority DESC, id LIMIT ?4)",
     )
     .bind(slot.queue.as_str())
