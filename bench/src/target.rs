@@ -138,10 +138,15 @@ impl Target {
     /// Creates a queue with a key limit (`key_concurrency_limit`).
     pub(crate) async fn create_keyed_queue(&self, name: &str, key_limit: u32) -> anyhow::Result<()> {
         match self {
-            Self::Http(client) => drop(client.create_queue(&CreateQueue::new(name).key_concurrency_limit(key_limit)).await?),
+            Self::Http(client) => {
+                drop(client.create_queue(&CreateQueue::new(name).key_concurrency_limit(key_limit)).await?);
+            }
             Self::InProcess(p) => {
-                let new =
-                    NewQueue { name: name.into(), key_concurrency_limit: Some(i64::from(key_limit)), ..NewQueue::default() };
+                let new = NewQueue {
+                    name: name.into(),
+                    key_concurrency_limit: Some(i64::from(key_limit)),
+                    ..NewQueue::default()
+                };
                 drop(p.engine.create_queue(new).await?);
             }
         }

@@ -284,12 +284,8 @@ mod tests {
         let mut state = crate::task::create(queue.clone(), spec, NOW);
         assert!(state.run.held && !state.run.is_claimable(NOW), "held until admitted");
         state.run.held = false;
-        let claim = crate::command::Claim {
-            limit: 1,
-            claim_timeout: Duration::seconds(30),
-            long_poll: None,
-            worker_id: None,
-        };
+        let claim =
+            crate::command::Claim { limit: 1, claim_timeout: Duration::seconds(30), long_poll: None, worker_id: None };
         crate::machine::claim(&mut state, &claim, NOW).unwrap();
         crate::machine::schedule(&mut state, NOW, NOW).unwrap();
         assert!(state.run.held, "put back: admission decides again");

@@ -119,7 +119,7 @@ pub(crate) async fn claim(
 ) -> Result<Vec<Vec<TaskState>>> {
     let Some(earliest) = calls.iter().map(|c| c.now).min() else { return Ok(Vec::new()) };
     let mut conn = pool.acquire().await?;
-    match claim_statement(&mut *conn, queue, calls, earliest, None, skipped).await? {
+    match claim_statement(&mut conn, queue, calls, earliest, None, skipped).await? {
         Claimed::Runs(answers) => Ok(answers),
         Claimed::Capped => {
             drop(conn);
