@@ -129,6 +129,10 @@ impl NewTask {
         if let Some(key) = &self.idempotency_key {
             non_empty("idempotency_key", key)?;
         }
+        // Keys are names like any other (`customer:42`): not blank, no NUL, at most 255 bytes.
+        if let Some(key) = &self.concurrency_key {
+            non_empty("concurrency_key", key)?;
+        }
         Ok(TaskSpec {
             task_name: self.task_name,
             params: self.params,
@@ -142,7 +146,7 @@ impl NewTask {
             idempotency_key: self.idempotency_key,
             run_at: self.run_at.map(clock::truncate),
             priority: flow::priority("priority", self.priority)?,
-            concurrency_key: flow::concurrency_key("concurrency_key", self.concurrency_key)?,
+            concurrency_key: self.concurrency_key,
         })
     }
 }

@@ -25,8 +25,6 @@ use crate::task::{Run, RunStatus};
 
 /// The default priority; higher is claimed first.
 pub const DEFAULT_PRIORITY: i16 = 0;
-/// The longest concurrency key, in bytes of UTF-8.
-pub const MAX_CONCURRENCY_KEY_BYTES: usize = 255;
 /// Runs of one key that may be claimed at once unless the queue says otherwise.
 pub const DEFAULT_KEY_CONCURRENCY_LIMIT: u32 = 1;
 /// The largest limit either setting accepts.
@@ -39,22 +37,6 @@ pub fn priority(field: &str, raw: Option<i64>) -> Result<i16, ValidationError> {
         Some(n) => i16::try_from(n)
             .map_err(|_| ValidationError::invalid(field, format!("must be between {} and {}", i16::MIN, i16::MAX))),
     }
-}
-
-/// A concurrency key: 1–255 bytes without control characters (keys show up
-/// in logs and the dashboard).
-pub fn concurrency_key(field: &str, raw: Option<String>) -> Result<Option<String>, ValidationError> {
-    let Some(key) = raw else { return Ok(None) };
-    if key.is_empty() {
-        return Err(ValidationError::invalid(field, "must not be empty"));
-    }
-    if key.len() > MAX_CONCURRENCY_KEY_BYTES {
-        return Err(ValidationError::invalid(field, format!("must be at most {MAX_CONCURRENCY_KEY_BYTES} bytes")));
-    }
-    if key.chars().any(char::is_control) {
-        return Err(ValidationError::invalid(field, "must not contain control characters"));
-    }
-    Ok(Some(key))
 }
 
 /// A queue's flow settings.
@@ -230,10 +212,6 @@ mod tests {
         assert_eq!(limit("concurrency_limit", 0).unwrap_err().field, "concurrency_limit");
         assert_eq!(limit("concurrency_limit", 20).unwrap(), 20);
         assert!(limit("x", i64::from(MAX_CONCURRENCY_LIMIT) + 1).is_err());
-        assert_eq!(concurrency_key("concurrency_key", Some(String::new())).unwrap_err().field, "concurrency_key");
-        assert!(concurrency_key("k", Some("a\nb".into())).is_err());
-        assert!(concurrency_key("k", Some("é".repeat(128))).is_err());
-        assert_eq!(concurrency_key("k", Some("customer:42".into())).unwrap().as_deref(), Some("customer:42"));
     }
 
     #[test]
