@@ -3,6 +3,7 @@ and the steps that were recorded do not run again."""
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -68,3 +69,14 @@ def test_a_worker_killed_during_step_two(base_url: str, client: DurableClient, t
         (2, "completed", None),
         (1, "failed", "claim expired"),
     ]
+
+
+def test_the_readme_example_runs(base_url: str) -> None:
+    example = Path(__file__).parents[1] / "examples" / "order_fulfillment.py"
+    done = subprocess.run([sys.executable, str(example), base_url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert ast.literal_eval(done.stdout.strip()) == {
+        "payment": "pay-17",
+        "tracking": "1Z999",
+        "email": {"sent_to": "ada@example.com"},
+    }
