@@ -321,7 +321,8 @@ async def test_values_must_be_json(app: Durable, queue: str) -> None:
 async def test_step_results_come_back_as_json_keeps_them(app: Durable, queue: str) -> None:
     @app.task("tuples", queue=queue)
     async def tuples(ctx: TaskContext, _: None) -> Any:
-        value = await ctx.step("pair", lambda: (1, {2: "x"}))
+        # Typed as the function's result; at run time it is its JSON form.
+        value: Any = await ctx.step("pair", lambda: (1, {2: "x"}))
         assert value == [1, {"2": "x"}], "the first run sees what a replay would"
         return value
 

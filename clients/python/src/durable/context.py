@@ -124,7 +124,8 @@ class TaskContext:
         self._halt_if_stopped()
         if key in self._recorded:
             return self._recorded[key]
-        if inspect.iscoroutinefunction(work) or inspect.iscoroutinefunction(getattr(work, "func", None)):
+        # (`iscoroutinefunction` sees through the partial.)
+        if inspect.iscoroutinefunction(work):
             value = await work()
         else:
             value = await asyncio.to_thread(work)
