@@ -274,8 +274,15 @@ async def test_checkpoints(api: Any) -> None:
     got = await api.get_checkpoint(task.task_id, "render/1 #x")
     assert (got.state, got.owner_run) == ({"html": "<p>"}, task.run_id)
     await api.set_checkpoint(task.task_id, "two", SetCheckpointRequest([1, 2], task.run_id))
+    # A null state is a value, sent as such.
+    await api.set_checkpoint(task.task_id, "null", SetCheckpointRequest(None, task.run_id))
+    assert (await api.get_checkpoint(task.task_id, "null")).state is None
     listed = await api.list_checkpoints(task.task_id)
-    assert {c.step_name: c.state for c in listed.checkpoints} == {"render/1 #x": {"html": "<p>"}, "two": [1, 2]}
+    assert {c.step_name: c.state for c in listed.checkpoints} == {
+        "render/1 #x": {"html": "<p>"},
+        "two": [1, 2],
+        "null": None,
+    }
     with pytest.raises(DurableError) as missing:
         await api.get_checkpoint(task.task_id, "nope")
     assert missing.value.status_code == 404

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from conftest import eventually, unique
 
@@ -399,3 +400,83 @@ async def test_result_timeout(app: Durable, queue: str) -> None:
     handle = await app.spawn("nobody-works-on-it", queue=queue)
     with pytest.raises(TimeoutError):
         await handle.result(timeout=1)
+
+
+def record_requests(app: Durable) -> list[str]:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(f"{request.method} {request.url.path}")
+
+    app.client._http.event_hooks["request"] = [hook]
+    return seen
+
+
+async def test_replays_read_checkpoints_from_the_claim(app: Durable, queue: str) -> None:
+    @app.task("cheap-replay", queue=queue, max_attempts=2, retry_strategy=NO_BACKOFF)
+    async def cheap(ctx: TaskContext, _: None) -> int:
+        value = await ctx.step("one", lambda: 1)
+        if ctx.attempt == 1:
+            raise RuntimeError("again")
+        return value
+
+    seen = record_requests(app)
+    async with working(app, queue):
+        assert await (await app.spawn("cheap-replay")).result(timeout=20) == 1
+    assert [r for r in seen if r.startswith("GET") and "/checkpoints" in r] == []
+    assert len([r for r in seen if r.startswith("PUT") and "/checkpoints/" in r]) == 1
+
+
+async def test_outcomes_ride_on_the_next_claim(app: Durable, queue: str) -> None:
+    @app.task("quick", queue=queue)
+    async def quick(ctx: TaskContext, n: int) -> int:
+        return n * 2
+
+    handles = [await app.spawn("quick", n) for n in range(3)]
+    seen = record_requests(app)
+    # One slot: each finished run is reported by the claim for the next.
+    async with working(app, queue, concurrency=1):
+        assert [await h.result(timeout=20) for h in handles] == [0, 2, 4]
+    assert [r for r in seen if r.endswith("/complete") or r.endswith("/fail")] == []
+
+
+async def test_heartbeats_keep_a_long_step_claimed(app: Durable, queue: str) -> None:
+    @app.task("long-step", queue=queue)
+    async def long_step(ctx: TaskContext, _: None) -> str:
+        await ctx.step("slow", asyncio.sleep, 3.5)
+        return "done"
+
+    async with working(app, queue, claim_timeout=2):
+        handle = await app.spawn("long-step")
+        assert await handle.result(timeout=20) == "done"
+    runs = (await app.client.list_runs(task_id=handle.task_id)).runs
+    assert [(r.attempt, r.status) for r in runs] == [(1, RunStatus.COMPLETED)], "the claim never expired"
+
+
+async def test_handlers_run_concurrently(app: Durable, queue: str) -> None:
+    together = asyncio.Barrier(4)
+
+    @app.task("meet", queue=queue)
+    async def meet(ctx: TaskContext, _: None) -> str:
+        # Passes only when four handlers are running at once.
+        await asyncio.wait_for(together.wait(), 10)
+        return "met"
+
+    handles = [await app.spawn("meet") for _ in range(4)]
+    async with working(app, queue, concurrency=4):
+        assert [await h.result(timeout=20) for h in handles] == ["met"] * 4
+
+
+async def test_a_step_returning_none_is_recorded_and_replayed(app: Durable, queue: str) -> None:
+    ran: list[int] = []
+
+    @app.task("returns-none", queue=queue, max_attempts=2, retry_strategy=NO_BACKOFF)
+    async def returns_none(ctx: TaskContext, _: None) -> Any:
+        value = await ctx.step("nothing", lambda: ran.append(1))
+        if ctx.attempt == 1:
+            raise RuntimeError("again")
+        return {"value": value}
+
+    async with working(app, queue):
+        assert await (await app.spawn("returns-none")).result(timeout=20) == {"value": None}
+    assert ran == [1]

@@ -249,11 +249,15 @@ def wait_for_task(run_id: str, req: t.WaitForTaskRequest) -> Call[t.WaitForEvent
 
 
 def set_checkpoint(task_id: str, step: str, req: t.SetCheckpointRequest) -> Call[t.SetCheckpointResponse]:
+    body = to_json(req)
+    # `state` is required, and a step's result may well be null: None here
+    # is that JSON value, not "leave it out".
+    body.setdefault("state", None)
     return Call(
         "PUT",
         f"{API}/tasks/{seg(task_id)}/checkpoints/{seg(step)}",
         parse_as(t.SetCheckpointResponse),
-        to_json(req),
+        body,
         idempotent=True,
     )
 

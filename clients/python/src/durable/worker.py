@@ -157,7 +157,8 @@ class Worker:
                     continue
                 self._outbox.direct = False
                 failures = 0
-                if carrying and (claimed.completed is None or claimed.failed is None):
+                answered = (len(claimed.completed or []), len(claimed.failed or []))
+                if answered != (len(complete), len(fail)):
                     # A server that does not take outcomes with claims.
                     await self._report_each(complete, fail)
                 refused = [(o.run_id, o.error) for o in claimed.completed or [] if o.error is not None]
