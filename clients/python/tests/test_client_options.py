@@ -20,6 +20,7 @@ from durable.types import (
     CreateQueueRequest,
     CreateTaskRequest,
     CreateTaskResponse,
+    EmitEventRequest,
     ErrorResponse,
     ListQueuesResponse,
     RetryStrategy,
@@ -92,6 +93,30 @@ def test_idempotent_calls_are_retried_on_503(base_url: str) -> None:
     with DurableClient(base_url, transport=transport, retry=RetryPolicy(3, 0.01, 0.05)) as c:
         assert isinstance(c.list_queues(), ListQueuesResponse)
     assert transport.seen == 3
+
+
+@dataclass
+class AsyncFlaky503(httpx.AsyncBaseTransport):
+    failures: int
+    real: httpx.AsyncBaseTransport
+    seen: int = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen += 1
+        if self.seen <= self.failures:
+            return httpx.Response(503, json={"error": "storage unavailable", "code": "UNAVAILABLE"})
+        return await self.real.handle_async_request(request)
+
+
+async def test_async_client_retries_idempotent_calls_only(base_url: str, queue: str) -> None:
+    transport = AsyncFlaky503(2, httpx.AsyncHTTPTransport())
+    async with AsyncDurableClient(base_url, transport=transport, retry=RetryPolicy(3, 0.01, 0.05)) as c:
+        assert (await c.get_queue_stats(queue)).queue_name == queue
+        assert transport.seen == 3
+        transport.failures, transport.seen = 1, 0
+        with pytest.raises(DurableError) as refused:
+            await c.emit_event(EmitEventRequest("once"))
+        assert refused.value.status_code == 503 and transport.seen == 1
 
 
 def test_retries_are_bounded(base_url: str) -> None:

@@ -18,6 +18,7 @@ from durable import (
     ChildFailed,
     ChildTimeout,
     Durable,
+    DurableError,
     EventTimeout,
     TaskCanceled,
     TaskContext,
@@ -480,3 +481,9 @@ async def test_a_step_returning_none_is_recorded_and_replayed(app: Durable, queu
     async with working(app, queue):
         assert await (await app.spawn("returns-none")).result(timeout=20) == {"value": None}
     assert ran == [1]
+
+
+async def test_a_worker_of_an_unknown_queue_stops_with_the_error(app: Durable) -> None:
+    with pytest.raises(DurableError) as refused:
+        await asyncio.wait_for(app.run_worker(unique("missing"), handle_signals=False, long_poll_seconds=1), 10)
+    assert refused.value.status_code == 404
