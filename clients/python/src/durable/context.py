@@ -112,8 +112,9 @@ class TaskContext:
         step never runs unrecorded. A process that dies while `fn` runs
         runs it again on the next run: make steps with outside effects safe
         to repeat. `fn` may be async, or sync (run in a thread). Its result
-        must be JSON and comes back as JSON keeps it (tuples as lists). An
-        exception of `fn` records nothing and propagates.
+        must be JSON and comes back as JSON keeps it (tuples as lists; the
+        static type is `fn`'s, the value its JSON form). An exception of
+        `fn` records nothing and propagates.
         """
         # Named now, not when first awaited, so steps gathered together are
         # named in the order written.
