@@ -118,3 +118,23 @@ pub enum TaskOutcome<T> {
     /// It had not ended when the wait ran out.
     Unfinished,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn spawn_options_become_the_create_body() {
+        let options = SpawnOptions::default().max_attempts(3).priority(-2).concurrency_key("customer:42");
+        let create = options.into_create("charge".into(), json!({"order": 7}));
+        let body = serde_json::to_value(&create).unwrap();
+        assert_eq!(body["task_name"], "charge");
+        assert_eq!(body["max_attempts"], 3);
+        assert_eq!(body["priority"], -2);
+        assert_eq!(body["concurrency_key"], "customer:42");
+        let plain = serde_json::to_value(SpawnOptions::default().into_create("t".into(), json!(null))).unwrap();
+        assert!(plain.get("priority").is_none() && plain.get("concurrency_key").is_none(), "{plain}");
+    }
+}
