@@ -15,8 +15,11 @@ use tokio::time::Instant;
 
 use crate::engine::Engine;
 
-/// Never spin: when due runs exist but were all taken by racing claimers,
-/// look again after this pause.
+/// Never spin: when due runs exist but the claim got none (racing claimers
+/// took them, or a capped queue has no room), look again after this pause,
+/// doubled each time it happens again in a row (up to `poll_fallback`): a
+/// race clears at once, a full queue may stay full for long, and the write
+/// that frees its room notifies the queue anyway.
 const MIN_RECHECK: Duration = Duration::from_millis(10);
 
 impl Engine {
@@ -27,6 +30,7 @@ impl Engine {
         let started = Instant::now();
         let deadline = started + long_poll.unsigned_abs();
         let mut shutdown = self.shutdown.subscribe();
+        let mut recheck = MIN_RECHECK;
         loop {
             let mut hint = self.notifier.subscribe(queue);
             let now = self.now();
@@ -38,8 +42,13 @@ impl Engine {
             }
             let mut pause = remaining.min(self.config.poll_fallback);
             if let Some(due) = self.store.queue_next_due(queue).await? {
-                let until_due = (due - now).max(time::Duration::ZERO).unsigned_abs();
-                pause = pause.min(until_due.max(MIN_RECHECK));
+                if due <= now {
+                    pause = pause.min(recheck);
+                    recheck = (recheck * 2).min(self.config.poll_fallback.max(MIN_RECHECK));
+                } else {
+                    pause = pause.min(((due - now).unsigned_abs()).max(MIN_RECHECK));
+                    recheck = MIN_RECHECK;
+                }
             }
             let _waiting = Waiting::enter(&self.waiting);
             tokio::select! {

@@ -25,6 +25,8 @@ pub(crate) struct State {
     pub keyed: HashMap<KeySlot, BTreeSet<RunId>>,
     /// Keys whose admission a write may have changed since the last settle.
     pub unsettled: BTreeSet<KeySlot>,
+    /// Capped queues where a write may have freed a slot since the last settle.
+    pub freed: BTreeSet<QueueName>,
     pub idempotency: HashMap<(QueueName, String), TaskId>,
     pub checkpoints: BTreeMap<(TaskId, String), Checkpoint>,
     pub outcomes: HashMap<(TaskId, String), WaitOutcome>,
@@ -77,6 +79,11 @@ impl State {
             }
         }
         self.unsettled.extend(flow::keys_to_admit([&run]));
+        if run.status != RunStatus::Claimed
+            && self.queues.get(&run.queue).is_some_and(|q| q.flow.concurrency_limit.is_some())
+        {
+            self.freed.insert(run.queue.clone());
+        }
         let runs = self.runs_by_task.entry(run.task_id).or_default();
         if !runs.contains(&run.id) {
             runs.push(run.id);
@@ -118,9 +125,10 @@ impl Entry for PendingEntry {
 
 impl State {
     /// Re-admits every unsettled key (`flow::admit`); answers the queues in
-    /// which a run was exposed that is due at `now`.
+    /// which a run was exposed that is due at `now`, and the capped queues
+    /// where a slot may have been freed.
     pub(crate) fn settle(&mut self, now: Timestamp) -> Vec<QueueName> {
-        let mut wake = Vec::new();
+        let mut wake: Vec<QueueName> = std::mem::take(&mut self.freed).into_iter().collect();
         for slot in std::mem::take(&mut self.unsettled) {
             let Some(limit) = self.queues.get(&slot.queue).map(|q| q.flow.key_concurrency_limit) else { continue };
             let live: Vec<&Run> =

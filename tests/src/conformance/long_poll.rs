@@ -10,7 +10,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use durable_app::{Engine, EngineConfig};
 use durable_domain::TaskState;
-use durable_domain::command::{ClaimRequest, NewTask, WaitRequest};
+use durable_domain::command::{ClaimRequest, NewQueue, NewTask, WaitRequest};
 use durable_domain::event::WaitResponse;
 use durable_domain::retry::{RetryKind, RetryStrategy};
 use durable_ports::Service;
@@ -174,4 +174,35 @@ pub async fn long_poll_returns_empty_at_once_on_shutdown(backend: Backend) {
     // and a poll started after shutdown does not wait
     let late = spawn_poll(&ctx.engine, &queue, 30.0);
     assert!(answer(late, StdDuration::from_secs(2)).await.is_empty());
+}
+
+pub async fn long_poll_ends_when_a_key_slot_frees(backend: Backend) {
+    let ctx = notified_only(backend);
+    let queue = ctx.queue().await;
+    let keyed = NewTask { concurrency_key: Some("k".into()), ..new_task("keyed") };
+    let held = ctx.started_with(&queue, keyed.clone(), 30.0).await;
+    let next = ctx.create(&queue, keyed).await;
+    let poll = spawn_poll(&ctx.engine, &queue, 10.0);
+    settle(&poll).await;
+    ctx.replica().complete_run(held.run.id, None).await.unwrap();
+    let claimed = answer(poll, StdDuration::from_secs(4)).await;
+    assert_eq!(claimed.iter().map(|s| s.run.id).collect::<Vec<_>>(), vec![next.run_id]);
+}
+
+pub async fn long_poll_ends_when_a_capped_queue_has_room_again(backend: Backend) {
+    let ctx = notified_only(backend);
+    let queue = unique("q");
+    let new = NewQueue { name: queue.clone(), concurrency_limit: Some(1), ..NewQueue::default() };
+    ctx.engine.create_queue(new).await.unwrap();
+    let held = ctx.started(&queue).await;
+    let waiting = ctx.task(&queue).await;
+    let poll = spawn_poll(&ctx.engine, &queue, 20.0);
+    // A full queue's poller re-checks less and less often (10 ms, doubled
+    // each time): after 5.5 s its next look is at about 10.2 s, so only the
+    // notification that the queue has room answers it within the bound.
+    tokio::time::sleep(StdDuration::from_millis(5500)).await;
+    assert!(!poll.is_finished(), "the long poll answered while the queue was full");
+    ctx.replica().complete_run(held.run.id, None).await.unwrap();
+    let claimed = answer(poll, StdDuration::from_secs(4)).await;
+    assert_eq!(claimed.iter().map(|s| s.run.id).collect::<Vec<_>>(), vec![waiting.run_id]);
 }

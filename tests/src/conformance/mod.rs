@@ -330,6 +330,8 @@ macro_rules! conformance_suite {
                 long_poll_ends_when_an_event_wakes_a_waiter,
                 long_poll_returns_empty_when_time_is_up,
                 long_poll_returns_empty_at_once_on_shutdown,
+                long_poll_ends_when_a_key_slot_frees,
+                long_poll_ends_when_a_capped_queue_has_room_again,
             }
             runs {
                 complete_records_the_result,

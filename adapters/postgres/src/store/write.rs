@@ -18,7 +18,10 @@ use super::admission;
 
 /// Writes the mutable columns of tasks (the spec never changes) and of
 /// runs, in one statement: two `UPDATE … FROM unnest(…)` in data-modifying
-/// CTEs, so one round trip writes any number of both.
+/// CTEs, so one round trip writes any number of both. A run written in any
+/// state but claimed may have freed a slot of a capped queue, so the
+/// statement also notifies the capped queues among the written runs'
+/// (`$24` the channel): their claimers wait for room, not for a new run.
 const UPDATE_SQL: &str = "\
 WITH written_tasks AS ( \
     UPDATE tasks t SET status = u.status, attempts = u.attempts, failures = u.failures, \
@@ -42,9 +45,13 @@ WITH written_tasks AS ( \
         AS u(id, status, available_at, claimed_at, claim_expires_at, worker_id, wait_event_name, \
              wait_step_name, result, error, completed_at, held) \
     WHERE r.id = u.id \
-    RETURNING 1 \
+    RETURNING r.queue, r.status \
+), freed AS ( \
+    SELECT pg_notify($24, q.name) FROM queues q \
+    WHERE q.concurrency_limit IS NOT NULL \
+      AND q.name IN (SELECT w.queue FROM written_runs w WHERE w.status <> 'claimed') \
 ) \
-SELECT 1";
+SELECT (SELECT count(*) FROM written_tasks), (SELECT count(*) FROM freed)";
 
 /// Writes a task and its run as the domain left them at `now`.
 pub(crate) async fn save(conn: &mut PgConnection, state: &TaskState, now: Timestamp) -> Result<()> {
@@ -101,6 +108,7 @@ async fn write(conn: &mut PgConnection, tasks: &[&Task], runs: &[&Run]) -> Resul
         .bind(r.error)
         .bind(r.completed_at)
         .bind(r.held)
+        .bind(NOTIFY_CHANNEL)
         .execute(conn)
         .await?;
     Ok(())

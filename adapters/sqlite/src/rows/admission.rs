@@ -4,13 +4,13 @@
 //! count, its exposed runs and its best held ones, let the domain decide,
 //! write the `held` flags.
 //!
-//! A run exposed while due must wake the queue's claimers once the write
-//! commits; the transaction records the queue in the connection's
-//! `temp.admitted_wakes`, which the group commit reads and empties
-//! (`crate::group`).
+//! A run exposed while due, or a slot freed in a capped queue, must wake
+//! the queue's claimers once the write commits; the transaction records the
+//! queue in the connection's `temp.admitted_wakes`, which the group commit
+//! reads and empties (`crate::group`).
 
 use durable_domain::flow::{self, Contender, KeySlot};
-use durable_domain::{Run, Timestamp};
+use durable_domain::{Run, RunStatus, Timestamp};
 use durable_ports::StoreError;
 use sqlx::SqliteConnection;
 
@@ -26,6 +26,25 @@ pub(crate) async fn after_write(conn: &mut SqliteConnection, run: &Run, now: Tim
     for slot in flow::keys_to_admit([run]) {
         admit(conn, &slot, now).await?;
     }
+    Ok(())
+}
+
+/// A run written in any state but claimed may have freed a slot of a
+/// capped queue: its claimers, waiting for room rather than for a new run,
+/// are woken once the write commits.
+pub(crate) async fn signal_if_capped(conn: &mut SqliteConnection, run: &Run) -> Result<(), StoreError> {
+    if run.status == RunStatus::Claimed {
+        return Ok(());
+    }
+    sqlx::query(WAKES_TABLE).execute(&mut *conn).await.map_err(errors::map_sql)?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO temp.admitted_wakes (queue) \
+         SELECT name FROM queues WHERE name = ? AND concurrency_limit IS NOT NULL",
+    )
+    .bind(run.queue.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(errors::map_sql)?;
     Ok(())
 }
 

@@ -106,5 +106,6 @@ pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run, now: Timestam
     if done.rows_affected() != 1 {
         return Err(StoreError::Other(format!("run {} vanished during its update", run.id)));
     }
-    admission::after_write(conn, run, now).await
+    admission::after_write(conn, run, now).await?;
+    admission::signal_if_capped(conn, run).await
 }
