@@ -17,7 +17,8 @@ use sqlx::SqliteConnection;
 use super::{Cols, micros};
 use crate::errors;
 
-/// Created on every writer connection (`crate::db`).
+/// Created once on every writer connection when it connects (`crate::db`),
+/// so writes only insert into it.
 pub(crate) const WAKES_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS admitted_wakes (queue TEXT PRIMARY KEY)";
 
 /// Re-admits the key of `run` when its write may have changed the key's
@@ -36,7 +37,6 @@ pub(crate) async fn signal_if_capped(conn: &mut SqliteConnection, run: &Run) -> 
     if run.status == RunStatus::Claimed {
         return Ok(());
     }
-    sqlx::query(WAKES_TABLE).execute(&mut *conn).await.map_err(errors::map_sql)?;
     sqlx::query(
         "INSERT OR IGNORE INTO temp.admitted_wakes (queue) \
          SELECT name FROM queues WHERE name = ? AND concurrency_limit IS NOT NULL",
@@ -111,7 +111,6 @@ pub(crate) async fn admit(conn: &mut SqliteConnection, slot: &KeySlot, now: Time
         wake |= contenders.iter().any(|c| c.run == *id && c.available_at <= now);
     }
     if wake {
-        sqlx::query(WAKES_TABLE).execute(&mut *conn).await.map_err(errors::map_sql)?;
         sqlx::query("INSERT OR IGNORE INTO temp.admitted_wakes (queue) VALUES (?)")
             .bind(slot.queue.as_str())
             .execute(&mut *conn)
