@@ -10,6 +10,11 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# A relative DURABLE_SERVER_BIN means relative to where we were called from;
+# the tests run from clients/python.
+if [ -n "${DURABLE_SERVER_BIN:-}" ] && [[ "$DURABLE_SERVER_BIN" != /* ]]; then
+  export DURABLE_SERVER_BIN="$PWD/$DURABLE_SERVER_BIN"
+fi
 cd "$root"
 venv="target/python-venv"
 python="${PYTHON:-python3}"
