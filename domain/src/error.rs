@@ -43,6 +43,8 @@ pub enum NotFound {
     Checkpoint { task_id: TaskId, step_name: String },
     #[error("workflow run {0} not found")]
     WorkflowRun(WorkflowRunId),
+    #[error("schedule \"{0}\" not found")]
+    Schedule(String),
 }
 
 /// The request is valid but the current state forbids it.
@@ -63,4 +65,6 @@ pub enum Rejection {
     QueueExists(String),
     #[error("queue \"{0}\" still holds unfinished tasks; use force to delete it anyway")]
     QueueNotEmpty(String),
+    #[error("schedule \"{0}\" already exists")]
+    ScheduleExists(String),
 }

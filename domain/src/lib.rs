@@ -12,6 +12,7 @@ pub mod ids;
 pub mod machine;
 pub mod queue;
 pub mod retry;
+pub mod schedule;
 pub mod task;
 pub mod wake;
 pub mod workflow;
