@@ -16,6 +16,10 @@ pub struct EngineConfig {
     pub poll_fallback: Duration,
     /// Rows each sweeper step handles per pass.
     pub sweep_batch: u32,
+    /// A schedule's tick at most this old is on time and always fires; an
+    /// older one was missed (no server ran) and fires as the schedule's
+    /// catch-up policy says.
+    pub schedule_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -25,6 +29,7 @@ impl Default for EngineConfig {
             policy: Policy::default(),
             poll_fallback: Duration::from_secs(1),
             sweep_batch: 1000,
+            schedule_grace: Duration::from_secs(60),
         }
     }
 }

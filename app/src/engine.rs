@@ -12,6 +12,7 @@ use durable_domain::command::{
     WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::schedule::{NewSchedule, Schedule, ScheduleName, ScheduleUpdate};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
@@ -117,6 +118,11 @@ const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A queue named in a path. A name that could never have been created cannot
 /// exist, so it is "not found" rather than a validation error.
+/// A schedule name from a path: one that cannot exist is not found.
+fn existing_schedule(raw: &str) -> Result<ScheduleName, ServiceError> {
+    ScheduleName::parse("name", raw).map_err(|_| NotFound::Schedule(raw.to_owned()).into())
+}
+
 pub(crate) fn existing_queue(raw: &str) -> Result<QueueName, ServiceError> {
     QueueName::parse("queue_name", raw).map_err(|_| NotFound::Queue(raw.to_owned()).into())
 }
@@ -154,6 +160,29 @@ impl Service for Engine {
 
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError> {
         Ok(self.store.queue_stats(&existing_queue(&name)?, self.now()).await?)
+    }
+
+    async fn create_schedule(&self, new: NewSchedule) -> Result<Schedule, ServiceError> {
+        let schedule = new.validate(self.now())?;
+        Ok(self.store.schedule_create(schedule).await?)
+    }
+
+    async fn list_schedules(&self) -> Result<Vec<Schedule>, ServiceError> {
+        Ok(self.store.schedule_list().await?)
+    }
+
+    async fn get_schedule(&self, name: String) -> Result<Schedule, ServiceError> {
+        Ok(self.store.schedule_get(&existing_schedule(&name)?).await?)
+    }
+
+    async fn update_schedule(&self, name: String, update: ScheduleUpdate) -> Result<Schedule, ServiceError> {
+        let name = existing_schedule(&name)?;
+        let patch = update.validate()?;
+        Ok(self.store.schedule_update(&name, patch, self.now()).await?)
+    }
+
+    async fn delete_schedule(&self, name: String) -> Result<(), ServiceError> {
+        Ok(self.store.schedule_delete(&existing_schedule(&name)?).await?)
     }
 
     async fn create_task(&self, queue: String, task: NewTask) -> Result<CreatedTask, ServiceError> {

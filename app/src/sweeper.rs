@@ -1,5 +1,6 @@
 //! The background sweeper: claim expiry, waking due sleepers (durable sleeps
-//! and event-wait timeouts), start/execution timeouts and retention.
+//! and event-wait timeouts), firing due schedules, start/execution timeouts
+//! and retention.
 //!
 //! Every replica runs one; the store makes each step safe to run
 //! concurrently, so no leader election is needed.
@@ -23,6 +24,8 @@ pub struct SweepReport {
     pub tasks_failed_by_expiry: usize,
     pub sleepers_woken: usize,
     pub tasks_timed_out: u64,
+    /// Schedule ticks fired.
+    pub ticks_fired: usize,
     pub cleaned: Cleanup,
     /// Steps that failed this pass (each logged and counted); the others ran.
     pub failed_steps: usize,
@@ -68,6 +71,14 @@ impl Engine {
             }
             Err(err) => failed("sleepers_wake", err.into()),
         }
+        let grace = time::Duration::try_from(self.config.schedule_grace).unwrap_or(time::Duration::MINUTE);
+        match self.store.schedules_fire(now, grace, batch).await {
+            Ok(fired) => {
+                self.notify(&fired.wake).await;
+                report.ticks_fired = fired.ticks;
+            }
+            Err(err) => failed("schedules_fire", err.into()),
+        }
         match self.store.timeouts_enforce(now, batch).await {
             Ok(n) => report.tasks_timed_out = n,
             Err(err) => failed("timeouts_enforce", err.into()),
@@ -96,8 +107,8 @@ impl Engine {
     }
 }
 
-/// Expiry, wake-ups, timeouts, retention.
-const SWEEP_STEPS: usize = 4;
+/// Expiry, wake-ups, schedules, timeouts, retention.
+const SWEEP_STEPS: usize = 5;
 
 impl Engine {
     fn record_sweep(&self, claims_expired: usize, sleepers_woken: usize, cleaned: Cleanup) {

@@ -14,6 +14,7 @@ use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilte
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
+use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
@@ -23,7 +24,8 @@ use durable_ports::StoreError;
 use durable_ports::error::ItemError;
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{
-    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken,
+    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, ScheduledRun,
+    SleepersWoken,
 };
 use serde_json::Value;
 use time::Duration;
@@ -78,6 +80,35 @@ impl Store for TracedStore {
 
     async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
         traced("store.queue_update", self.inner.queue_update(name, patch, now)).await
+    }
+
+    async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError> {
+        traced("store.schedule_create", self.inner.schedule_create(schedule)).await
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<Schedule>, StoreError> {
+        traced("store.schedule_list", self.inner.schedule_list()).await
+    }
+
+    async fn schedule_get(&self, name: &ScheduleName) -> Result<Schedule, StoreError> {
+        traced("store.schedule_get", self.inner.schedule_get(name)).await
+    }
+
+    async fn schedule_update(
+        &self,
+        name: &ScheduleName,
+        patch: SchedulePatch,
+        now: Timestamp,
+    ) -> Result<Schedule, StoreError> {
+        traced("store.schedule_update", self.inner.schedule_update(name, patch, now)).await
+    }
+
+    async fn schedule_delete(&self, name: &ScheduleName) -> Result<(), StoreError> {
+        traced("store.schedule_delete", self.inner.schedule_delete(name)).await
+    }
+
+    async fn schedules_fire(&self, now: Timestamp, grace: Duration, limit: u32) -> Result<FiredSchedules, StoreError> {
+        traced("store.schedules_fire", self.inner.schedules_fire(now, grace, limit)).await
     }
 
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {

@@ -165,7 +165,10 @@ impl CronExpr {
 /// An IANA time zone name (`Europe/Berlin`), read by `chrono-tz`.
 pub fn parse_timezone(field: &str, raw: &str) -> Result<Tz, ValidationError> {
     Tz::from_str(raw).map_err(|_| {
-        ValidationError::invalid(field, format!("unknown time zone {raw:?}; use an IANA name such as \"Europe/Berlin\""))
+        ValidationError::invalid(
+            field,
+            format!("unknown time zone {raw:?}; use an IANA name such as \"Europe/Berlin\""),
+        )
     })
 }
 
@@ -398,9 +401,7 @@ fn template(task: NewTask) -> Result<TaskSpec, ValidationError> {
             format!("{HEADER_SCHEDULE} and {HEADER_TICK} are set by the schedule"),
         ));
     }
-    task.validate().map_err(|e| {
-        ValidationError::new(format!("task.{}", e.field), format!("task.{}", e.message))
-    })
+    task.validate().map_err(|e| ValidationError::new(format!("task.{}", e.field), format!("task.{}", e.message)))
 }
 
 /// The stored form of a schedule's task template: one JSON document every
@@ -433,7 +434,12 @@ pub fn template_from_document(doc: Value) -> Result<TaskSpec, String> {
         .retry_strategy
         .map(|r| {
             let kind = RetryKind::parse(&r.kind).ok_or_else(|| format!("unknown retry kind {:?}", r.kind))?;
-            Ok::<_, String>(RetryStrategy { kind, base_seconds: r.base_seconds, factor: r.factor, max_seconds: r.max_seconds })
+            Ok::<_, String>(RetryStrategy {
+                kind,
+                base_seconds: r.base_seconds,
+                factor: r.factor,
+                max_seconds: r.max_seconds,
+            })
         })
         .transpose()?;
     Ok(TaskSpec {

@@ -8,6 +8,7 @@ use durable_domain::command::{
     WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::schedule::{NewSchedule, Schedule, ScheduleUpdate};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{Queue, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, WorkflowRunId};
 use serde_json::Value;
@@ -97,6 +98,13 @@ pub trait Service: Send + Sync + 'static {
     /// The checkpoints of every one of these tasks, in one store call (a
     /// claim that includes checkpoints **(ext)**). Unknown tasks have none.
     async fn checkpoints_of_tasks(&self, tasks: Vec<TaskId>) -> Result<Vec<Checkpoint>, ServiceError>;
+
+    /// Cron schedules **(ext)**.
+    async fn create_schedule(&self, schedule: NewSchedule) -> Result<Schedule, ServiceError>;
+    async fn list_schedules(&self) -> Result<Vec<Schedule>, ServiceError>;
+    async fn get_schedule(&self, name: String) -> Result<Schedule, ServiceError>;
+    async fn update_schedule(&self, name: String, update: ScheduleUpdate) -> Result<Schedule, ServiceError>;
+    async fn delete_schedule(&self, name: String) -> Result<(), ServiceError>;
 
     async fn create_workflow_run(&self, run: NewWorkflowRun) -> Result<WorkflowRun, ServiceError>;
     async fn update_workflow_run(&self, id: WorkflowRunId, patch: WorkflowPatch) -> Result<WorkflowRun, ServiceError>;

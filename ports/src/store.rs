@@ -17,6 +17,7 @@ use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilte
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
+use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{Queue, QueueName, QueueStats, Run, RunId, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId};
 use serde_json::Value;
@@ -119,6 +120,15 @@ pub struct SleepersWoken {
 pub struct Cleanup {
     pub tasks: u64,
     pub events: u64,
+}
+
+/// What one pass of firing schedules did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FiredSchedules {
+    /// Ticks fired (each created its task, or found it created already).
+    pub ticks: usize,
+    /// The queues whose claimers to wake (`durable_domain::wake`).
+    pub wake: Vec<QueueName>,
 }
 
 /// What [`Store::runs_complete_then_claim`] did: per item, in order, and
@@ -288,6 +298,34 @@ pub trait Store: Send + Sync + 'static {
     async fn workflow_get(&self, id: WorkflowRunId) -> Result<WorkflowWithTasks, StoreError>;
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError>;
+
+    // --- schedules **(ext)** ------------------------------------------------
+
+    /// Stores a new schedule. `Conflict(ScheduleExists)` if the name is
+    /// taken, `NotFound` for an unknown queue.
+    async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError>;
+
+    /// Every schedule, by name.
+    async fn schedule_list(&self) -> Result<Vec<Schedule>, StoreError>;
+
+    async fn schedule_get(&self, name: &ScheduleName) -> Result<Schedule, StoreError>;
+
+    /// Applies the patch at `now` (`Schedule::apply`) under the schedule's
+    /// lock, so it never races a pass firing it.
+    async fn schedule_update(
+        &self,
+        name: &ScheduleName,
+        patch: SchedulePatch,
+        now: Timestamp,
+    ) -> Result<Schedule, StoreError>;
+
+    async fn schedule_delete(&self, name: &ScheduleName) -> Result<(), StoreError>;
+
+    /// Fires up to `limit` due schedules (`Schedule::due` with `grace`):
+    /// each schedule's tasks are created in the transaction that advances
+    /// it, so a tick fires exactly once however many replicas sweep. A
+    /// schedule that cannot be fired is logged and left; the others fire.
+    async fn schedules_fire(&self, now: Timestamp, grace: Duration, limit: u32) -> Result<FiredSchedules, StoreError>;
 
     // --- maintenance (the sweeper; safe to run on many replicas at once) ---
 

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::error::ErrorBody;
 use crate::metrics;
-use crate::routes::{checkpoints, events, ops, queues, runs, tasks, workflows};
+use crate::routes::{checkpoints, events, ops, queues, runs, schedules, tasks, workflows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -41,6 +41,11 @@ use crate::routes::{checkpoints, events, ops, queues, runs, tasks, workflows};
         workflows::update_workflow_run,
         workflows::get_workflow_run,
         workflows::list_workflow_runs,
+        schedules::create_schedule,
+        schedules::list_schedules,
+        schedules::get_schedule,
+        schedules::update_schedule,
+        schedules::delete_schedule,
         ops::healthz,
         ops::readyz,
         metrics::metrics,

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use durable_domain::event::{Checkpoint, Event, WaitOutcome};
 use durable_domain::flow::{self, Contender, KeySlot};
+use durable_domain::schedule::{Schedule, ScheduleName};
 use durable_domain::workflow::WorkflowRun;
 use durable_domain::{
     NotFound, Queue, QueueName, Run, RunId, RunStatus, Task, TaskId, TaskState, Timestamp, WorkflowRunId,
@@ -33,11 +34,16 @@ pub(crate) struct State {
     /// In emit order, so the last match is the latest event of a name.
     pub events: Vec<Event>,
     pub workflows: BTreeMap<WorkflowRunId, WorkflowRun>,
+    pub schedules: BTreeMap<ScheduleName, Schedule>,
 }
 
 impl State {
     pub(crate) fn queue(&self, name: &QueueName) -> Result<&Queue, StoreError> {
         self.queues.get(name).ok_or_else(|| NotFound::Queue(name.to_string()).into())
+    }
+
+    pub(crate) fn schedule(&self, name: &ScheduleName) -> Result<&Schedule, StoreError> {
+        self.schedules.get(name).ok_or_else(|| NotFound::Schedule(name.to_string()).into())
     }
 
     pub(crate) fn task(&self, id: TaskId) -> Result<&Task, StoreError> {

@@ -11,6 +11,7 @@ use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::flow::{self, FlowPatch};
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
+use durable_domain::schedule::{MAX_TICKS_PER_PASS, Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Rejection, Run, RunId, RunStatus, Task, TaskId, TaskSpec,
@@ -18,7 +19,8 @@ use durable_domain::{
 };
 use durable_ports::metrics::QueueDepth;
 use durable_ports::store::{
-    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, Retry, ScheduledRun, SleepersWoken,
+    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, Retry, ScheduledRun,
+    SleepersWoken,
 };
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -166,6 +168,7 @@ impl Store for MemoryStore {
             state.delete_task(id);
         }
         state.queues.remove(name);
+        state.schedules.retain(|_, s| &s.queue != name);
         Ok(())
     }
 
@@ -184,49 +187,7 @@ impl Store for MemoryStore {
         specs: Vec<TaskSpec>,
         now: Timestamp,
     ) -> Result<CreatedTasks, StoreError> {
-        let mut state = self.write(now);
-        state.queue(queue)?;
-        // Check everything before writing anything: the batch is all or nothing.
-        for spec in &specs {
-            if let Some(wf) = spec.workflow_run_id
-                && !state.workflows.contains_key(&wf)
-            {
-                return Err(NotFound::WorkflowRun(wf).into());
-            }
-            if let Some(parent) = spec.parent_task_id
-                && !state.tasks.contains_key(&parent)
-            {
-                return Err(NotFound::Task(parent).into());
-            }
-        }
-        let mut created = Vec::with_capacity(specs.len());
-        let mut new_runs = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let key = spec.idempotency_key.clone().map(|k| (queue.clone(), k));
-            if let Some(existing) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
-                let task = state.task(*existing)?;
-                created.push(CreatedTask {
-                    task_id: task.id,
-                    run_id: task.current_run,
-                    workflow_run_id: task.spec.workflow_run_id,
-                    deduplicated: true,
-                });
-                continue;
-            }
-            let new = task::create(queue.clone(), spec, now);
-            created.push(CreatedTask {
-                task_id: new.task.id,
-                run_id: new.run.id,
-                workflow_run_id: new.task.spec.workflow_run_id,
-                deduplicated: false,
-            });
-            if let Some(key) = key {
-                state.idempotency.insert(key, new.task.id);
-            }
-            new_runs.push(new.run.clone());
-            state.save(new);
-        }
-        Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
+        create_tasks(&mut self.write(now), queue, specs, now)
     }
 
     async fn task_get(&self, id: TaskId) -> Result<Task, StoreError> {
@@ -469,6 +430,72 @@ impl Store for MemoryStore {
         Ok(page(matching, filter.limit, |w| w.id))
     }
 
+    async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError> {
+        let mut state = self.state();
+        state.queue(&schedule.queue)?;
+        if state.schedules.contains_key(&schedule.name) {
+            return Err(Rejection::ScheduleExists(schedule.name.to_string()).into());
+        }
+        state.schedules.insert(schedule.name.clone(), schedule.clone());
+        Ok(schedule)
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<Schedule>, StoreError> {
+        Ok(self.state().schedules.values().cloned().collect())
+    }
+
+    async fn schedule_get(&self, name: &ScheduleName) -> Result<Schedule, StoreError> {
+        self.state().schedule(name).cloned()
+    }
+
+    async fn schedule_update(
+        &self,
+        name: &ScheduleName,
+        patch: SchedulePatch,
+        now: Timestamp,
+    ) -> Result<Schedule, StoreError> {
+        let mut state = self.state();
+        let mut schedule = state.schedule(name)?.clone();
+        schedule.apply(patch, now);
+        state.schedules.insert(name.clone(), schedule.clone());
+        Ok(schedule)
+    }
+
+    async fn schedule_delete(&self, name: &ScheduleName) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.schedule(name)?;
+        state.schedules.remove(name);
+        Ok(())
+    }
+
+    async fn schedules_fire(&self, now: Timestamp, grace: Duration, limit: u32) -> Result<FiredSchedules, StoreError> {
+        let mut state = self.write(now);
+        let due: Vec<Schedule> = state
+            .schedules
+            .values()
+            .filter(|s| !s.paused && s.next_tick.is_some_and(|t| t <= now))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        let mut fired = FiredSchedules::default();
+        for mut schedule in due {
+            let Some(firing) = schedule.due(now, grace, MAX_TICKS_PER_PASS) else { continue };
+            let specs: Vec<TaskSpec> = firing.ticks.iter().map(|tick| schedule.tick_task(*tick)).collect();
+            let created = if specs.is_empty() {
+                CreatedTasks { tasks: Vec::new(), wake: Vec::new() }
+            } else {
+                create_tasks(&mut state, &schedule.queue, specs, now)?
+            };
+            schedule.fired(&firing, created.tasks.last().map(|c| c.task_id));
+            fired.ticks += firing.ticks.len();
+            fired.wake.extend(created.wake);
+            state.schedules.insert(schedule.name.clone(), schedule);
+        }
+        fired.wake.sort();
+        fired.wake.dedup();
+        Ok(fired)
+    }
+
     async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {
         let mut state = self.write(now);
         let expired: Vec<RunId> = state
@@ -581,6 +608,58 @@ impl Store for MemoryStore {
     async fn queue_depths(&self, now: Timestamp) -> Result<Vec<QueueDepth>, StoreError> {
         Ok(self.state().depths(now))
     }
+}
+
+/// Creates tasks with their first runs, all or nothing: `tasks_create`,
+/// also what a schedule's tick does.
+fn create_tasks(
+    state: &mut State,
+    queue: &QueueName,
+    specs: Vec<TaskSpec>,
+    now: Timestamp,
+) -> Result<CreatedTasks, StoreError> {
+    state.queue(queue)?;
+    // Check everything before writing anything: the batch is all or nothing.
+    for spec in &specs {
+        if let Some(wf) = spec.workflow_run_id
+            && !state.workflows.contains_key(&wf)
+        {
+            return Err(NotFound::WorkflowRun(wf).into());
+        }
+        if let Some(parent) = spec.parent_task_id
+            && !state.tasks.contains_key(&parent)
+        {
+            return Err(NotFound::Task(parent).into());
+        }
+    }
+    let mut created = Vec::with_capacity(specs.len());
+    let mut new_runs = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let key = spec.idempotency_key.clone().map(|k| (queue.clone(), k));
+        if let Some(existing) = key.as_ref().and_then(|k| state.idempotency.get(k)) {
+            let task = state.task(*existing)?;
+            created.push(CreatedTask {
+                task_id: task.id,
+                run_id: task.current_run,
+                workflow_run_id: task.spec.workflow_run_id,
+                deduplicated: true,
+            });
+            continue;
+        }
+        let new = task::create(queue.clone(), spec, now);
+        created.push(CreatedTask {
+            task_id: new.task.id,
+            run_id: new.run.id,
+            workflow_run_id: new.task.spec.workflow_run_id,
+            deduplicated: false,
+        });
+        if let Some(key) = key {
+            state.idempotency.insert(key, new.task.id);
+        }
+        new_runs.push(new.run.clone());
+        state.save(new);
+    }
+    Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
 }
 
 fn queue_limit(max_queues: usize) -> ValidationError {

@@ -60,6 +60,7 @@ pub mod queues;
 pub mod retention;
 pub mod retries;
 pub mod runs;
+pub mod schedules;
 pub mod sleep;
 pub mod tasks;
 pub mod timeouts;
@@ -412,6 +413,18 @@ macro_rules! conformance_suite {
                 start_timeout_spares_a_claimed_task,
                 execution_timeout_cancels_across_retries,
                 execution_timeout_spares_a_completed_task,
+            }
+            schedules {
+                create_get_list_update_delete,
+                bad_schedules_are_refused,
+                a_minute_schedule_fires_1440_tasks_over_a_day,
+                a_ticks_task_names_its_schedule_and_tick,
+                two_replicas_fire_each_tick_once,
+                a_tick_whose_task_exists_creates_no_second_one,
+                catch_up_policies_after_downtime,
+                a_paused_schedule_fires_nothing_and_resumes_after_now,
+                daylight_saving_transitions_follow_the_zone,
+                deleting_a_queue_deletes_its_schedules,
             }
             retention {
                 finished_tasks_are_deleted_after_their_ttl,

@@ -6,6 +6,7 @@ pub(crate) mod events;
 pub(crate) mod ops;
 pub(crate) mod queues;
 pub(crate) mod runs;
+pub(crate) mod schedules;
 pub(crate) mod tasks;
 pub(crate) mod workflows;
 
@@ -26,4 +27,5 @@ pub(crate) fn api() -> Router<SharedService> {
         .merge(checkpoints::routes())
         .merge(events::routes())
         .merge(workflows::routes())
+        .merge(schedules::routes())
 }

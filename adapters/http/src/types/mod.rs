@@ -8,6 +8,7 @@ pub mod ops;
 pub mod queues;
 pub mod rules;
 pub mod runs;
+pub mod schedules;
 pub mod status;
 pub mod tasks;
 pub mod wire;

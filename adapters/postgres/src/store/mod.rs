@@ -15,6 +15,7 @@ mod locks;
 mod maintenance;
 mod queues;
 mod runs;
+mod schedules;
 mod tasks;
 mod tx;
 mod workflows;
@@ -28,13 +29,15 @@ use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilte
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
+use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{
-    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken,
+    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, ScheduledRun,
+    SleepersWoken,
 };
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -397,6 +400,51 @@ impl Store for PgStore {
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         self.call(Reads, || workflows::list(&self.pool, filter)).await
+    }
+
+    async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError> {
+        self.call(Writes, || schedules::create(&self.pool, schedule.clone())).await
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<Schedule>, StoreError> {
+        self.call(Reads, || schedules::list(&self.pool)).await
+    }
+
+    async fn schedule_get(&self, name: &ScheduleName) -> Result<Schedule, StoreError> {
+        self.call(Reads, || schedules::get(&self.pool, name)).await
+    }
+
+    async fn schedule_update(
+        &self,
+        name: &ScheduleName,
+        patch: SchedulePatch,
+        now: Timestamp,
+    ) -> Result<Schedule, StoreError> {
+        self.call(Writes, || schedules::update(&self.pool, name, patch.clone(), now)).await
+    }
+
+    async fn schedule_delete(&self, name: &ScheduleName) -> Result<(), StoreError> {
+        self.call(Writes, || schedules::delete(&self.pool, name)).await
+    }
+
+    async fn schedules_fire(&self, now: Timestamp, grace: Duration, limit: u32) -> Result<FiredSchedules, StoreError> {
+        let mut fired = FiredSchedules::default();
+        for name in self.call(Reads, || schedules::due(&self.pool, now, limit)).await? {
+            match self.call(Writes, || schedules::fire_one(&self.pool, &name, now, grace)).await {
+                Ok((ticks, wake)) => {
+                    fired.ticks += ticks;
+                    fired.wake.extend(wake);
+                }
+                Err(StoreError::Unavailable(e)) => return Err(StoreError::Unavailable(e)),
+                // A schedule row that cannot be read or fired stops only itself.
+                Err(err) => {
+                    tracing::error!(schedule = %name, error = %err, "a schedule could not fire; the others go on");
+                }
+            }
+        }
+        fired.wake.sort();
+        fired.wake.dedup();
+        Ok(fired)
     }
 
     async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {

@@ -36,75 +36,82 @@ pub(crate) async fn create(
     if specs.iter().all(plain) {
         return create_plain(pool, queue, specs, now).await;
     }
-    in_transaction(pool, async |tx| {
-        // Key-share locks, as foreign keys take them: the queue and workflow
-        // runs cannot be deleted before we commit, and we learn which exist.
-        let queue_found = sqlx::query("SELECT 1 FROM queues WHERE name = $1 FOR KEY SHARE")
-            .bind(queue.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if queue_found.is_none() {
-            return Err(NotFound::Queue(queue.to_string()).into());
-        }
-        ensure_workflows(tx, &specs).await?;
-        ensure_parents(tx, &specs).await?;
+    in_transaction(pool, async |tx| create_in(tx, queue, specs, now).await).await
+}
 
-        let keys: Vec<&str> = specs.iter().filter_map(|s| s.idempotency_key.as_deref()).collect();
-        let mut known = existing_keys(tx, queue, &keys).await?;
-        let mut answers = Vec::with_capacity(specs.len());
-        let mut new = Vec::new();
-        for spec in specs {
-            if let Some(existing) = spec.idempotency_key.as_ref().and_then(|k| known.get(k)) {
-                answers.push(CreatedTask { deduplicated: true, ..existing.clone() });
-                continue;
-            }
-            let state = task::create(queue.clone(), spec, now);
-            let created = CreatedTask {
-                task_id: state.task.id,
-                run_id: state.run.id,
-                workflow_run_id: state.task.spec.workflow_run_id,
-                deduplicated: false,
-            };
-            // A later item with the same key gets this task back.
-            if let Some(key) = &state.task.spec.idempotency_key {
-                known.insert(key.clone(), created.clone());
-            }
-            answers.push(created);
-            new.push(state);
-        }
+/// Creates tasks with their first runs inside the caller's transaction, with
+/// idempotency keys, workflow runs, parents and keys checked: the body of
+/// [`create`] for such tasks, and what a schedule's tick does.
+pub(crate) async fn create_in(
+    tx: &mut PgConnection,
+    queue: &QueueName,
+    specs: Vec<TaskSpec>,
+    now: Timestamp,
+) -> Result<CreatedTasks> {
+    // Key-share locks, as foreign keys take them: the queue and workflow
+    // runs cannot be deleted before we commit, and we learn which exist.
+    let queue_found = sqlx::query("SELECT 1 FROM queues WHERE name = $1 FOR KEY SHARE")
+        .bind(queue.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if queue_found.is_none() {
+        return Err(NotFound::Queue(queue.to_string()).into());
+    }
+    ensure_workflows(tx, &specs).await?;
+    ensure_parents(tx, &specs).await?;
 
-        // Only the inserted runs count: a key lost to a concurrent create
-        // makes none. So the wake-up is sent once they are known.
-        let inserted = insert(&mut *tx, queue, &new, false).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
-        let runs: Vec<&Run> = new.iter().filter(|s| inserted.contains(&s.task.id.as_uuid())).map(|s| &s.run).collect();
-        let wake = wake::queues_to_wake(runs.iter().copied(), now);
-        write::notify(tx, &wake).await?;
-        // New keyed runs are held until their keys admit them.
-        admission::after_write(tx, runs, now).await?;
-        if inserted.len() < new.len() {
-            // A concurrent create committed one of our keys between our look-up
-            // and our insert: answer with its task, and create no run for ours.
-            let lost: HashMap<Uuid, String> = new
-                .iter()
-                .filter(|s| !inserted.contains(&s.task.id.as_uuid()))
-                .filter_map(|s| Some((s.task.id.as_uuid(), s.task.spec.idempotency_key.clone()?)))
-                .collect();
-            let keys: Vec<&str> = lost.values().map(String::as_str).collect();
-            let winners = existing_keys(tx, queue, &keys).await?;
-            for answer in &mut answers {
-                if let Some(key) = lost.get(&answer.task_id.as_uuid()) {
-                    let winner = winners.get(key).ok_or_else(|| {
-                        Error::Store(StoreError::Other(format!(
-                            "idempotency key {key:?} conflicted but no task holds it"
-                        )))
-                    })?;
-                    *answer = CreatedTask { deduplicated: true, ..winner.clone() };
-                }
+    let keys: Vec<&str> = specs.iter().filter_map(|s| s.idempotency_key.as_deref()).collect();
+    let mut known = existing_keys(tx, queue, &keys).await?;
+    let mut answers = Vec::with_capacity(specs.len());
+    let mut new = Vec::new();
+    for spec in specs {
+        if let Some(existing) = spec.idempotency_key.as_ref().and_then(|k| known.get(k)) {
+            answers.push(CreatedTask { deduplicated: true, ..existing.clone() });
+            continue;
+        }
+        let state = task::create(queue.clone(), spec, now);
+        let created = CreatedTask {
+            task_id: state.task.id,
+            run_id: state.run.id,
+            workflow_run_id: state.task.spec.workflow_run_id,
+            deduplicated: false,
+        };
+        // A later item with the same key gets this task back.
+        if let Some(key) = &state.task.spec.idempotency_key {
+            known.insert(key.clone(), created.clone());
+        }
+        answers.push(created);
+        new.push(state);
+    }
+
+    // Only the inserted runs count: a key lost to a concurrent create
+    // makes none. So the wake-up is sent once they are known.
+    let inserted = insert(&mut *tx, queue, &new, false).await?.ok_or_else(|| NotFound::Queue(queue.to_string()))?;
+    let runs: Vec<&Run> = new.iter().filter(|s| inserted.contains(&s.task.id.as_uuid())).map(|s| &s.run).collect();
+    let wake = wake::queues_to_wake(runs.iter().copied(), now);
+    write::notify(tx, &wake).await?;
+    // New keyed runs are held until their keys admit them.
+    admission::after_write(tx, runs, now).await?;
+    if inserted.len() < new.len() {
+        // A concurrent create committed one of our keys between our look-up
+        // and our insert: answer with its task, and create no run for ours.
+        let lost: HashMap<Uuid, String> = new
+            .iter()
+            .filter(|s| !inserted.contains(&s.task.id.as_uuid()))
+            .filter_map(|s| Some((s.task.id.as_uuid(), s.task.spec.idempotency_key.clone()?)))
+            .collect();
+        let keys: Vec<&str> = lost.values().map(String::as_str).collect();
+        let winners = existing_keys(tx, queue, &keys).await?;
+        for answer in &mut answers {
+            if let Some(key) = lost.get(&answer.task_id.as_uuid()) {
+                let winner = winners.get(key).ok_or_else(|| {
+                    Error::Store(StoreError::Other(format!("idempotency key {key:?} conflicted but no task holds it")))
+                })?;
+                *answer = CreatedTask { deduplicated: true, ..winner.clone() };
             }
         }
-        Ok(CreatedTasks { tasks: answers, wake })
-    })
-    .await
+    }
+    Ok(CreatedTasks { tasks: answers, wake })
 }
 
 /// Tasks without idempotency keys or workflow runs need no look-up before

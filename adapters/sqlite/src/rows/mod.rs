@@ -10,6 +10,7 @@ pub(crate) mod checkpoints;
 pub(crate) mod events;
 pub(crate) mod queues;
 pub(crate) mod runs;
+pub(crate) mod schedules;
 pub(crate) mod state;
 pub(crate) mod tasks;
 pub(crate) mod workflows;

@@ -12,6 +12,7 @@ mod events;
 mod maintenance;
 mod queues;
 mod runs;
+mod schedules;
 mod tasks;
 mod workflows;
 
@@ -23,12 +24,15 @@ use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilte
 use durable_domain::event::{Checkpoint, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
+use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
     Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
-use durable_ports::store::{Cleanup, CreatedTasks, Emitted, ExpiredClaims, FailedRun, ScheduledRun, SleepersWoken};
+use durable_ports::store::{
+    Cleanup, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, ScheduledRun, SleepersWoken,
+};
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
 use time::Duration;
@@ -244,6 +248,35 @@ impl Store for SqliteStore {
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         workflows::list(&self.db, filter).await
+    }
+
+    async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError> {
+        schedules::create(&self.db, schedule).await
+    }
+
+    async fn schedule_list(&self) -> Result<Vec<Schedule>, StoreError> {
+        schedules::list(&self.db).await
+    }
+
+    async fn schedule_get(&self, name: &ScheduleName) -> Result<Schedule, StoreError> {
+        schedules::get(&self.db, name).await
+    }
+
+    async fn schedule_update(
+        &self,
+        name: &ScheduleName,
+        patch: SchedulePatch,
+        now: Timestamp,
+    ) -> Result<Schedule, StoreError> {
+        schedules::update(&self.db, name, patch, now).await
+    }
+
+    async fn schedule_delete(&self, name: &ScheduleName) -> Result<(), StoreError> {
+        schedules::delete(&self.db, name).await
+    }
+
+    async fn schedules_fire(&self, now: Timestamp, grace: Duration, limit: u32) -> Result<FiredSchedules, StoreError> {
+        schedules::fire(&self.db, now, grace, limit).await
     }
 
     async fn claims_expire(&self, policy: &Policy, now: Timestamp, limit: u32) -> Result<ExpiredClaims, StoreError> {

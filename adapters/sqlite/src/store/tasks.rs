@@ -18,45 +18,51 @@ pub(super) async fn create(
     now: Timestamp,
 ) -> Result<CreatedTasks, StoreError> {
     let queue = queue.clone();
-    db.write(move |tx| {
-        Box::pin(async move {
-            rows::queues::get(tx, &queue).await?;
-            for spec in &specs {
-                if let Some(wf) = spec.workflow_run_id
-                    && !rows::workflows::exists(tx, wf).await?
-                {
-                    return Err(NotFound::WorkflowRun(wf).into());
-                }
-                if let Some(parent) = spec.parent_task_id
-                    && !rows::tasks::exists(tx, parent).await?
-                {
-                    return Err(NotFound::Task(parent).into());
-                }
-            }
-            let mut created = Vec::with_capacity(specs.len());
-            let mut new_runs = Vec::with_capacity(specs.len());
-            for spec in specs {
-                if let Some(key) = &spec.idempotency_key
-                    && let Some(existing) = by_idempotency_key(tx, &queue, key).await?
-                {
-                    created.push(existing);
-                    continue;
-                }
-                let new = task::create(queue.clone(), spec, now);
-                rows::tasks::insert(tx, &new.task).await?;
-                rows::runs::insert(tx, &new.run, now).await?;
-                created.push(CreatedTask {
-                    task_id: new.task.id,
-                    run_id: new.run.id,
-                    workflow_run_id: new.task.spec.workflow_run_id,
-                    deduplicated: false,
-                });
-                new_runs.push(new.run);
-            }
-            Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
-        })
-    })
-    .await
+    db.write(move |tx| Box::pin(async move { create_in(tx, &queue, specs, now).await })).await
+}
+
+/// Creates tasks with their first runs inside the caller's transaction: the
+/// body of [`create`], and what a schedule's tick does.
+pub(super) async fn create_in(
+    tx: &mut SqliteConnection,
+    queue: &QueueName,
+    specs: Vec<TaskSpec>,
+    now: Timestamp,
+) -> Result<CreatedTasks, StoreError> {
+    rows::queues::get(tx, queue).await?;
+    for spec in &specs {
+        if let Some(wf) = spec.workflow_run_id
+            && !rows::workflows::exists(tx, wf).await?
+        {
+            return Err(NotFound::WorkflowRun(wf).into());
+        }
+        if let Some(parent) = spec.parent_task_id
+            && !rows::tasks::exists(tx, parent).await?
+        {
+            return Err(NotFound::Task(parent).into());
+        }
+    }
+    let mut created = Vec::with_capacity(specs.len());
+    let mut new_runs = Vec::with_capacity(specs.len());
+    for spec in specs {
+        if let Some(key) = &spec.idempotency_key
+            && let Some(existing) = by_idempotency_key(tx, queue, key).await?
+        {
+            created.push(existing);
+            continue;
+        }
+        let new = task::create(queue.clone(), spec, now);
+        rows::tasks::insert(tx, &new.task).await?;
+        rows::runs::insert(tx, &new.run, now).await?;
+        created.push(CreatedTask {
+            task_id: new.task.id,
+            run_id: new.run.id,
+            workflow_run_id: new.task.spec.workflow_run_id,
+            deduplicated: false,
+        });
+        new_runs.push(new.run);
+    }
+    Ok(CreatedTasks { tasks: created, wake: wake::queues_to_wake(&new_runs, now) })
 }
 
 /// The task already holding this key in the queue (inserted earlier in the
