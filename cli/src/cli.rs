@@ -73,6 +73,9 @@ pub(crate) enum Command {
     /// Workflow runs: create, get, list, update
     #[command(subcommand)]
     Workflows(WorkflowsCmd),
+    /// Cron schedules: create, list, get, update, pause, resume, delete
+    #[command(subcommand)]
+    Schedules(SchedulesCmd),
     /// CLI configuration: set-server, get-server, path
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -253,6 +256,115 @@ pub(crate) struct TaskCreateArgs {
     /// An existing workflow run the task belongs to
     #[arg(long, value_name = "ID")]
     pub workflow: Option<Uuid>,
+}
+
+// ------------------------------------------------------------- schedules
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SchedulesCmd {
+    /// Create a schedule: its task is created once per tick of the cron expression
+    Create {
+        /// The schedule's name (unique)
+        #[arg(long)]
+        name: String,
+        /// The queue its tasks go to
+        #[arg(long)]
+        queue: String,
+        /// Five fields (min hour day month weekday), an optional leading seconds field, or @hourly, @daily, ...
+        #[arg(long)]
+        cron: String,
+        /// IANA time zone the expression is read in (server default UTC)
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
+        /// Ticks missed while no server ran: skip, one (server default) or all
+        #[arg(long, value_enum)]
+        catch_up: Option<CatchUpArg>,
+        /// Create it paused
+        #[arg(long)]
+        paused: bool,
+        #[command(flatten)]
+        task: ScheduleTaskArgs,
+    },
+    /// List every schedule
+    List,
+    /// Show a schedule with its next fire times and the last task it fired
+    Get {
+        /// The schedule's name
+        name: String,
+    },
+    /// Change a schedule's expression, zone, catch-up policy or task
+    Update {
+        /// The schedule's name
+        name: String,
+        #[arg(long)]
+        cron: Option<String>,
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
+        #[arg(long, value_enum)]
+        catch_up: Option<CatchUpArg>,
+        /// A new task template (replaces the whole template; --params and the rest go with it)
+        #[arg(long = "task", value_name = "TASK_NAME")]
+        task_name: Option<String>,
+        #[command(flatten)]
+        task: ScheduleTaskOptions,
+    },
+    /// Pause a schedule: nothing fires until it is resumed
+    Pause {
+        /// The schedule's name
+        name: String,
+    },
+    /// Resume a schedule from its first tick after now
+    Resume {
+        /// The schedule's name
+        name: String,
+    },
+    /// Delete a schedule (the tasks it fired stay)
+    Delete {
+        /// The schedule's name
+        name: String,
+    },
+}
+
+/// The task a schedule creates per tick.
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleTaskArgs {
+    /// The task name workers dispatch on
+    #[arg(long = "task", value_name = "TASK_NAME")]
+    pub task_name: String,
+    #[command(flatten)]
+    pub options: ScheduleTaskOptions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleTaskOptions {
+    /// Params of each task, any JSON (or @FILE, @-)
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+    /// Headers as KEY=VALUE (repeatable)
+    #[arg(long, alias = "header", value_name = "KEY=VALUE", num_args = 1.., value_parser = key_value)]
+    pub headers: Vec<(String, String)>,
+    /// How many runs of each task may fail before it fails (>= 1)
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: Option<u32>,
+    /// Claimed before lower priorities (-32768..=32767)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority: Option<i16>,
+    /// Concurrency key of each task
+    #[arg(long, value_name = "KEY")]
+    pub concurrency_key: Option<String>,
+    /// Cancel each task if not completed this many seconds after creation
+    #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds)]
+    pub execution_timeout: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CatchUpArg {
+    /// Fire none of the missed ticks
+    Skip,
+    /// Fire the latest missed tick once
+    One,
+    /// Fire every missed tick
+    All,
 }
 
 /// Cursor paging of a listing.

@@ -48,6 +48,7 @@ pub use types::runs::{
     CompleteOutcome, CompleteRun, Heartbeat, ListRuns, RunCompleted, RunFailed, RunPage, RunScheduled, RunStatus,
     RunSummary, WaitForEvent, WaitOutcome,
 };
+pub use types::schedules::{CatchUp, CreateSchedule, Schedule, ScheduleTask, UpdateSchedule};
 pub use types::tasks::{
     ClaimRequest, ClaimedTask, CreateTask, ListTasks, RetryKind, RetryStrategy, Task, TaskCanceled, TaskCreated,
     TaskPage, TaskStatus, TaskSummary,

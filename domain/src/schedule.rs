@@ -282,11 +282,15 @@ impl Schedule {
         std::iter::successors(self.next_tick, |t| self.cron.next_after(self.timezone, *t)).take(n).collect()
     }
 
-    /// Applies a change at `now`. A new expression or zone, or a resume,
-    /// starts from the first tick after `now`: ticks that passed while the
+    /// Applies a change at `now`. A different expression or zone, or a
+    /// resume, starts from the first tick after `now`: ticks that passed while the
     /// schedule was paused are not missed ticks, and never fire.
     pub fn apply(&mut self, patch: SchedulePatch, now: Timestamp) {
-        let restart = patch.cron.is_some() || patch.timezone.is_some() || (patch.paused == Some(false) && self.paused);
+        // Only a real change restarts: a patch sent twice (a client's retry)
+        // must not skip the tick that came due between the two.
+        let restart = patch.cron.as_ref().is_some_and(|c| *c != self.cron)
+            || patch.timezone.is_some_and(|z| z != self.timezone)
+            || (patch.paused == Some(false) && self.paused);
         if let Some(cron) = patch.cron {
             self.cron = cron;
         }

@@ -18,6 +18,8 @@ mod children;
 mod client_coverage;
 #[path = "e2e/concurrency.rs"]
 mod concurrency;
+#[path = "e2e/cron.rs"]
+mod cron;
 #[path = "e2e/errors.rs"]
 mod errors;
 #[path = "e2e/events.rs"]

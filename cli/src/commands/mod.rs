@@ -5,6 +5,7 @@ mod config;
 mod events;
 mod queues;
 mod runs;
+mod schedules;
 mod tasks;
 mod workflows;
 
@@ -47,6 +48,7 @@ pub(crate) async fn run(cli: Cli, out: Printer) -> anyhow::Result<()> {
         Command::Checkpoints(cmd) => checkpoints::run(&ctx, cmd).await,
         Command::Events(cmd) => events::run(&ctx, cmd).await,
         Command::Workflows(cmd) => workflows::run(&ctx, cmd).await,
+        Command::Schedules(cmd) => schedules::run(&ctx, cmd).await,
         Command::Config(_) | Command::Completions { .. } => Ok(()),
     };
     result.map_err(|error| {

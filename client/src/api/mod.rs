@@ -6,5 +6,6 @@ mod health;
 mod pages;
 mod queues;
 mod runs;
+mod schedules;
 mod tasks;
 mod workflows;

@@ -8,5 +8,6 @@ pub mod handoff;
 pub mod queues;
 pub mod results;
 pub mod runs;
+pub mod schedules;
 pub mod tasks;
 pub mod workflows;

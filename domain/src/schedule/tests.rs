@@ -160,8 +160,11 @@ fn resuming_starts_after_now_so_paused_ticks_never_fire() {
     assert_eq!(s.next_tick, Some(datetime!(2027-01-10 06:00 UTC)));
     assert_eq!(s.updated_at, datetime!(2027-01-10 05:10 UTC));
     let patch = ScheduleUpdate { cron: Some("*/15 * * * *".into()), ..ScheduleUpdate::default() }.validate().unwrap();
-    s.apply(patch, datetime!(2027-01-10 05:20 UTC));
+    s.apply(patch.clone(), datetime!(2027-01-10 05:20 UTC));
     assert_eq!(s.upcoming(2), vec![datetime!(2027-01-10 05:30 UTC), datetime!(2027-01-10 05:45 UTC)]);
+    // The same patch again, after 05:30 came due: the 05:30 tick stays due.
+    s.apply(patch, datetime!(2027-01-10 05:30:01 UTC));
+    assert_eq!(s.next_tick, Some(datetime!(2027-01-10 05:30 UTC)));
 }
 
 #[test]
