@@ -735,6 +735,76 @@ mod postgres_only {
         assert_eq!(completed, RUNS as i64);
     }
 
+    fn minute_schedule(name: &str, queue: &QueueName, now: time::OffsetDateTime) -> durable_domain::schedule::Schedule {
+        let new = durable_domain::schedule::NewSchedule {
+            name: name.to_owned(),
+            queue_name: queue.as_str().to_owned(),
+            cron: "* * * * *".into(),
+            timezone: None,
+            task: durable_domain::command::NewTask { task_name: "tick".into(), ..Default::default() },
+            catch_up: None,
+            paused: None,
+        };
+        new.validate(now).expect("valid schedule")
+    }
+
+    /// Four replicas with pools of their own sweep the same schedules at the
+    /// same instants: every tick makes one task.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn replicas_on_separate_pools_fire_each_tick_once() {
+        let db = test_database().await;
+        let setup = db.store(2).await;
+        let queue = queue(&setup, "cron").await;
+        let t0 = time::macros::datetime!(2030-01-01 00:00 UTC);
+        for i in 0..5 {
+            setup.schedule_create(minute_schedule(&format!("s{i}"), &queue, t0)).await.unwrap();
+        }
+        let mut replicas = Vec::new();
+        for _ in 0..4 {
+            replicas.push(Arc::new(db.store(2).await));
+        }
+        let grace = Duration::MINUTE;
+        let mut fired = 0;
+        for minute in 1..=30 {
+            let now = t0 + Duration::minutes(minute);
+            let sweeps: Vec<_> = replicas
+                .iter()
+                .map(|r| {
+                    let r = r.clone();
+                    tokio::spawn(async move { r.schedules_fire(now, grace, 100).await.expect("fire") })
+                })
+                .collect();
+            for sweep in sweeps {
+                fired += sweep.await.unwrap().ticks;
+            }
+        }
+        assert_eq!(fired, 5 * 30, "each tick reported fired by exactly one replica");
+        let (tasks, distinct): (i64, i64) =
+            sqlx::query_as("SELECT count(*), count(DISTINCT idempotency_key) FROM tasks WHERE queue = $1")
+                .bind(queue.as_str())
+                .fetch_one(setup.pool())
+                .await
+                .unwrap();
+        assert_eq!((tasks, distinct), (150, 150));
+    }
+
+    /// A schedule row nobody can read (written by hand, say) is logged and
+    /// left; the schedules beside it fire.
+    #[tokio::test]
+    async fn a_bad_schedule_row_does_not_stop_the_others() {
+        let db = test_database().await;
+        let store = db.store(2).await;
+        let queue = queue(&store, "cron").await;
+        let t0 = time::macros::datetime!(2030-01-01 00:00 UTC);
+        store.schedule_create(minute_schedule("bad", &queue, t0)).await.unwrap();
+        store.schedule_create(minute_schedule("good", &queue, t0)).await.unwrap();
+        sqlx::query("UPDATE schedules SET cron = 'not a cron' WHERE name = 'bad'").execute(store.pool()).await.unwrap();
+        let fired = store.schedules_fire(t0 + Duration::MINUTE, Duration::MINUTE, 100).await.expect("the pass goes on");
+        assert_eq!(fired.ticks, 1);
+        let good = store.schedule_get(&durable_domain::schedule::ScheduleName::parse("n", "good").unwrap()).await;
+        assert_eq!(good.unwrap().next_tick, Some(t0 + Duration::minutes(2)));
+    }
+
     /// A claim that expires frees its key's slot when the sweeper of another
     /// replica (another pool) expires it, and the claimer of a third sees it.
     #[tokio::test]
