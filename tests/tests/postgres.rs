@@ -788,6 +788,36 @@ mod postgres_only {
         assert_eq!((tasks, distinct), (150, 150));
     }
 
+    /// A replica that dies while it holds a schedule's row (mid-tick) commits
+    /// nothing: the others skip the locked row meanwhile, and once its
+    /// connection is gone the next sweep fires the tick, once.
+    #[tokio::test]
+    async fn a_replica_killed_mid_tick_leaves_the_tick_to_the_next_sweep() {
+        let db = test_database().await;
+        let store = db.store(2).await;
+        let queue = queue(&store, "cron").await;
+        let t0 = time::macros::datetime!(2030-01-01 00:00 UTC);
+        store.schedule_create(minute_schedule("mid-tick", &queue, t0)).await.unwrap();
+        let mut dying = PgConnection::connect(db.url()).await.unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut dying).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut dying).await.unwrap();
+        sqlx::query("SELECT * FROM schedules WHERE name = 'mid-tick' FOR UPDATE").execute(&mut dying).await.unwrap();
+        let tick = t0 + Duration::MINUTE;
+        let meanwhile = store.schedules_fire(tick, Duration::MINUTE, 100).await.unwrap();
+        assert_eq!(meanwhile.ticks, 0, "the row is held: another replica is firing it");
+        let mut admin = PgConnection::connect(db.url()).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut admin).await.unwrap();
+        drop(dying);
+        let mut fired = 0;
+        let deadline = Instant::now() + StdDuration::from_secs(10);
+        while fired == 0 && Instant::now() < deadline {
+            fired = store.schedules_fire(tick + Duration::SECOND, Duration::MINUTE, 100).await.unwrap().ticks;
+        }
+        assert_eq!(fired, 1, "the next sweep fires the tick the dead replica held");
+        let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(tasks, 1);
+    }
+
     /// A schedule row nobody can read (written by hand, say) is logged and
     /// left; the schedules beside it fire.
     #[tokio::test]

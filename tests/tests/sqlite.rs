@@ -183,6 +183,52 @@ mod file {
         store.close().await;
     }
 
+    /// A schedule survives the restart of a server that was down for ten
+    /// minutes, and the restarted one catches up as the schedule says.
+    #[tokio::test]
+    async fn a_schedule_catches_up_after_a_restart() {
+        use durable_domain::schedule::{NewSchedule, ScheduleName};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("durable.db");
+        let t0 = time::macros::datetime!(2030-01-01 00:00 UTC);
+        let queue = Queue {
+            name: QueueName::parse("name", "cron").unwrap(),
+            created_at: t0,
+            cleanup: CleanupPolicy::default(),
+            flow: Default::default(),
+        };
+        let store = SqliteStore::open(&path).await.unwrap();
+        store.queue_create(queue.clone(), 10).await.unwrap();
+        for (name, catch_up) in [("all", "all"), ("one", "one")] {
+            let new = NewSchedule {
+                name: name.into(),
+                queue_name: "cron".into(),
+                cron: "* * * * *".into(),
+                timezone: None,
+                task: durable_domain::command::NewTask { task_name: name.into(), ..Default::default() },
+                catch_up: Some(catch_up.into()),
+                paused: None,
+            };
+            store.schedule_create(new.validate(t0).unwrap()).await.unwrap();
+        }
+        assert_eq!(store.schedules_fire(t0 + Duration::MINUTE, Duration::MINUTE, 100).await.unwrap().ticks, 2);
+        store.close().await;
+        drop(store);
+
+        // Down from 00:01 to 00:11:30.
+        let store = SqliteStore::open(&path).await.unwrap();
+        let now = t0 + Duration::minutes(11) + Duration::seconds(30);
+        let fired = store.schedules_fire(now, Duration::seconds(5), 100).await.unwrap();
+        assert_eq!(fired.ticks, 10 + 1, "all: the ten missed ticks 00:02-00:11; one: the latest, 00:11");
+        for name in ["all", "one"] {
+            let s = store.schedule_get(&ScheduleName::parse("n", name).unwrap()).await.unwrap();
+            assert_eq!(s.next_tick, Some(t0 + Duration::minutes(12)), "{name}");
+            assert_eq!(s.last_tick, Some(t0 + Duration::minutes(11)), "{name}");
+        }
+        let filter = durable_domain::command::TaskFilter { limit: 100, ..Default::default() };
+        assert_eq!(store.task_list(&filter).await.unwrap().items.len(), 2 + 11);
+    }
+
     #[tokio::test]
     async fn a_second_store_on_the_same_file_is_refused_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();

@@ -284,6 +284,44 @@ def emit_event(req: t.EmitEventRequest) -> Call[t.EmitEventResponse]:
     return Call("POST", f"{API}/events", parse_as(t.EmitEventResponse), to_json(req))
 
 
+# Schedules
+
+
+def parse_schedules(response: httpx.Response) -> list[t.Schedule]:
+    return parse_as(t.ListSchedulesResponse)(response).schedules
+
+
+def create_schedule(req: t.CreateScheduleRequest) -> Call[t.Schedule]:
+    # A repeat of a create that was applied answers 409 (the name is taken).
+    return Call("POST", f"{API}/schedules", parse_as(t.Schedule), to_json(req))
+
+
+def list_schedules() -> Call[list[t.Schedule]]:
+    return Call("GET", f"{API}/schedules", parse_schedules, idempotent=True)
+
+
+def get_schedule(name: str) -> Call[t.Schedule]:
+    return Call("GET", f"{API}/schedules/{seg(name)}", parse_as(t.Schedule), idempotent=True)
+
+
+def update_schedule(name: str, req: t.UpdateScheduleRequest) -> Call[t.Schedule]:
+    # The same patch twice leaves the same schedule: the server restarts the
+    # ticks only for a different expression or zone, or a resume.
+    return Call("PATCH", f"{API}/schedules/{seg(name)}", parse_as(t.Schedule), to_json(req), idempotent=True)
+
+
+def pause_schedule(name: str) -> Call[t.Schedule]:
+    return update_schedule(name, t.UpdateScheduleRequest(paused=True))
+
+
+def resume_schedule(name: str) -> Call[t.Schedule]:
+    return update_schedule(name, t.UpdateScheduleRequest(paused=False))
+
+
+def delete_schedule(name: str) -> Call[None]:
+    return Call("DELETE", f"{API}/schedules/{seg(name)}", parse_nothing, idempotent=True)
+
+
 # Workflow runs
 
 

@@ -166,6 +166,29 @@ class AsyncDurableClient:
     async def emit_event(self, req: t.EmitEventRequest) -> t.EmitEventResponse:
         return await self._run(calls.emit_event(req))
 
+    # Schedules
+
+    async def create_schedule(self, req: t.CreateScheduleRequest) -> t.Schedule:
+        return await self._run(calls.create_schedule(req))
+
+    async def list_schedules(self) -> list[t.Schedule]:
+        return await self._run(calls.list_schedules())
+
+    async def get_schedule(self, name: str) -> t.Schedule:
+        return await self._run(calls.get_schedule(name))
+
+    async def update_schedule(self, name: str, req: t.UpdateScheduleRequest) -> t.Schedule:
+        return await self._run(calls.update_schedule(name, req))
+
+    async def pause_schedule(self, name: str) -> t.Schedule:
+        return await self._run(calls.pause_schedule(name))
+
+    async def resume_schedule(self, name: str) -> t.Schedule:
+        return await self._run(calls.resume_schedule(name))
+
+    async def delete_schedule(self, name: str) -> None:
+        return await self._run(calls.delete_schedule(name))
+
     # Workflow runs
 
     async def create_workflow_run(self, req: t.CreateWorkflowRunRequest) -> t.CreateWorkflowRunResponse:

@@ -165,6 +165,29 @@ class DurableClient:
     def emit_event(self, req: t.EmitEventRequest) -> t.EmitEventResponse:
         return self._run(calls.emit_event(req))
 
+    # Schedules
+
+    def create_schedule(self, req: t.CreateScheduleRequest) -> t.Schedule:
+        return self._run(calls.create_schedule(req))
+
+    def list_schedules(self) -> list[t.Schedule]:
+        return self._run(calls.list_schedules())
+
+    def get_schedule(self, name: str) -> t.Schedule:
+        return self._run(calls.get_schedule(name))
+
+    def update_schedule(self, name: str, req: t.UpdateScheduleRequest) -> t.Schedule:
+        return self._run(calls.update_schedule(name, req))
+
+    def pause_schedule(self, name: str) -> t.Schedule:
+        return self._run(calls.pause_schedule(name))
+
+    def resume_schedule(self, name: str) -> t.Schedule:
+        return self._run(calls.resume_schedule(name))
+
+    def delete_schedule(self, name: str) -> None:
+        return self._run(calls.delete_schedule(name))
+
     # Workflow runs
 
     def create_workflow_run(self, req: t.CreateWorkflowRunRequest) -> t.CreateWorkflowRunResponse:

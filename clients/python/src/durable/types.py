@@ -474,6 +474,99 @@ class EmitEventResponse:
     created_at: str
 
 
+# Schedules
+
+
+class CatchUp(StrEnum):
+    """(ext) What a schedule does with ticks that passed while no server ran."""
+
+    SKIP = "skip"  # fire none of them
+    ONE = "one"  # fire the latest of them once
+    ALL = "all"  # fire every one of them
+
+
+@dataclass
+class CreateScheduleRequest:
+    """(ext) `POST /schedules`: a cron schedule creating `task` in `queue_name` on every tick.
+
+    `cron` has five fields, an optional leading seconds field, or is a macro
+    (`@hourly`, …); `timezone` is an IANA zone (server default `UTC`);
+    `catch_up` defaults to `CatchUp.ONE`. The task may not carry
+    `idempotency_key`, `run_at`, `workflow_run_id` or `parent_task_id`: each
+    tick's task gets the key `schedule:<name>:<tick>` and the headers
+    `durable-schedule` (the name) and `durable-tick` (the tick, RFC 3339 UTC).
+    """
+
+    name: str
+    queue_name: str
+    cron: str
+    task: CreateTaskRequest
+    timezone: str | None = None
+    catch_up: CatchUp | None = None
+    paused: bool | None = None
+
+
+@dataclass
+class UpdateScheduleRequest:
+    """(ext) `PATCH /schedules/{name}`: fields left `None` stay as they are.
+
+    A new `task` replaces the whole template; `paused=False` resumes from the
+    first tick after now.
+    """
+
+    cron: str | None = None
+    timezone: str | None = None
+    task: CreateTaskRequest | None = None
+    catch_up: CatchUp | None = None
+    paused: bool | None = None
+
+
+@dataclass
+class ScheduleTask:
+    """(ext) The task a schedule creates on every tick, with the server's defaults applied."""
+
+    task_name: str
+    params: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    retry_strategy: RetryStrategy | None = None
+    max_attempts: int = 1
+    start_timeout: float | None = None
+    execution_timeout: float | None = None
+    priority: int = 0
+    concurrency_key: str | None = None
+
+
+@dataclass
+class Schedule:
+    """(ext) A cron schedule as the server describes it.
+
+    `next_tick` is the first tick not fired yet; `next_fire_times` the next
+    five (none while paused); `last_task_id` the task the last fired tick
+    created.
+    """
+
+    name: str
+    queue_name: str
+    cron: str
+    timezone: str
+    task: ScheduleTask
+    catch_up: CatchUp
+    paused: bool
+    created_at: str
+    updated_at: str
+    next_tick: str | None = None
+    next_fire_times: list[str] = field(default_factory=list)
+    last_tick: str | None = None
+    last_task_id: str | None = None
+
+
+@dataclass
+class ListSchedulesResponse:
+    """(ext) `GET /schedules`: every schedule, by name."""
+
+    schedules: list[Schedule] = field(default_factory=list)
+
+
 # Workflow runs
 
 
