@@ -116,8 +116,8 @@ impl From<TaskSpec> for ScheduleTaskBody {
             headers: spec.headers,
             retry_strategy: spec.retry_strategy.map(Into::into),
             max_attempts: spec.max_attempts,
-            start_timeout: spec.start_timeout.map(|d| d.as_seconds_f64()),
-            execution_timeout: spec.execution_timeout.map(|d| d.as_seconds_f64()),
+            start_timeout: spec.start_timeout.map(time::Duration::as_seconds_f64),
+            execution_timeout: spec.execution_timeout.map(time::Duration::as_seconds_f64),
             priority: spec.priority,
             concurrency_key: spec.concurrency_key,
         }
