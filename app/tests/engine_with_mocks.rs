@@ -8,7 +8,7 @@ use durable_app::{Engine, EngineConfig};
 use durable_domain::command::{ClaimRequest, NewQueue, NewTask};
 use durable_domain::{NotFound, QueueName, Rejection, RunId, TaskId};
 use durable_ports::store::{
-    CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, Retry, ScheduledRun, SleepersWoken,
+    CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, Retry, ScheduledRun, SleepersWoken,
 };
 use durable_ports::{ManualClock, MockNotifier, MockStore, MockSubscription, Service, ServiceError, StoreError};
 use mockall::Sequence;
@@ -211,13 +211,16 @@ async fn sweep_notifies_the_queues_it_made_claimable() {
         .with(always(), always(), always())
         .returning(|_, _, _| Ok(ExpiredClaims { requeued: vec![queue("a")], tasks_failed: 1, wake: vec![queue("a")] }));
     store.expect_sleepers_wake().returning(|_, _| Ok(SleepersWoken { woken: 1, wake: vec![queue("b")] }));
+    store.expect_schedules_fire().returning(|_, _, _| Ok(FiredSchedules { ticks: 4, wake: vec![queue("c")] }));
     store.expect_timeouts_enforce().returning(|_, _| Ok(2));
     store.expect_retention_delete().returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
     notifier.expect_notify().withf(|q| q == [queue("a")]).times(1).returning(|_| ());
     notifier.expect_notify().withf(|q| q == [queue("b")]).times(1).returning(|_| ());
+    notifier.expect_notify().withf(|q| q == [queue("c")]).times(1).returning(|_| ());
     let report = engine(store, notifier).sweep_once().await.unwrap();
     assert_eq!((report.claims_expired, report.tasks_failed_by_expiry), (2, 1));
     assert_eq!(report.sleepers_woken, 1);
+    assert_eq!(report.ticks_fired, 4);
     assert_eq!(report.tasks_timed_out, 2);
     assert_eq!(report.cleaned.tasks, 3);
 }
@@ -228,6 +231,7 @@ async fn a_failing_sweep_step_does_not_stop_the_others() {
     let mut notifier = MockNotifier::new();
     store.expect_claims_expire().times(1).returning(|_, _, _| Err(StoreError::Other("corrupt row".into())));
     store.expect_sleepers_wake().times(1).returning(|_, _| Ok(SleepersWoken { woken: 1, wake: vec![queue("b")] }));
+    store.expect_schedules_fire().times(1).returning(|_, _, _| Err(StoreError::Other("bad schedule".into())));
     store.expect_timeouts_enforce().times(1).returning(|_, _| Err(StoreError::Other("statement failed".into())));
     store
         .expect_retention_delete()
@@ -235,7 +239,7 @@ async fn a_failing_sweep_step_does_not_stop_the_others() {
         .returning(|_, _| Ok(durable_ports::store::Cleanup { tasks: 3, events: 1 }));
     notifier.expect_notify().withf(|q| q == [queue("b")]).times(1).returning(|_| ());
     let report = engine(store, notifier).sweep_once().await.unwrap();
-    assert_eq!(report.failed_steps, 2);
+    assert_eq!(report.failed_steps, 3);
     assert_eq!(report.sleepers_woken, 1);
     assert_eq!(report.cleaned.tasks, 3);
 }
@@ -246,6 +250,7 @@ async fn a_sweep_is_an_error_only_when_every_step_failed() {
     let down = || StoreError::Unavailable("connection refused".into());
     store.expect_claims_expire().times(1).returning(move |_, _, _| Err(down()));
     store.expect_sleepers_wake().times(1).returning(move |_, _| Err(down()));
+    store.expect_schedules_fire().times(1).returning(move |_, _, _| Err(down()));
     store.expect_timeouts_enforce().times(1).returning(move |_, _| Err(down()));
     store.expect_retention_delete().times(1).returning(move |_, _| Err(down()));
     let err = engine(store, MockNotifier::new()).sweep_once().await.unwrap_err();

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from conftest import eventually, unique
 
 from durable import DurableError
+from durable import _calls as calls
+from durable._codec import from_json
 from durable.types import (
     CatchUp,
     ClaimTasksRequest,
@@ -173,14 +176,14 @@ async def test_errors_name_their_cause(api: Any, made: list[str]) -> None:
     with pytest.raises(DurableError) as no_schedule:
         await api.get_schedule(unknown)
     expect_error(no_schedule, 404, "NOT_FOUND")
-    for call in (
-        lambda: api.update_schedule(unknown, UpdateScheduleRequest(cron="@daily")),
-        lambda: api.pause_schedule(unknown),
-        lambda: api.resume_schedule(unknown),
-        lambda: api.delete_schedule(unknown),
+    for method, args in (
+        ("update_schedule", (unknown, UpdateScheduleRequest(cron="@daily"))),
+        ("pause_schedule", (unknown,)),
+        ("resume_schedule", (unknown,)),
+        ("delete_schedule", (unknown,)),
     ):
         with pytest.raises(DurableError) as missing:
-            await call()
+            await getattr(api, method)(*args)
         expect_error(missing, 404, "NOT_FOUND")
 
     with pytest.raises(DurableError) as no_queue:
@@ -261,3 +264,71 @@ async def test_a_schedule_fires_tasks_naming_schedule_and_tick(api: Any, made: l
 
     await api.delete_schedule(name)
     assert (await api.get_task(task.task_id)).id == task.task_id, "the tasks a schedule fired stay"
+
+
+def test_calls_encode_names_and_retry_only_what_is_safe_to_repeat() -> None:
+    request = CreateScheduleRequest("s", "q", "@daily", CreateTaskRequest("t", params={"keep": None}))
+    create = calls.create_schedule(request)
+    assert (create.method, create.path, create.idempotent) == ("POST", "/api/v1/schedules", False)
+    assert create.body == {
+        "name": "s",
+        "queue_name": "q",
+        "cron": "@daily",
+        "task": {"task_name": "t", "params": {"keep": None}},
+    }
+    listed = calls.list_schedules()
+    assert (listed.method, listed.path, listed.idempotent) == ("GET", "/api/v1/schedules", True)
+    path = "/api/v1/schedules/eu%2Fbilling%20%231%3F"
+    for call, method in (
+        (calls.get_schedule("eu/billing #1?"), "GET"),
+        (calls.update_schedule("eu/billing #1?", UpdateScheduleRequest()), "PATCH"),
+        (calls.pause_schedule("eu/billing #1?"), "PATCH"),
+        (calls.resume_schedule("eu/billing #1?"), "PATCH"),
+        (calls.delete_schedule("eu/billing #1?"), "DELETE"),
+    ):
+        assert (call.method, call.path, call.idempotent) == (method, path, True)
+    assert calls.pause_schedule("s").body == {"paused": True}
+    assert calls.resume_schedule("s").body == {"paused": False}
+    patch = UpdateScheduleRequest(cron="@hourly", catch_up=CatchUp.ALL, task=CreateTaskRequest("u", max_attempts=2))
+    assert calls.update_schedule("s", patch).body == {
+        "cron": "@hourly",
+        "task": {"task_name": "u", "max_attempts": 2},
+        "catch_up": "all",
+    }
+
+
+def test_schedules_decode_ignoring_what_they_do_not_know() -> None:
+    data = {
+        "name": "s",
+        "queue_name": "q",
+        "cron": "@daily",
+        "timezone": "UTC",
+        "task": {
+            "task_name": "t",
+            "params": None,
+            "headers": {},
+            "retry_strategy": {"kind": "fixed", "base_seconds": 5.0},
+            "max_attempts": 3,
+            "start_timeout": None,
+            "execution_timeout": 60.0,
+            "priority": 0,
+            "concurrency_key": None,
+            "from_the_future": 1,
+        },
+        "catch_up": "sometimes",
+        "paused": False,
+        "next_tick": "2030-01-02T00:00:00Z",
+        "next_fire_times": ["2030-01-02T00:00:00Z"],
+        "last_tick": None,
+        "last_task_id": None,
+        "created_at": "2030-01-01T00:00:00Z",
+        "updated_at": "2030-01-01T00:00:00Z",
+        "shard": 7,
+    }
+    [schedule] = calls.parse_schedules(httpx.Response(200, json={"schedules": [data]}))
+    assert schedule == from_json(Schedule, data)
+    assert schedule.task.retry_strategy == RetryStrategy(RetryStrategyKind.FIXED, 5.0)
+    assert (schedule.task.max_attempts, schedule.task.execution_timeout) == (3, 60.0)
+    # A policy this client does not know yet is kept as text, not refused.
+    assert schedule.catch_up == "sometimes"
+    assert from_json(Schedule, {**data, "catch_up": "all"}).catch_up is CatchUp.ALL
