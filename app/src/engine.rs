@@ -18,7 +18,7 @@ use durable_domain::{
     NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
     WorkflowRunId, clock,
 };
-use durable_ports::service::{CreatedTask, FailedRun, Finished, Handoff, PutCheckpoint};
+use durable_ports::service::{CreatedTask, FailedRun, Finished, Handoff, PutCheckpoint, RetriedTask};
 use durable_ports::{Clock, ItemError, Metrics, NoopMetrics, Notifier, Observation, Service, ServiceError, Store};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -160,6 +160,12 @@ impl Service for Engine {
 
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError> {
         Ok(self.store.queue_stats(&existing_queue(&name)?, self.now()).await?)
+    }
+
+    async fn retry_task(&self, id: TaskId) -> Result<RetriedTask, ServiceError> {
+        let retried = self.store.task_retry(id, self.now()).await?;
+        self.notify(&retried.wake).await;
+        Ok(retried)
     }
 
     async fn create_schedule(&self, new: NewSchedule) -> Result<Schedule, ServiceError> {

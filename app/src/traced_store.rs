@@ -24,8 +24,8 @@ use durable_ports::StoreError;
 use durable_ports::error::ItemError;
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{
-    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, ScheduledRun,
-    SleepersWoken,
+    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, RetriedTask,
+    ScheduledRun, SleepersWoken,
 };
 use serde_json::Value;
 use time::Duration;
@@ -80,6 +80,10 @@ impl Store for TracedStore {
 
     async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
         traced("store.queue_update", self.inner.queue_update(name, patch, now)).await
+    }
+
+    async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {
+        traced("store.task_retry", self.inner.task_retry(id, now)).await
     }
 
     async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError> {

@@ -191,6 +191,11 @@ pub(crate) enum TasksCmd {
         /// The task id
         id: Uuid,
     },
+    /// Retry a failed or canceled task: a new run, due now
+    Retry {
+        /// The task id
+        id: Uuid,
+    },
     /// Wait until a task finishes; exit 0 when it completed, 1 when it failed,
     /// was canceled or the wait timed out
     Wait {

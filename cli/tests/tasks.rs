@@ -258,6 +258,23 @@ fn cancel_in_both_formats() {
 }
 
 #[test]
+fn retry_a_canceled_task_in_both_formats() {
+    let server = TestServer::start();
+    server.queue("q");
+    let (a, _) = server.task("q", "a", &[]);
+    server.cmd(["tasks", "retry", &a]).assert().code(1).stderr(predicate::str::contains("only failed or canceled"));
+    server.json(["tasks", "cancel", &a]);
+    let retried = server.json(["tasks", "retry", &a]);
+    assert_eq!((retried["task_id"].as_str(), retried["attempt"].as_u64()), (Some(a.as_str()), Some(2)));
+    assert_eq!(retried["status"], "pending");
+    let (claimed_task, claimed_run) = server.claim("q");
+    assert_eq!((claimed_task, claimed_run), (a.clone(), retried["run_id"].as_str().unwrap().to_owned()));
+    server.json(["runs", "fail", retried["run_id"].as_str().unwrap(), "--error", "boom"]);
+    let text = server.table(["tasks", "retry", &a]);
+    assert_eq!(field(&text, "attempt"), "3");
+}
+
+#[test]
 fn wait_exits_0_when_the_task_completes() {
     let server = TestServer::start();
     server.queue("q");

@@ -51,7 +51,7 @@ pub use types::runs::{
 pub use types::schedules::{CatchUp, CreateSchedule, Schedule, ScheduleTask, UpdateSchedule};
 pub use types::tasks::{
     ClaimRequest, ClaimedTask, CreateTask, ListTasks, RetryKind, RetryStrategy, Task, TaskCanceled, TaskCreated,
-    TaskPage, TaskStatus, TaskSummary,
+    TaskPage, TaskRetried, TaskStatus, TaskSummary,
 };
 pub use types::workflows::{
     CreateWorkflowRun, ListWorkflowRuns, UpdateWorkflowRun, WorkflowRun, WorkflowRunCreated, WorkflowRunPage,

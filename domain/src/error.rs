@@ -67,4 +67,10 @@ pub enum Rejection {
     QueueNotEmpty(String),
     #[error("schedule \"{0}\" already exists")]
     ScheduleExists(String),
+    #[error("task {task} is {status}; only failed or canceled tasks can be retried")]
+    NotRetryable { task: TaskId, status: &'static str },
+    #[error(
+        "task {task} is past its start or execution timeout (counted from its creation); a retry would be canceled again"
+    )]
+    PastDeadline { task: TaskId },
 }

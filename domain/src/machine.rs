@@ -301,6 +301,30 @@ pub fn cancel(state: &mut TaskState, reason: Option<&str>, now: Timestamp) -> Re
     Ok(())
 }
 
+/// Retries a failed or canceled task **(ext)**, as an operator does: a new
+/// run (the next attempt) due now, and the task pending again with its
+/// whole failure budget (`max_attempts` more failures, a fresh count of
+/// claim expiries). Its last error stays until a run ends otherwise. A
+/// task past its start or execution timeout (both count from creation)
+/// would be canceled again by the next sweep, so it is refused instead.
+pub fn retry(state: &mut TaskState, now: Timestamp) -> Result<Run, Rejection> {
+    let TaskState { task, run } = state;
+    if !matches!(task.status, TaskStatus::Failed | TaskStatus::Canceled) {
+        return Err(Rejection::NotRetryable { task: task.id, status: task.status.as_str() });
+    }
+    let mut reopened = task.clone();
+    reopened.status = TaskStatus::Pending;
+    reopened.completed_at = None;
+    if overdue(&reopened, now).is_some() {
+        return Err(Rejection::PastDeadline { task: task.id });
+    }
+    *task = reopened;
+    task.failures = 0;
+    task.consecutive_expiries = 0;
+    task.result = None;
+    Ok(next_run(task, run, now, now))
+}
+
 pub const START_TIMEOUT: &str = "start timeout exceeded";
 pub const EXECUTION_TIMEOUT: &str = "execution timeout exceeded";
 

@@ -193,3 +193,59 @@ fn retention_never_deletes_unfinished_tasks() {
         assert!(!machine::retention_due(&state.task, Some(secs(1)), at(1_000_000)));
     }
 }
+
+// ---------------------------------------------------------------- retry
+
+#[test]
+fn retry_reopens_a_failed_or_canceled_task_with_a_new_run() {
+    let [_, failed, canceled] = finished_tasks();
+    for mut state in [failed, canceled] {
+        let before = state.clone();
+        let run = machine::retry(&mut state, at(10)).unwrap();
+        assert_eq!(run.attempt, before.run.attempt + 1);
+        assert_eq!((run.status, run.available_at, run.task_id), (RunStatus::Pending, at(10), before.task.id));
+        assert_eq!(state.task.status, TaskStatus::Pending);
+        assert_eq!((state.task.current_run, state.task.attempts), (run.id, run.attempt));
+        assert_eq!((state.task.completed_at, state.task.failures, state.task.consecutive_expiries), (None, 0, 0));
+        assert_eq!(state.task.last_error, before.task.last_error, "the last error stays until a run ends");
+        assert_eq!(state.run, before.run, "the old run is left as it ended");
+    }
+}
+
+#[test]
+fn a_retried_task_gets_its_whole_failure_budget_again() {
+    let mut state = claimed(with_attempts(1));
+    machine::fail(&mut state, "boom", at(1)).unwrap();
+    assert_eq!(state.task.status, TaskStatus::Failed);
+    let run = machine::retry(&mut state, at(2)).unwrap();
+    let mut retried = TaskState { task: state.task.clone(), run };
+    machine::claim(&mut retried, &claim_for(30), at(3)).unwrap();
+    machine::fail(&mut retried, "boom again", at(4)).unwrap();
+    assert_eq!(retried.task.status, TaskStatus::Failed, "max_attempts 1: one more failure fails it again");
+    assert_eq!(retried.task.attempts, 2);
+}
+
+#[test]
+fn retry_refuses_unfinished_and_completed_tasks() {
+    let [mut completed, _, _] = finished_tasks();
+    let id = completed.task.id;
+    assert_rejected(&mut completed, Rejection::NotRetryable { task: id, status: "completed" }, |s| {
+        machine::retry(s, at(10))
+    });
+    let mut pending = new_task(spec());
+    let id = pending.task.id;
+    assert_rejected(&mut pending, Rejection::NotRetryable { task: id, status: "pending" }, |s| {
+        machine::retry(s, at(10))
+    });
+}
+
+#[test]
+fn retry_refuses_a_task_past_its_timeout() {
+    let mut state = new_task(with_timeouts(None, Some(60)));
+    machine::cancel(&mut state, Some(EXECUTION_TIMEOUT), at(60)).unwrap();
+    let id = state.task.id;
+    assert_rejected(&mut state, Rejection::PastDeadline { task: id }, |s| machine::retry(s, at(61)));
+    let mut early = new_task(with_timeouts(None, Some(60)));
+    machine::cancel(&mut early, None, at(5)).unwrap();
+    assert!(machine::retry(&mut early, at(10)).is_ok(), "within the deadline a retry is fine");
+}

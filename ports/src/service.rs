@@ -14,7 +14,7 @@ use durable_domain::{Queue, QueueStats, Run, RunId, Task, TaskId, TaskState, Tim
 use serde_json::Value;
 
 use crate::error::{ItemError, ServiceError};
-pub use crate::store::{CreatedTask, FailedRun, Retry};
+pub use crate::store::{CreatedTask, FailedRun, RetriedTask, Retry};
 // Where callers of the use cases have always found it.
 pub use durable_domain::command::PutCheckpoint;
 
@@ -73,6 +73,8 @@ pub trait Service: Send + Sync + 'static {
     async fn list_tasks(&self, filter: TaskFilter) -> Result<Page<Task, TaskId>, ServiceError>;
     async fn get_task(&self, id: TaskId) -> Result<Task, ServiceError>;
     async fn cancel_task(&self, id: TaskId) -> Result<(), ServiceError>;
+    /// Retries a failed or canceled task **(ext)**: a new run, attempt + 1.
+    async fn retry_task(&self, id: TaskId) -> Result<RetriedTask, ServiceError>;
 
     async fn list_runs(&self, filter: RunFilter) -> Result<Page<Run, RunId>, ServiceError>;
     async fn complete_run(&self, run: RunId, result: Option<Value>) -> Result<(), ServiceError>;

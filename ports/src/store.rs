@@ -122,6 +122,16 @@ pub struct Cleanup {
     pub events: u64,
 }
 
+/// The new run of a retried task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetriedTask {
+    pub task_id: TaskId,
+    pub run_id: RunId,
+    pub attempt: u32,
+    /// The queues whose claimers to wake (`durable_domain::wake`).
+    pub wake: Vec<QueueName>,
+}
+
 /// What one pass of firing schedules did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FiredSchedules {
@@ -193,6 +203,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Cancels an unfinished task and its live run.
     async fn task_cancel(&self, id: TaskId, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Retries a failed or canceled task **(ext)** (`machine::retry`): a
+    /// new run, due now, and the task pending again.
+    async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError>;
 
     // --- runs -------------------------------------------------------------
 

@@ -24,6 +24,7 @@ use crate::routes::{checkpoints, events, ops, queues, runs, schedules, tasks, wo
         tasks::list_tasks,
         tasks::get_task,
         tasks::cancel_task,
+        tasks::retry_task,
         runs::list_runs,
         runs::complete_run,
         runs::complete_runs,

@@ -19,8 +19,8 @@ use durable_domain::{
 };
 use durable_ports::metrics::QueueDepth;
 use durable_ports::store::{
-    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, Retry, ScheduledRun,
-    SleepersWoken,
+    Cleanup, CreatedTask, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, RetriedTask, Retry,
+    ScheduledRun, SleepersWoken,
 };
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -225,6 +225,17 @@ impl Store for MemoryStore {
         state.save(current);
         self.announce_ends(&mut state, &[ended], now);
         Ok(())
+    }
+
+    async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {
+        let mut state = self.write(now);
+        let mut current = state.load_task(id)?;
+        let run = machine::retry(&mut current, now)?;
+        let retried =
+            RetriedTask { task_id: id, run_id: run.id, attempt: run.attempt, wake: wake::queues_to_wake([&run], now) };
+        state.save(current);
+        state.put_run(run);
+        Ok(retried)
     }
 
     async fn runs_claim(&self, queue: &QueueName, claim: &Claim, now: Timestamp) -> Result<Vec<TaskState>, StoreError> {

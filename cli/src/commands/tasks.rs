@@ -57,6 +57,24 @@ pub(super) async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             })?;
             Ok(())
         }
+        TasksCmd::Retry { id } => {
+            let retried = ctx.client.retry_task(id).await?;
+            let json = json!({
+                "task_id": retried.task_id,
+                "run_id": retried.run_id,
+                "attempt": retried.attempt,
+                "status": retried.status.as_str(),
+            });
+            ctx.out.emit(&json, || {
+                details([
+                    ("task", retried.task_id.to_string()),
+                    ("run", retried.run_id.to_string()),
+                    ("attempt", retried.attempt.to_string()),
+                    ("status", retried.status.as_str().to_owned()),
+                ])
+            })?;
+            Ok(())
+        }
         TasksCmd::Wait { id, timeout, interval_ms } => {
             let timeout = timeout.map(Duration::from_secs_f64);
             wait(ctx, id, timeout, Duration::from_millis(interval_ms)).await

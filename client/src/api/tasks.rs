@@ -11,7 +11,7 @@ use crate::types::handoff::{Finished, Handoff, HandoffBody, HandoffResponse};
 use crate::types::results::{ResultPoll, UnfinishedBody};
 use crate::types::tasks::{
     BatchCreate, BatchCreated, ClaimRequest, ClaimResponse, ClaimedTask, CreateTask, ListTasks, Task, TaskCanceled,
-    TaskCreated, TaskPage, TaskSummary,
+    TaskCreated, TaskPage, TaskRetried, TaskSummary,
 };
 use crate::{Client, Error};
 
@@ -127,6 +127,13 @@ impl Client {
     /// (ext) `POST /tasks/{id}/cancel`; [`Error::is_conflict`] if already finished.
     pub async fn cancel_task(&self, task_id: Uuid) -> Result<TaskCanceled, Error> {
         let url = self.api_url(&["tasks", &task_id.to_string(), "cancel"])?;
+        self.send(self.call(Method::POST, url)).await?.decode()
+    }
+
+    /// (ext) `POST /tasks/{id}/retry`: a failed or canceled task gets a new
+    /// run; [`Error::is_conflict`] for any other task.
+    pub async fn retry_task(&self, task_id: Uuid) -> Result<TaskRetried, Error> {
+        let url = self.api_url(&["tasks", &task_id.to_string(), "retry"])?;
         self.send(self.call(Method::POST, url)).await?.decode()
     }
 }

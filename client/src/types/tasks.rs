@@ -392,6 +392,20 @@ pub struct TaskCanceled {
     pub status: TaskStatus,
 }
 
+/// (ext) The answer of `POST /tasks/{id}/retry`: the retried task's new run.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct TaskRetried {
+    /// The task.
+    pub task_id: Uuid,
+    /// Its new run, due now.
+    pub run_id: Uuid,
+    /// The new run's attempt.
+    pub attempt: u32,
+    /// Always [`TaskStatus::Pending`].
+    pub status: TaskStatus,
+}
+
 /// Filters and paging of `GET /tasks`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListTasks {

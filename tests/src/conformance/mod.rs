@@ -59,6 +59,7 @@ pub mod long_poll;
 pub mod queues;
 pub mod retention;
 pub mod retries;
+pub mod retry;
 pub mod runs;
 pub mod schedules;
 pub mod sleep;
@@ -413,6 +414,12 @@ macro_rules! conformance_suite {
                 start_timeout_spares_a_claimed_task,
                 execution_timeout_cancels_across_retries,
                 execution_timeout_spares_a_completed_task,
+            }
+            retry {
+                a_failed_task_is_retried_with_a_new_run,
+                a_canceled_task_is_retried,
+                only_failed_or_canceled_tasks_are_retried,
+                a_retried_keyed_task_waits_for_its_key,
             }
             schedules {
                 create_get_list_update_delete,

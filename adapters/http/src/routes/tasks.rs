@@ -19,7 +19,8 @@ use crate::types::runs::{BatchCompleteResult, FailResult};
 use crate::types::status::{RunStatus, TaskStatus};
 use crate::types::tasks::{
     BatchCreateRequest, BatchCreateResponse, CanceledTask, ClaimRequestBody, ClaimResponse, ClaimedTask,
-    CreateTaskRequest, CreatedTaskResponse, TaskDetail, TaskList, TaskQuery, TaskResultQuery, TaskResultResponse,
+    CreateTaskRequest, CreatedTaskResponse, RetriedTaskResponse, TaskDetail, TaskList, TaskQuery, TaskResultQuery,
+    TaskResultResponse,
 };
 
 pub(crate) fn routes() -> Router<SharedService> {
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Router<SharedService> {
         .route("/tasks", get(list_tasks))
         .route("/tasks/{task_id}", get(get_task))
         .route("/tasks/{task_id}/cancel", post(cancel_task))
+        .route("/tasks/{task_id}/retry", post(retry_task))
         .route("/tasks/{task_id}/result", get(task_result))
 }
 
@@ -180,6 +182,31 @@ pub(crate) async fn cancel_task(
     let id: TaskId = params.id("task_id")?;
     service.cancel_task(id).await?;
     Ok(Json(CanceledTask { task_id: id.as_uuid(), status: TaskStatus::Canceled }))
+}
+
+/// (ext) Retries a failed or canceled task: a new run, due now, with the
+/// next attempt number, and the task pending again with its whole failure
+/// budget.
+#[utoipa::path(
+    post, path = "/api/v1/tasks/{task_id}/retry", tag = "tasks",
+    params(("task_id" = inline(UuidText), Path)),
+    responses(
+        (status = 200, body = RetriedTaskResponse),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The task is not failed or canceled, or is past its timeout", body = ErrorBody),
+    ),
+)]
+pub(crate) async fn retry_task(
+    State(service): State<SharedService>,
+    params: PathParams,
+) -> Result<Json<RetriedTaskResponse>, ApiError> {
+    let retried = service.retry_task(params.id("task_id")?).await?;
+    Ok(Json(RetriedTaskResponse {
+        task_id: retried.task_id.as_uuid(),
+        run_id: retried.run_id.as_uuid(),
+        attempt: retried.attempt,
+        status: TaskStatus::Pending,
+    }))
 }
 
 /// The claimed tasks as answered, each with its checkpoints when asked

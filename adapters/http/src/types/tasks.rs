@@ -381,6 +381,17 @@ pub struct CanceledTask {
     pub status: TaskStatus,
 }
 
+/// (ext) The new run of a retried task.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetriedTaskResponse {
+    pub task_id: Uuid,
+    pub run_id: Uuid,
+    /// The new run's attempt: the last one's plus 1.
+    pub attempt: u32,
+    /// Always `pending`.
+    pub status: TaskStatus,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {

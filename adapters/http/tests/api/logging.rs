@@ -43,6 +43,10 @@ async fn logged(app: axum::Router, uri: &str, request_id: &str) -> Vec<String> {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt().with_writer(captured.clone()).with_ansi(false).finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Under `cargo test` the other tests run on other threads of this
+    // process with no subscriber, and a callsite they reached first may
+    // have cached "never interested"; recompute it now that one listens.
+    tracing::callsite::rebuild_interest_cache();
     let request = Request::get(uri).header("x-request-id", request_id).body(Body::empty()).unwrap();
     send(app, request).await;
     captured.lines()

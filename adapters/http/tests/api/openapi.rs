@@ -27,6 +27,7 @@ const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/events", &["post"]),
     ("/api/v1/workflow-runs", &["get", "post"]),
     ("/api/v1/workflow-runs/{id}", &["get", "patch"]),
+    ("/api/v1/tasks/{task_id}/retry", &["post"]),
     ("/api/v1/schedules", &["get", "post"]),
     ("/api/v1/schedules/{name}", &["get", "patch", "delete"]),
     ("/healthz", &["get"]),

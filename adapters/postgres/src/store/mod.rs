@@ -36,8 +36,8 @@ use durable_domain::{
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{
-    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, ScheduledRun,
-    SleepersWoken,
+    Cleanup, CompletedThenClaimed, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, RetriedTask,
+    ScheduledRun, SleepersWoken,
 };
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -400,6 +400,10 @@ impl Store for PgStore {
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         self.call(Reads, || workflows::list(&self.pool, filter)).await
+    }
+
+    async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {
+        self.call(Writes, || tasks::retry(&self.pool, id, now)).await
     }
 
     async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError> {

@@ -8,7 +8,7 @@ use durable_domain::{
     NotFound, QueueName, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId, machine, wake,
 };
 use durable_ports::StoreError;
-use durable_ports::store::{CreatedTask, CreatedTasks};
+use durable_ports::store::{CreatedTask, CreatedTasks, RetriedTask};
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
@@ -456,6 +456,19 @@ pub(crate) async fn watch_result(pool: &PgPool, id: TaskId) -> Result<Task> {
             .fetch_one(&mut *tx)
             .await?;
         rows::task(&row)
+    })
+    .await
+}
+
+pub(crate) async fn retry(pool: &PgPool, id: TaskId, now: Timestamp) -> Result<RetriedTask> {
+    in_transaction(pool, async |tx| {
+        let mut state = load::lock_task(tx, id).await?.ok_or(NotFound::Task(id))?;
+        let run = machine::retry(&mut state, now)?;
+        write::save(tx, &state, now).await?;
+        write::insert_runs(tx, &[&run], now).await?;
+        let wake = wake::queues_to_wake([&run], now);
+        write::notify(tx, &wake).await?;
+        Ok(RetriedTask { task_id: id, run_id: run.id, attempt: run.attempt, wake })
     })
     .await
 }

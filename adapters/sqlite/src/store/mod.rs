@@ -31,7 +31,7 @@ use durable_domain::{
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{
-    Cleanup, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, ScheduledRun, SleepersWoken,
+    Cleanup, CreatedTasks, Emitted, ExpiredClaims, FailedRun, FiredSchedules, RetriedTask, ScheduledRun, SleepersWoken,
 };
 use durable_ports::{ItemError, Store, StoreError};
 use serde_json::Value;
@@ -248,6 +248,10 @@ impl Store for SqliteStore {
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         workflows::list(&self.db, filter).await
+    }
+
+    async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {
+        tasks::retry(&self.db, id, now).await
     }
 
     async fn schedule_create(&self, schedule: Schedule) -> Result<Schedule, StoreError> {

@@ -3,7 +3,7 @@
 use durable_domain::command::{self, Page, TaskFilter};
 use durable_domain::{NotFound, QueueName, Task, TaskId, TaskSpec, Timestamp, machine, task, wake};
 use durable_ports::StoreError;
-use durable_ports::store::{CreatedTask, CreatedTasks};
+use durable_ports::store::{CreatedTask, CreatedTasks, RetriedTask};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::events;
@@ -162,6 +162,24 @@ pub(super) async fn watch_result(db: &Db, id: TaskId) -> Result<Task, StoreError
 }
 
 /// Answers the queues to wake (parents waiting for the task).
+pub(super) async fn retry(db: &Db, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {
+    db.write(move |tx| {
+        Box::pin(async move {
+            let mut state = rows::state::by_task(tx, id).await?.ok_or(NotFound::Task(id))?;
+            let run = machine::retry(&mut state, now)?;
+            rows::state::save(tx, &state, now).await?;
+            rows::runs::insert(tx, &run, now).await?;
+            Ok(RetriedTask {
+                task_id: id,
+                run_id: run.id,
+                attempt: run.attempt,
+                wake: wake::queues_to_wake([&run], now),
+            })
+        })
+    })
+    .await
+}
+
 pub(super) async fn cancel(db: &Db, id: TaskId, now: Timestamp) -> Result<Vec<QueueName>, StoreError> {
     db.write(move |tx| {
         Box::pin(async move {
