@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use durable_domain::child::{self, TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
-    self, ClaimRequest, Completion, NewQueue, NewTask, Page, QueueUpdate, RunFilter, TaskFilter, WaitRequest,
-    WorkflowFilter,
+    self, ClaimRequest, Completion, EventFilter, NewQueue, NewTask, Page, QueueUpdate, RunFilter, TaskFilter,
+    WaitRequest, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::schedule::{NewSchedule, Schedule, ScheduleName, ScheduleUpdate};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
-    NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
+    EventId, NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
     WorkflowRunId, clock,
 };
 use durable_ports::service::{CreatedTask, FailedRun, Finished, Handoff, PutCheckpoint, RetriedTask};
@@ -160,6 +160,11 @@ impl Service for Engine {
 
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError> {
         Ok(self.store.queue_stats(&existing_queue(&name)?, self.now()).await?)
+    }
+
+    async fn list_events(&self, filter: EventFilter) -> Result<Page<Event, EventId>, ServiceError> {
+        command::text("event_name", filter.event_name.as_deref().unwrap_or_default())?;
+        Ok(self.store.event_list(&filter).await?)
     }
 
     async fn retry_task(&self, id: TaskId) -> Result<RetriedTask, ServiceError> {

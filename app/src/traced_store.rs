@@ -10,14 +10,16 @@ use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
-use durable_domain::event::{Checkpoint, WaitResponse};
+use durable_domain::command::{
+    CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
+};
+use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
-    Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
+    EventId, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::Store;
 use durable_ports::StoreError;
@@ -80,6 +82,10 @@ impl Store for TracedStore {
 
     async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
         traced("store.queue_update", self.inner.queue_update(name, patch, now)).await
+    }
+
+    async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError> {
+        traced("store.event_list", self.inner.event_list(filter)).await
     }
 
     async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {

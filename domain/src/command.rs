@@ -343,6 +343,14 @@ pub struct WorkflowFilter {
     pub limit: u32,
 }
 
+/// Recent events **(ext)**, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventFilter {
+    pub event_name: Option<String>,
+    pub cursor: Option<crate::ids::EventId>,
+    pub limit: u32,
+}
+
 /// One page of a newest-first listing; `next_cursor` is the id to continue after.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page<T, C> {

@@ -4,13 +4,13 @@
 use async_trait::async_trait;
 use durable_domain::child::{TaskResult, WaitForTaskRequest};
 use durable_domain::command::{
-    ClaimRequest, Completion, Failure, NewQueue, NewTask, Page, QueueUpdate, RunFilter, TaskFilter, WaitRequest,
-    WorkflowFilter,
+    ClaimRequest, Completion, EventFilter, Failure, NewQueue, NewTask, Page, QueueUpdate, RunFilter, TaskFilter,
+    WaitRequest, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::schedule::{NewSchedule, Schedule, ScheduleUpdate};
 use durable_domain::workflow::{NewWorkflowRun, WorkflowPatch, WorkflowRun, WorkflowWithTasks};
-use durable_domain::{Queue, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, WorkflowRunId};
+use durable_domain::{EventId, Queue, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, WorkflowRunId};
 use serde_json::Value;
 
 use crate::error::{ItemError, ServiceError};
@@ -93,6 +93,8 @@ pub trait Service: Send + Sync + 'static {
     async fn task_result(&self, id: TaskId, wait_seconds: Option<f64>) -> Result<TaskResult, ServiceError>;
 
     async fn emit_event(&self, name: String, payload: Value) -> Result<Event, ServiceError>;
+    /// Recent events, newest first **(ext)**.
+    async fn list_events(&self, filter: EventFilter) -> Result<Page<Event, EventId>, ServiceError>;
 
     async fn put_checkpoint(&self, write: PutCheckpoint) -> Result<Checkpoint, ServiceError>;
     async fn get_checkpoint(&self, task: TaskId, step_name: String) -> Result<Checkpoint, ServiceError>;

@@ -13,13 +13,17 @@
 
 use async_trait::async_trait;
 use durable_domain::Task;
-use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
+use durable_domain::command::{
+    CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
+};
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
-use durable_domain::{Queue, QueueName, QueueStats, Run, RunId, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId};
+use durable_domain::{
+    EventId, Queue, QueueName, QueueStats, Run, RunId, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
+};
 use serde_json::Value;
 use time::Duration;
 
@@ -270,6 +274,9 @@ pub trait Store: Send + Sync + 'static {
     /// Records the event, and for every run sleeping on its name records the
     /// payload as that step's outcome and makes the run claimable.
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError>;
+
+    /// Events newest first **(ext)**, `filter.limit` at most.
+    async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError>;
 
     // --- checkpoints ------------------------------------------------------
 

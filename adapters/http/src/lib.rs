@@ -5,6 +5,7 @@
 //! OpenAPI document and Swagger UI generated from the same code.
 
 mod auth;
+mod dashboard;
 mod decode;
 mod docs;
 pub mod error;
@@ -95,6 +96,7 @@ pub fn router(service: Arc<dyn Service>, config: HttpConfig) -> Router {
         .route("/readyz", get(routes::ops::readyz))
         .merge(metrics::routes(config.metrics_renderer))
         .merge(docs::routes())
+        .merge(dashboard::routes())
         // Must come after every route: it only reaches routes added before it.
         .method_not_allowed_fallback(routes::ops::method_not_allowed)
         .fallback(routes::ops::no_route)

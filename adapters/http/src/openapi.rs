@@ -38,6 +38,7 @@ use crate::routes::{checkpoints, events, ops, queues, runs, schedules, tasks, wo
         checkpoints::get_checkpoint,
         checkpoints::list_checkpoints,
         events::emit_event,
+        events::list_events,
         workflows::create_workflow_run,
         workflows::update_workflow_run,
         workflows::get_workflow_run,

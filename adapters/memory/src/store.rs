@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use durable_domain::command::{
-    self, CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
+    self, CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
 };
 use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::flow::{self, FlowPatch};
@@ -225,6 +225,18 @@ impl Store for MemoryStore {
         state.save(current);
         self.announce_ends(&mut state, &[ended], now);
         Ok(())
+    }
+
+    async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError> {
+        let state = self.state();
+        let events = state
+            .events
+            .iter()
+            .rev()
+            .filter(|e| filter.event_name.as_ref().is_none_or(|name| &e.name == name))
+            .filter(|e| filter.cursor.is_none_or(|cursor| e.id < cursor))
+            .cloned();
+        Ok(page(events, filter.limit, |e| e.id))
     }
 
     async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {

@@ -205,3 +205,27 @@ pub async fn wait_requires_the_claim_on_a_run_of_the_task(backend: Backend) {
     let ids: Vec<_> = woken.iter().map(|s| s.run.id).collect();
     assert!(ids.contains(&a.run.id) && ids.contains(&pending.run_id) && ids.len() == 2, "{ids:?}");
 }
+
+pub async fn events_are_listed_newest_first_by_name_and_page(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let (a, b) = (super::unique("a"), super::unique("b"));
+    for (name, n) in [(&a, 1), (&b, 2), (&a, 3)] {
+        ctx.engine.emit_event(name.clone(), serde_json::json!({"n": n})).await.unwrap();
+        ctx.advance(1.0);
+    }
+    let list = |name: Option<&String>, cursor, limit| {
+        let filter = durable_domain::command::EventFilter { event_name: name.cloned(), cursor, limit };
+        ctx.engine.list_events(filter)
+    };
+    let of_a = list(Some(&a), None, 10).await.unwrap();
+    let payloads: Vec<&serde_json::Value> = of_a.items.iter().map(|e| &e.payload).collect();
+    assert_eq!(payloads, [&serde_json::json!({"n": 3}), &serde_json::json!({"n": 1})], "newest first");
+    assert_eq!(of_a.next_cursor, None);
+    let first = list(Some(&a), None, 1).await.unwrap();
+    assert_eq!(first.items.len(), 1);
+    let cursor = first.next_cursor.expect("a second page");
+    let second = list(Some(&a), Some(cursor), 1).await.unwrap();
+    assert_eq!(second.items[0].payload, serde_json::json!({"n": 1}));
+    let all = list(None, None, 1000).await.unwrap();
+    assert!(all.items.iter().any(|e| e.name == b));
+}

@@ -388,6 +388,7 @@ macro_rules! conformance_suite {
                 emit_returns_the_event,
                 wait_validation_and_not_found,
                 wait_requires_the_claim_on_a_run_of_the_task,
+                events_are_listed_newest_first_by_name_and_page,
             }
             children {
                 a_child_records_its_parent_and_is_listed_by_it,

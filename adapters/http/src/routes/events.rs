@@ -1,15 +1,38 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::get;
+use durable_domain::command::EventFilter;
 
 use super::SharedService;
 use crate::error::ApiError;
-use crate::extract::Json;
-use crate::types::events::{EmitEventRequest, EventResponse};
+use crate::extract::{Json, Query, page_limit, present, query_id};
+use crate::types::events::{EmitEventRequest, EventList, EventQuery, EventResponse};
 
 pub(crate) fn routes() -> Router<SharedService> {
-    Router::new().route("/events", post(emit_event))
+    Router::new().route("/events", get(list_events).post(emit_event))
+}
+
+/// (ext) Recent events, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/events", tag = "events",
+    params(EventQuery),
+    responses((status = 200, body = EventList)),
+)]
+pub(crate) async fn list_events(
+    State(service): State<SharedService>,
+    Query(query): Query<EventQuery>,
+) -> Result<Json<EventList>, ApiError> {
+    let filter = EventFilter {
+        event_name: present(query.event_name),
+        cursor: query_id("cursor", query.cursor)?,
+        limit: page_limit(query.limit)?,
+    };
+    let page = service.list_events(filter).await?;
+    Ok(Json(EventList {
+        events: page.items.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor.map(|id| id.to_string()),
+    }))
 }
 
 /// Wakes every run sleeping on this event name.

@@ -2,11 +2,11 @@ use durable_domain::event::Event;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::AnyJson;
-use super::rules::NameText;
+use super::rules::{NameText, QueryLimit, QueryUuid, Text};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EmitEventRequest {
@@ -23,6 +23,50 @@ pub struct EventResponse {
     pub event_name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// (ext) An event with its payload, as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDetail {
+    pub event_id: Uuid,
+    pub event_name: String,
+    #[schema(value_type = AnyJson)]
+    pub payload: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Event> for EventDetail {
+    fn from(event: Event) -> Self {
+        Self {
+            event_id: event.id.as_uuid(),
+            event_name: event.name,
+            payload: event.payload,
+            created_at: event.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<EventDetail>,
+    /// Pass as `cursor` to get the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// Only events of this name.
+    #[param(value_type = Option<Text>, inline)]
+    pub event_name: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(value_type = Option<QueryUuid>, inline)]
+    pub cursor: Option<String>,
+    /// At least 1, default 50; more than 1000 is taken as 1000.
+    #[param(value_type = Option<QueryLimit>, inline)]
+    pub limit: Option<String>,
 }
 
 impl From<Event> for EventResponse {

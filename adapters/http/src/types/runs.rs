@@ -37,6 +37,19 @@ pub struct RunSummary {
     /// (ext)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
+    /// (ext) When its claim began.
+    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<OffsetDateTime>,
+    /// (ext) While sleeping on an event: which, and the step it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<RunWait>,
+}
+
+/// (ext) The event a sleeping run waits for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunWait {
+    pub event_name: String,
+    pub step_name: String,
 }
 
 impl From<Run> for RunSummary {
@@ -53,6 +66,8 @@ impl From<Run> for RunSummary {
             available_at: run.available_at,
             claim_expires_at: run.claim_expires_at,
             worker_id: run.worker_id,
+            claimed_at: run.claimed_at,
+            wait: run.wait.map(|w| RunWait { event_name: w.event_name, step_name: w.step_name }),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Events: wait-for-event and emit, serialized per event name.
 
-use durable_domain::command::Wait;
+use durable_domain::command::{EventFilter, Page, Wait};
 use durable_domain::event::{Event, WaitOutcome, WaitResponse};
 use durable_domain::{EventId, NotFound, QueueName, RunId, Task, TaskId, Timestamp, child, machine, wake};
 use durable_ports::store::Emitted;
@@ -196,4 +196,20 @@ async fn latest_event(conn: &mut PgConnection, name: &str) -> Result<Option<Even
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(rows::event).transpose()
+}
+
+/// Newest first: emit order (ids are time-ordered v7 UUIDs).
+pub(crate) async fn list(pool: &PgPool, filter: &EventFilter) -> Result<Page<Event, EventId>> {
+    let mut query =
+        sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!("SELECT ", event_columns!(), " FROM events WHERE true"));
+    if let Some(name) = &filter.event_name {
+        query.push(" AND name = ").push_bind(name.as_str());
+    }
+    if let Some(cursor) = filter.cursor {
+        query.push(" AND id < ").push_bind(cursor.as_uuid());
+    }
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(durable_domain::command::fetch_limit(filter.limit));
+    let rows = query.build().fetch_all(pool).await?;
+    let events = rows.iter().map(rows::event).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_fetched(events, filter.limit, |e| e.id))
 }

@@ -25,14 +25,16 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
-use durable_domain::command::{CheckpointWrite, Claim, Completion, Page, RunFilter, TaskFilter, Wait, WorkflowFilter};
-use durable_domain::event::{Checkpoint, WaitResponse};
+use durable_domain::command::{
+    CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
+};
+use durable_domain::event::{Checkpoint, Event, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
 use durable_domain::workflow::{WorkflowPatch, WorkflowRun, WorkflowWithTasks};
 use durable_domain::{
-    Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
+    EventId, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskSpec, TaskState, Timestamp, WorkflowRunId,
 };
 use durable_ports::metrics::{PoolStats, QueueDepth};
 use durable_ports::store::{
@@ -400,6 +402,10 @@ impl Store for PgStore {
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         self.call(Reads, || workflows::list(&self.pool, filter)).await
+    }
+
+    async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError> {
+        self.call(Reads, || events::list(&self.pool, filter)).await
     }
 
     async fn task_retry(&self, id: TaskId, now: Timestamp) -> Result<RetriedTask, StoreError> {

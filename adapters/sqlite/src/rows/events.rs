@@ -29,14 +29,17 @@ pub(crate) async fn latest(conn: &mut SqliteConnection, name: &str) -> Result<Op
             .fetch_optional(conn)
             .await
             .map_err(errors::map_sql)?;
-    let Some(row) = row else { return Ok(None) };
-    let c = Cols(&row);
-    Ok(Some(Event {
+    row.as_ref().map(decode).transpose()
+}
+
+pub(crate) fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<Event, StoreError> {
+    let c = Cols(row);
+    Ok(Event {
         id: c.parse("id")?,
         name: c.text("name")?,
         payload: c.json("payload")?,
         created_at: c.time("created_at")?,
-    }))
+    })
 }
 
 const RESOLVED: &str = "resolved";

@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use durable_domain::command::Wait;
+use durable_domain::command::{self as list_command, EventFilter, Page, Wait};
 use durable_domain::event::{Event, WaitResponse};
 use durable_domain::{EventId, NotFound, QueueName, Run, Task, TaskId, Timestamp, child, machine, wake};
 use durable_ports::StoreError;
@@ -120,4 +120,21 @@ pub(super) async fn wait_for_task(
     now: Timestamp,
 ) -> Result<WaitResponse, StoreError> {
     wait_on(db, wait, Resolver::EndOf(child), now).await
+}
+
+/// Newest first: emit order (ids are time-ordered v7 UUIDs).
+pub(super) async fn list(db: &Db, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError> {
+    let mut query =
+        sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id, name, payload, created_at FROM events WHERE 1 = 1");
+    if let Some(name) = &filter.event_name {
+        query.push(" AND name = ").push_bind(name.clone());
+    }
+    if let Some(cursor) = filter.cursor {
+        query.push(" AND id < ").push_bind(cursor.to_string());
+    }
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(list_command::fetch_limit(filter.limit));
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
+    let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::map_sql)?;
+    let events = rows.iter().map(rows::events::decode).collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_fetched(events, filter.limit, |e| e.id))
 }
