@@ -18,12 +18,14 @@ use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
     WorkflowRunId, clock,
 };
+use durable_ports::metrics::QueueMinute;
 use durable_ports::service::{CreatedTask, FailedRun, Finished, Handoff, PutCheckpoint, RetriedTask};
 use durable_ports::{Clock, ItemError, Metrics, NoopMetrics, Notifier, Observation, Service, ServiceError, Store};
 use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::config::EngineConfig;
+use crate::history::QueueHistory;
 use crate::traced_store::TracedStore;
 
 /// The [`Service`] over the driven ports: it validates each request through
@@ -40,6 +42,8 @@ pub struct Engine {
     pub(crate) shutdown: watch::Sender<bool>,
     /// Long-poll claims waiting right now (see [`Engine::waiting_claims`]).
     pub(crate) waiting: Arc<AtomicUsize>,
+    /// The last hour of every queue, for the dashboard.
+    pub(crate) history: Arc<QueueHistory>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -65,6 +69,7 @@ impl Engine {
             metrics: Arc::new(NoopMetrics),
             shutdown: watch::channel(false).0,
             waiting: Arc::default(),
+            history: Arc::default(),
         }
     }
 
@@ -101,6 +106,7 @@ impl Engine {
     }
 
     pub(crate) fn record(&self, observation: Observation) {
+        self.history.observe(&observation, self.now());
         self.metrics.record(observation);
     }
 
@@ -156,6 +162,13 @@ impl Service for Engine {
 
     async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError> {
         Ok(self.store.queue_delete(&existing_queue(&name)?, force).await?)
+    }
+
+    async fn queue_history(&self, name: String) -> Result<Vec<QueueMinute>, ServiceError> {
+        let queue = existing_queue(&name)?;
+        // Asked of the store, so an unknown queue is a 404 as everywhere.
+        self.store.queue_stats(&queue, self.now()).await?;
+        Ok(self.history.of(&queue, self.now()))
     }
 
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError> {

@@ -8,6 +8,7 @@ mod config;
 mod engine;
 pub mod gauges;
 mod handoff;
+mod history;
 mod periodic;
 mod result_wait;
 pub mod server;

@@ -74,6 +74,27 @@ pub struct QueueDepth {
     pub oldest_pending_age_seconds: Option<f64>,
 }
 
+impl QueueMinute {
+    /// The minute starting `at` with nothing counted, carrying the depth of
+    /// `before` (or none).
+    pub fn after(before: Option<&QueueMinute>, at: durable_domain::Timestamp) -> Self {
+        match before {
+            Some(b) => Self { at, tasks_created: 0, runs_claimed: 0, runs_failed: 0, ..b.clone() },
+            None => Self {
+                at,
+                tasks_created: 0,
+                runs_claimed: 0,
+                runs_failed: 0,
+                pending_due: 0,
+                pending_scheduled: 0,
+                claimed: 0,
+                sleeping: 0,
+                oldest_pending_age_seconds: None,
+            },
+        }
+    }
+}
+
 /// A reading of a store's connection pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolStats {
@@ -87,4 +108,25 @@ pub struct NoopMetrics;
 
 impl Metrics for NoopMetrics {
     fn record(&self, _: Observation) {}
+}
+
+/// One minute of a queue as one server saw it **(ext)**: the dashboard's
+/// throughput and depth chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueMinute {
+    /// The minute's start.
+    pub at: durable_domain::Timestamp,
+    /// Tasks created in it, through this server.
+    pub tasks_created: u64,
+    /// Runs claimed in it, through this server.
+    pub runs_claimed: u64,
+    /// Runs its workers reported failed, through this server.
+    pub runs_failed: u64,
+    /// The queue's depth at the minute's last reading (shared by every
+    /// server: it is read from the store).
+    pub pending_due: u64,
+    pub pending_scheduled: u64,
+    pub claimed: u64,
+    pub sleeping: u64,
+    pub oldest_pending_age_seconds: Option<f64>,
 }

@@ -55,6 +55,8 @@ pub trait Service: Send + Sync + 'static {
     async fn update_queue(&self, name: String, update: QueueUpdate) -> Result<Queue, ServiceError>;
     async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError>;
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError>;
+    /// The queue's last hour, minute by minute, as this server saw it **(ext)**.
+    async fn queue_history(&self, name: String) -> Result<Vec<crate::metrics::QueueMinute>, ServiceError>;
 
     async fn create_task(&self, queue: String, task: NewTask) -> Result<CreatedTask, ServiceError>;
     /// All or nothing, answered in request order.

@@ -18,6 +18,7 @@ use crate::routes::{checkpoints, events, ops, queues, runs, schedules, tasks, wo
         queues::update_queue,
         queues::delete_queue,
         queues::queue_stats,
+        queues::queue_history,
         tasks::create_task,
         tasks::create_tasks,
         tasks::claim,

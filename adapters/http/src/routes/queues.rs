@@ -7,7 +7,8 @@ use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams, Query, present};
 use crate::types::queues::{
-    CreateQueueRequest, DeleteQueueQuery, QueueList, QueueResponse, QueueStatsResponse, UpdateQueueRequest,
+    CreateQueueRequest, DeleteQueueQuery, QueueHistoryResponse, QueueList, QueueResponse, QueueStatsResponse,
+    UpdateQueueRequest,
 };
 use crate::types::rules::QueueNameText;
 
@@ -16,6 +17,7 @@ pub(crate) fn routes() -> Router<SharedService> {
         .route("/queues", get(list_queues).post(create_queue))
         .route("/queues/{queue_name}", delete(delete_queue).patch(update_queue))
         .route("/queues/{queue_name}/stats", get(queue_stats))
+        .route("/queues/{queue_name}/history", get(queue_history))
 }
 
 #[utoipa::path(
@@ -94,4 +96,24 @@ pub(crate) async fn queue_stats(
 ) -> Result<Json<QueueStatsResponse>, ApiError> {
     let stats = service.queue_stats(params.string("queue_name")?).await?;
     Ok(Json(stats.into()))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/queues/{queue_name}/history", tag = "queues",
+    params(("queue_name" = inline(QueueNameText), Path)),
+    responses((status = 200, body = QueueHistoryResponse), (status = 404, body = ErrorBody)),
+)]
+/// (ext) The queue's last hour, minute by minute, as this server saw it
+/// (what the dashboard charts).
+pub(crate) async fn queue_history(
+    State(service): State<SharedService>,
+    params: PathParams,
+) -> Result<Json<QueueHistoryResponse>, ApiError> {
+    let name = params.string("queue_name")?;
+    let samples = service.queue_history(name.clone()).await?;
+    Ok(Json(QueueHistoryResponse {
+        queue_name: name,
+        interval_seconds: 60,
+        samples: samples.into_iter().map(Into::into).collect(),
+    }))
 }

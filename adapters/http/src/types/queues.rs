@@ -71,6 +71,52 @@ impl From<CreateQueueRequest> for NewQueue {
     }
 }
 
+/// (ext) The queue's last hour, minute by minute, as this server saw it:
+/// counts of what went through this server, and the queue's depth (read
+/// from the store) at each minute's last reading.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueHistoryResponse {
+    pub queue_name: String,
+    pub interval_seconds: u32,
+    pub samples: Vec<QueueMinuteBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueMinuteBody {
+    /// The minute's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Tasks created in the minute.
+    pub created: u64,
+    /// Runs claimed in the minute.
+    pub claimed: u64,
+    /// Runs reported failed in the minute.
+    pub failed: u64,
+    pub pending_due: u64,
+    pub pending_scheduled: u64,
+    /// Runs claimed at the minute's last reading.
+    pub claimed_now: u64,
+    pub sleeping: u64,
+    /// Consumer lag at the minute's last reading.
+    pub oldest_pending_age_seconds: Option<f64>,
+}
+
+impl From<durable_ports::metrics::QueueMinute> for QueueMinuteBody {
+    fn from(m: durable_ports::metrics::QueueMinute) -> Self {
+        Self {
+            at: m.at,
+            created: m.tasks_created,
+            claimed: m.runs_claimed,
+            failed: m.runs_failed,
+            pending_due: m.pending_due,
+            pending_scheduled: m.pending_scheduled,
+            claimed_now: m.claimed,
+            sleeping: m.sleeping,
+            oldest_pending_age_seconds: m.oldest_pending_age_seconds,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueResponse {
     pub name: String,
