@@ -166,8 +166,14 @@ impl Service for Engine {
 
     async fn queue_history(&self, name: String) -> Result<Vec<QueueMinute>, ServiceError> {
         let queue = existing_queue(&name)?;
-        // Asked of the store, so an unknown queue is a 404 as everywhere.
-        self.store.queue_stats(&queue, self.now()).await?;
+        // A fresh reading of the depths (one grouped query), so the last
+        // minute is current, not as old as the last gauge refresh; a queue
+        // missing from it does not exist.
+        let depths = self.store.queue_depths(self.now()).await?;
+        if !depths.iter().any(|d| d.queue == queue) {
+            return Err(NotFound::Queue(name).into());
+        }
+        self.record(Observation::QueueDepths(depths));
         Ok(self.history.of(&queue, self.now()))
     }
 

@@ -59,9 +59,9 @@ function notice(message, kind = "error") {
 
 class ApiError extends Error {
   constructor(status, body) {
-    super(body?.message ?? `HTTP ${status}`);
+    super(body?.error ?? `HTTP ${status}`);
     this.status = status;
-    this.code = body?.code ?? body?.error ?? "";
+    this.code = body?.code ?? "";
   }
 }
 
@@ -75,7 +75,7 @@ async function api(path, { method = "GET", body } = {}) {
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (response.status === 401) throw new NeedsToken();
-  if (!response.ok) throw new ApiError(response.status, data?.error ?? data);
+  if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
 
@@ -226,7 +226,7 @@ async function taskPage(id) {
       ["task", task.task_name],
       ["status", status(task.status)],
       ["queue", h("a", { href: `#/tasks${query({ queue: task.queue_name })}` }, task.queue_name)],
-      ["attempts", `${task.attempts} of at most ${task.max_attempts} failing`],
+      ["attempts", `${task.attempts} (max_attempts ${task.max_attempts})`],
       ["priority", task.priority],
       ["concurrency key", task.concurrency_key],
       ["idempotency key", task.idempotency_key],
