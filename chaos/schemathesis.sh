@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the HTTP API with schemathesis, every check on (`--checks all`),
+# Fuzzes the HTTP API with schemathesis, every check on (chaos/schemathesis.toml),
 # against the real durable-server over its own /openapi.json: once on the
 # memory store, once on PostgreSQL. Any 5xx, schema violation or other
 # failed check makes this exit non-zero.
@@ -102,8 +102,8 @@ fuzz() {
   # A claim may long-poll for up to 60 s (long_poll_seconds 1-60): the
   # request timeout and the response-time check must allow the longest
   # legal wait, or a correct answer reads as a failure.
-  "$VENV/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
-    --checks all --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
+  "$VENV/bin/schemathesis" --config-file chaos/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \
+    --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
     --wait-for-schema 60 --request-timeout 75 --max-response-time 65 --no-color \
     --report junit --report-dir "$OUT/$name" || rc=$?
   kill "$pid" 2>/dev/null || true

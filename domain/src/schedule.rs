@@ -47,8 +47,11 @@ pub const MAX_TICKS_PER_PASS: usize = 1000;
 pub struct ScheduleName(String);
 
 impl ScheduleName {
+    /// A queue name's rules (`QueueName::parse`), with a shorter limit.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        command::non_empty(field, raw)?;
+        if raw.is_empty() {
+            return Err(ValidationError::required(field));
+        }
         if raw.len() > MAX_SCHEDULE_NAME_BYTES {
             return Err(ValidationError::invalid(field, format!("must be at most {MAX_SCHEDULE_NAME_BYTES} bytes")));
         }

@@ -6,7 +6,7 @@ use axum::routing::get;
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, PathParams};
-use crate::types::rules::QueueNameText;
+use crate::types::rules::ScheduleNameText;
 use crate::types::schedules::{CreateScheduleRequest, ScheduleList, ScheduleResponse, UpdateScheduleRequest};
 
 pub(crate) fn routes() -> Router<SharedService> {
@@ -46,7 +46,7 @@ pub(crate) async fn list_schedules(State(service): State<SharedService>) -> Resu
 
 #[utoipa::path(
     get, path = "/api/v1/schedules/{name}", tag = "schedules",
-    params(("name" = inline(QueueNameText), Path)),
+    params(("name" = inline(ScheduleNameText), Path)),
     responses((status = 200, body = ScheduleResponse), (status = 404, body = ErrorBody)),
 )]
 /// (ext) A schedule with its next fire times and the last task it fired.
@@ -59,7 +59,7 @@ pub(crate) async fn get_schedule(
 
 #[utoipa::path(
     patch, path = "/api/v1/schedules/{name}", tag = "schedules",
-    params(("name" = inline(QueueNameText), Path)),
+    params(("name" = inline(ScheduleNameText), Path)),
     request_body = UpdateScheduleRequest,
     responses((status = 200, body = ScheduleResponse), (status = 404, body = ErrorBody)),
 )]
@@ -75,7 +75,7 @@ pub(crate) async fn update_schedule(
 
 #[utoipa::path(
     delete, path = "/api/v1/schedules/{name}", tag = "schedules",
-    params(("name" = inline(QueueNameText), Path)),
+    params(("name" = inline(ScheduleNameText), Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)),
 )]
 /// (ext) Deletes a schedule; the tasks it fired stay.

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use durable_domain::command::MAX_NAME_BYTES;
 use durable_domain::queue::MAX_QUEUE_NAME_BYTES;
+use durable_domain::schedule::MAX_SCHEDULE_NAME_BYTES;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
@@ -81,6 +82,16 @@ schema_type!(
         .max_length(Some(MAX_QUEUE_NAME_BYTES))
         .description(Some(format!(
             "1–{MAX_QUEUE_NAME_BYTES} bytes of UTF-8 without control characters, not `.` or `..`."
+        )))
+);
+
+schema_type!(
+    /// A schedule name: a queue name's rules, shorter.
+    ScheduleNameText => string(QUEUE_NAME_PATTERN)
+        .min_length(Some(1))
+        .max_length(Some(MAX_SCHEDULE_NAME_BYTES))
+        .description(Some(format!(
+            "1–{MAX_SCHEDULE_NAME_BYTES} bytes of UTF-8 without control characters, not `.` or `..`."
         )))
 );
 

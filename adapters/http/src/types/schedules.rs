@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AnyJson;
-use super::rules::{NameText, QueueNameText, Text, UuidText};
+use super::rules::{NameText, QueueNameText, ScheduleNameText, Text, UuidText};
 use super::tasks::{CreateTaskRequest, RetryStrategyBody};
 use super::wire;
 
@@ -20,7 +20,7 @@ pub const UPCOMING: usize = 5;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateScheduleRequest {
     /// 1–200 bytes without control characters, not `.` or `..`.
-    #[schema(value_type = QueueNameText, example = "nightly-report")]
+    #[schema(value_type = ScheduleNameText, example = "nightly-report")]
     pub name: String,
     #[schema(value_type = QueueNameText, example = "reports")]
     pub queue_name: String,
@@ -34,12 +34,13 @@ pub struct CreateScheduleRequest {
     #[schema(example = "Europe/Berlin")]
     pub timezone: Option<String>,
     /// A task create body, without `idempotency_key`, `run_at`,
-    /// `workflow_run_id` and `parent_task_id`.
+    /// `workflow_run_id` and `parent_task_id` (each refused with a 400).
+    #[schema(value_type = ScheduleTaskRequest)]
     pub task: CreateTaskRequest,
     /// Ticks missed while no server ran: `skip` fires none, `one` (the
     /// default) fires the latest once, `all` fires each.
     #[serde(default)]
-    #[schema(example = "one")]
+    #[schema(value_type = Option<CatchUpText>)]
     pub catch_up: Option<String>,
     #[serde(default)]
     pub paused: Option<bool>,
@@ -65,12 +66,16 @@ impl From<CreateScheduleRequest> for NewSchedule {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateScheduleRequest {
     #[serde(default)]
+    #[schema(example = "*/15 * * * *", min_length = 1)]
     pub cron: Option<String>,
     #[serde(default)]
+    #[schema(example = "America/New_York", min_length = 1)]
     pub timezone: Option<String>,
     #[serde(default, deserialize_with = "wire::opt_object")]
+    #[schema(value_type = Option<ScheduleTaskRequest>)]
     pub task: Option<CreateTaskRequest>,
     #[serde(default)]
+    #[schema(value_type = Option<CatchUpText>)]
     pub catch_up: Option<String>,
     #[serde(default)]
     pub paused: Option<bool>,
@@ -86,6 +91,41 @@ impl From<UpdateScheduleRequest> for ScheduleUpdate {
             paused: request.paused,
         }
     }
+}
+
+/// What to do with ticks missed while no server ran.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUpText {
+    Skip,
+    One,
+    All,
+}
+
+/// The task a schedule creates per tick: a task create body without the
+/// fields a schedule sets per tick (`idempotency_key`, `run_at`) or that
+/// tie a task to one other task or workflow run.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ScheduleTaskRequest {
+    #[schema(value_type = NameText, example = "nightly-report")]
+    pub task_name: String,
+    #[schema(value_type = Option<AnyJson>)]
+    pub params: Option<Value>,
+    #[schema(value_type = Option<BTreeMap<Text, Text>>)]
+    pub headers: Option<BTreeMap<String, String>>,
+    pub retry_strategy: Option<RetryStrategyBody>,
+    #[schema(minimum = 1, maximum = 4_294_967_295_u64)]
+    pub max_attempts: Option<i64>,
+    /// Seconds after each task's creation; 0 = none.
+    #[schema(minimum = 0)]
+    pub start_timeout: Option<f64>,
+    /// Seconds after each task's creation; 0 = none.
+    #[schema(minimum = 0)]
+    pub execution_timeout: Option<f64>,
+    #[schema(minimum = -32768, maximum = 32767)]
+    pub priority: Option<i64>,
+    #[schema(value_type = Option<NameText>)]
+    pub concurrency_key: Option<String>,
 }
 
 /// The task a schedule creates per tick, as a create body.
