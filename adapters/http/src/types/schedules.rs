@@ -109,7 +109,7 @@ pub enum CatchUpText {
 pub struct ScheduleTaskRequest {
     #[schema(value_type = NameText, example = "nightly-report")]
     pub task_name: String,
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub params: Option<Value>,
     #[schema(value_type = Option<BTreeMap<Text, Text>>)]
     pub headers: Option<BTreeMap<String, String>>,

@@ -142,7 +142,7 @@ async fn wrong_method_is_405_json() {
     let reply = delete(untouched(), "/api/v1/queues/q/stats").await;
     assert_eq!(reply.error(405, "METHOD_NOT_ALLOWED"), "method DELETE is not allowed on /api/v1/queues/q/stats");
     assert_eq!(reply.headers.get(header::ALLOW).unwrap(), "GET,HEAD");
-    get(untouched(), "/api/v1/events").await.error(405, "METHOD_NOT_ALLOWED");
+    delete(untouched(), "/api/v1/events").await.error(405, "METHOD_NOT_ALLOWED");
     get(untouched(), "/api/v1/runs/complete").await.error(405, "METHOD_NOT_ALLOWED");
     delete(untouched(), "/healthz").await.error(405, "METHOD_NOT_ALLOWED");
 }
