@@ -95,8 +95,19 @@ pub struct PgStore {
 /// Measured with claim 1 and one acknowledgement per job: planning took
 /// half of the database's CPU (`GetCachedPlan` 26 % of all samples), and
 /// 1 % with generic plans.
-const SESSION_SETTINGS: [(&str, &str); 3] =
-    [("enable_hashjoin", "off"), ("enable_mergejoin", "off"), ("plan_cache_mode", "force_generic_plan")];
+///
+/// And no JIT compilation: a generic plan estimates a `LIMIT $1` at a tenth
+/// of the table, so on a large table its cost passes `jit_above_cost` and
+/// PostgreSQL compiles the statement on every execution. Measured on
+/// 1 000 000 tasks: the first page of `GET /tasks` took 131 ms of JIT for
+/// 0.4 ms of execution (`bench/dashboard-1m.sh`). Every statement here
+/// reads a handful of rows by index; compiling never pays.
+const SESSION_SETTINGS: [(&str, &str); 4] = [
+    ("enable_hashjoin", "off"),
+    ("enable_mergejoin", "off"),
+    ("plan_cache_mode", "force_generic_plan"),
+    ("jit", "off"),
+];
 
 /// A batch acknowledgement's answer: per item, in order.
 type ItemAnswers = Vec<Result<(), ItemError>>;

@@ -122,7 +122,9 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
         query.push(" AND t.queue = ").push_bind(queue.clone());
     }
     if let Some(status) = filter.status {
-        query.push(" AND t.status = ").push_bind(status.as_str());
+        // Literal, so SQLite can use the partial index of failed and
+        // canceled tasks (`tasks_unsuccessful`); a domain name, never input.
+        query.push(format_args!(" AND t.status = '{}'", status.as_str()));
     }
     if let Some(name) = &filter.task_name {
         query.push(" AND t.task_name = ").push_bind(name.clone());

@@ -1,0 +1,30 @@
+-- Seeds a migrated durable database with 1 000 000 finished tasks (one run
+-- each) in queue `bulk`, so the dashboard's API calls can be timed on a
+-- large store (bench/dashboard-1m.sh). Every 1 000th task failed; ids are
+-- random UUIDs (the order of listings does not matter for the timing).
+INSERT INTO queues (name, created_at, task_ttl_seconds, event_ttl_seconds)
+VALUES ('bulk', now(), 0, 0) ON CONFLICT DO NOTHING;
+
+WITH ids AS (
+    SELECT n, gen_random_uuid() AS task_id, gen_random_uuid() AS run_id,
+           now() - make_interval(secs => 1000000 - n) AS at
+    FROM generate_series(1, 1000000) AS n
+), t AS (
+    INSERT INTO tasks (id, queue, task_name, params, headers, max_attempts, status, attempts, failures,
+                       consecutive_expiries, current_run, result, last_error, created_at, first_claimed_at,
+                       completed_at, result_watched, priority)
+    SELECT task_id, 'bulk', 'resize', json_build_object('image', n), '{}'::jsonb, 1,
+           CASE WHEN n % 1000 = 0 THEN 'failed' ELSE 'completed' END, 1,
+           CASE WHEN n % 1000 = 0 THEN 1 ELSE 0 END, 0, run_id,
+           CASE WHEN n % 1000 = 0 THEN NULL ELSE '{"ok": true}'::json END,
+           CASE WHEN n % 1000 = 0 THEN 'boom' END, at, at, at + interval '1 second', false, 0
+    FROM ids
+    RETURNING id
+)
+INSERT INTO runs (id, task_id, queue, attempt, status, available_at, claimed_at, worker_id, result, error,
+                  created_at, completed_at, priority, held)
+SELECT run_id, task_id, 'bulk', 1, CASE WHEN n % 1000 = 0 THEN 'failed' ELSE 'completed' END, at, at, 'w1',
+       CASE WHEN n % 1000 = 0 THEN NULL ELSE '{"ok": true}'::json END,
+       CASE WHEN n % 1000 = 0 THEN 'boom' END, at, at + interval '1 second', 0, false
+FROM ids;
+ANALYZE;
