@@ -178,6 +178,12 @@ pub(crate) enum TasksCmd {
         /// Only tasks with this name
         #[arg(long)]
         name: Option<String>,
+        /// Only tasks created at this time or later (TIME)
+        #[arg(long, value_name = "TIME", value_parser = time_arg::parse)]
+        created_after: Option<OffsetDateTime>,
+        /// Only tasks created before this time (TIME)
+        #[arg(long, value_name = "TIME", value_parser = time_arg::parse)]
+        created_before: Option<OffsetDateTime>,
         #[command(flatten)]
         page: PageArgs,
     },

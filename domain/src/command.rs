@@ -323,6 +323,10 @@ pub struct TaskFilter {
     pub task_name: Option<String>,
     /// Only the children of this task **(ext)**.
     pub parent_task_id: Option<TaskId>,
+    /// Only tasks created at this time or later **(ext)**.
+    pub created_after: Option<Timestamp>,
+    /// Only tasks created before this time **(ext)**.
+    pub created_before: Option<Timestamp>,
     pub cursor: Option<TaskId>,
     pub limit: u32,
 }

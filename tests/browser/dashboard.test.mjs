@@ -140,6 +140,18 @@ describe("tasks page", () => {
     await page.close();
   });
 
+  test("filters by creation time", async () => {
+    const page = await open(`#/tasks?queue=emails&after=2999-01-01T00:00:00Z`);
+    await rendered(page, "/tasks");
+    assert.equal(await page.locator("tr[data-task]").count(), 0);
+    assert.match(await page.locator("main").innerText(), /No tasks match/);
+    await page.fill('#task-filters input[name="after"]', "");
+    await page.fill('#task-filters input[name="before"]', "2999-01-01T00:00:00Z");
+    await page.click('#task-filters button[type="submit"]');
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-task]").length > 0);
+    await page.close();
+  });
+
   test("finds a task by id", async () => {
     const page = await open("#/queues");
     await rendered(page, "/queues");

@@ -139,6 +139,17 @@ pub(crate) fn query_id<T: FromStr>(name: &str, raw: Option<String>) -> Result<Op
     present(raw).map(|value| value.parse().map_err(|_| ApiError::invalid_uuid(name))).transpose()
 }
 
+/// An RFC 3339 time query parameter such as `created_after`.
+pub(crate) fn query_time(name: &str, raw: Option<String>) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    present(raw)
+        .map(|value| {
+            time::OffsetDateTime::parse(&value, &time::format_description::well_known::Rfc3339)
+                .map(|t| t.to_offset(time::UtcOffset::UTC))
+                .map_err(|_| ApiError::validation(format!("{name} must be an RFC 3339 time")))
+        })
+        .transpose()
+}
+
 /// The `limit` of a listing; its range is the domain's rule. An integer
 /// too large for 64 bits is still just "over the maximum".
 pub(crate) fn page_limit(raw: Option<String>) -> Result<u32, ApiError> {

@@ -86,8 +86,9 @@ async function act(question, call, done) {
   if (!window.confirm(question)) return;
   try {
     await call();
-    notice(done, "info");
+    // Said once the page shows the change, so what it says and shows agree.
     await render();
+    notice(done, "info");
   } catch (err) {
     if (err instanceof NeedsToken) return askToken();
     notice(`${err.message}${err.status ? ` (HTTP ${err.status}${err.code ? " " + err.code : ""})` : ""}`);
@@ -165,7 +166,11 @@ function chart(history) {
 }
 
 async function tasksPage(params) {
-  const filter = { queue_name: params.get("queue"), status: params.get("status"), task_name: params.get("name"), cursor: params.get("cursor") };
+  const filter = {
+    queue_name: params.get("queue"), status: params.get("status"), task_name: params.get("name"),
+    created_after: params.get("after"), created_before: params.get("before"), cursor: params.get("cursor"),
+  };
+  const keep = { queue: filter.queue_name, status: filter.status, name: filter.task_name, after: filter.created_after, before: filter.created_before };
   const [{ tasks, next_cursor }, { queues }] = await Promise.all([
     api(`/tasks${query({ ...filter, limit: PAGE_SIZE })}`),
     api("/queues"),
@@ -175,13 +180,15 @@ async function tasksPage(params) {
     { class: "filters", id: "task-filters", onsubmit: (e) => {
       e.preventDefault();
       const data = new FormData(e.target);
-      location.hash = `#/tasks${query({ queue: data.get("queue"), status: data.get("status"), name: data.get("name") })}`;
+      location.hash = `#/tasks${query({ queue: data.get("queue"), status: data.get("status"), name: data.get("name"), after: data.get("after"), before: data.get("before") })}`;
     } },
     h("label", {}, "Queue", h("select", { name: "queue" }, h("option", { value: "" }, "any"),
       queues.map((q) => h("option", { value: q.name, selected: q.name === filter.queue_name }, q.name)))),
     h("label", {}, "Status", h("select", { name: "status" }, h("option", { value: "" }, "any"),
       ["pending", "completed", "failed", "canceled"].map((s) => h("option", { value: s, selected: s === filter.status }, s)))),
     h("label", {}, "Task name", h("input", { name: "name", value: filter.task_name ?? "" })),
+    h("label", {}, "Created after (RFC 3339)", h("input", { name: "after", value: filter.created_after ?? "", placeholder: "2026-12-01T08:00:00Z" })),
+    h("label", {}, "Created before", h("input", { name: "before", value: filter.created_before ?? "", placeholder: "2026-12-01T09:00:00Z" })),
     h("button", { type: "submit" }, "Filter"),
   );
   const rows = tasks.map((t) =>
@@ -189,13 +196,13 @@ async function tasksPage(params) {
       h("td", {}, t.queue_name), h("td", {}, time(t.created_at)), h("td", {}, time(t.completed_at))),
   );
   const next = next_cursor
-    ? h("a", { href: `#/tasks${query({ queue: filter.queue_name, status: filter.status, name: filter.task_name, cursor: next_cursor })}`, id: "next-page" }, "Older tasks →")
+    ? h("a", { href: `#/tasks${query({ ...keep, cursor: next_cursor })}`, id: "next-page" }, "Older tasks →")
     : null;
   return [
     h("h1", {}, "Tasks"),
     form,
     table(["Id", "Task", "Status", "Queue", "Created", "Finished"], rows, "No tasks match."),
-    h("div", { class: "pager" }, filter.cursor ? h("a", { href: `#/tasks${query({ queue: filter.queue_name, status: filter.status, name: filter.task_name })}` }, "← Newest") : null, next),
+    h("div", { class: "pager" }, filter.cursor ? h("a", { href: `#/tasks${query(keep)}` }, "← Newest") : null, next),
   ];
 }
 

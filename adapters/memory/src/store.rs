@@ -206,6 +206,8 @@ impl Store for MemoryStore {
             .filter(|t| filter.status.is_none_or(|s| t.status == s))
             .filter(|t| filter.task_name.as_deref().is_none_or(|n| t.spec.task_name == n))
             .filter(|t| filter.parent_task_id.is_none_or(|p| t.spec.parent_task_id == Some(p)))
+            .filter(|t| filter.created_after.is_none_or(|after| t.created_at >= after))
+            .filter(|t| filter.created_before.is_none_or(|before| t.created_at < before))
             .cloned();
         Ok(page(matching, filter.limit, |t| t.id))
     }

@@ -34,11 +34,13 @@ pub(super) async fn run(ctx: &Ctx, cmd: TasksCmd) -> anyhow::Result<()> {
             ctx.out.emit(&json, || claimed_table(&claimed))?;
             Ok(())
         }
-        TasksCmd::List { queue, status, name, page } => {
+        TasksCmd::List { queue, status, name, created_after, created_before, page } => {
             let filter = ListTasks {
                 queue_name: queue,
                 status: status.map(Into::into),
                 task_name: name,
+                created_after,
+                created_before,
                 cursor: page.cursor.clone(),
                 limit: page.limit,
             };

@@ -415,6 +415,10 @@ pub struct ListTasks {
     pub status: Option<TaskStatus>,
     /// Only tasks with this name.
     pub task_name: Option<String>,
+    /// (ext) Only tasks created at this time or later.
+    pub created_after: Option<OffsetDateTime>,
+    /// (ext) Only tasks created before this time.
+    pub created_before: Option<OffsetDateTime>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–1000 (server default 50).
@@ -446,11 +450,15 @@ impl ListTasks {
         self
     }
 
-    pub(crate) fn query(&self) -> [(&'static str, Option<String>); 5] {
+    pub(crate) fn query(&self) -> [(&'static str, Option<String>); 7] {
+        let rfc3339 =
+            |t: Option<OffsetDateTime>| t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
         [
             ("queue_name", self.queue_name.clone()),
             ("status", self.status.map(|s| s.as_str().to_owned())),
             ("task_name", self.task_name.clone()),
+            ("created_after", rfc3339(self.created_after)),
+            ("created_before", rfc3339(self.created_before)),
             ("cursor", self.cursor.clone()),
             ("limit", self.limit.map(|l| l.to_string())),
         ]

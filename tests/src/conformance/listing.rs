@@ -151,3 +151,24 @@ pub async fn runs_paginate_without_gaps_or_duplicates(backend: Backend) {
     assert_eq!(sizes, vec![3, 3, 1]);
     assert_eq!(seen, expected, "every run once, newest first");
 }
+
+pub async fn tasks_are_filtered_by_creation_time(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(ctx.task(&queue).await.task_id);
+        ctx.advance(10.0);
+    }
+    let between = |after: Option<f64>, before: Option<f64>| TaskFilter {
+        queue_name: Some(queue.clone()),
+        created_after: after.map(|s| ctx.at(s)),
+        created_before: before.map(|s| ctx.at(s)),
+        limit: 100,
+        ..TaskFilter::default()
+    };
+    assert_eq!(tasks(&ctx, between(Some(10.0), None)).await, vec![ids[2], ids[1]], "at or after, newest first");
+    assert_eq!(tasks(&ctx, between(None, Some(10.0))).await, vec![ids[0]], "strictly before");
+    assert_eq!(tasks(&ctx, between(Some(5.0), Some(15.0))).await, vec![ids[1]]);
+    assert!(tasks(&ctx, between(Some(25.0), None)).await.is_empty());
+}

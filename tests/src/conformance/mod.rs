@@ -454,6 +454,7 @@ macro_rules! conformance_suite {
                 tasks_paginate_without_gaps_or_duplicates,
                 runs_by_task_and_status,
                 runs_paginate_without_gaps_or_duplicates,
+                tasks_are_filtered_by_creation_time,
             }
             wakes {
                 a_create_wakes_its_queue_only_for_a_new_claimable_run,

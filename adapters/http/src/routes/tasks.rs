@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::SharedService;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Json, PathParams, Query, page_limit, present, query_id, status};
+use crate::extract::{Json, PathParams, Query, page_limit, present, query_id, query_time, status};
 use crate::types::rules::QueueNameText;
 use crate::types::rules::UuidText;
 use crate::types::runs::{BatchCompleteResult, FailResult};
@@ -141,6 +141,8 @@ pub(crate) async fn list_tasks(
         status: status(query.status, DomainTaskStatus::parse, DomainTaskStatus::ALL.map(DomainTaskStatus::as_str))?,
         task_name: present(query.task_name),
         parent_task_id: query_id("parent_task_id", query.parent_task_id)?,
+        created_after: query_time("created_after", query.created_after)?,
+        created_before: query_time("created_before", query.created_before)?,
         cursor: query_id("cursor", query.cursor)?,
         limit: page_limit(query.limit)?,
     };

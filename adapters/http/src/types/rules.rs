@@ -135,6 +135,11 @@ fn empty() -> ObjectBuilder {
 }
 
 schema_type!(
+    /// A time in a query (`created_after`); empty means absent.
+    QueryTime => AnyOfBuilder::new().item(TimeText::schema()).item(empty())
+);
+
+schema_type!(
     /// A UUID in a query (`cursor`, `task_id`); empty means absent.
     QueryUuid => AnyOfBuilder::new().item(UuidText::schema()).item(empty())
 );

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::AnyJson;
 use super::checkpoints::CheckpointResponse;
-use super::rules::{ClaimLimit, NameText, QueryLimit, QueryTaskStatus, QueryUuid, Text, TimeText, UuidText};
+use super::rules::{ClaimLimit, NameText, QueryLimit, QueryTaskStatus, QueryTime, QueryUuid, Text, TimeText, UuidText};
 use super::runs::{BatchCompleteItem, BatchCompleteResult, FailItem, FailResult};
 use super::status::{RetryKind, TaskStatus};
 use super::wire;
@@ -404,6 +404,12 @@ pub struct TaskQuery {
     /// (ext) Only the children of this task.
     #[param(value_type = Option<QueryUuid>, inline)]
     pub parent_task_id: Option<String>,
+    /// (ext) Only tasks created at this time (RFC 3339) or later.
+    #[param(value_type = Option<QueryTime>, inline)]
+    pub created_after: Option<String>,
+    /// (ext) Only tasks created before this time (RFC 3339).
+    #[param(value_type = Option<QueryTime>, inline)]
+    pub created_before: Option<String>,
     /// `next_cursor` of the previous page.
     #[param(value_type = Option<QueryUuid>, inline)]
     pub cursor: Option<String>,

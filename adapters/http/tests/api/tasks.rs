@@ -203,13 +203,16 @@ async fn list_tasks_passes_filters_and_pages() {
                 status: Some(TaskStatus::Pending),
                 task_name: Some("send".into()),
                 parent_task_id: Some(parent),
+                created_after: Some(time::macros::datetime!(2026-12-01 10:00 UTC)),
+                created_before: Some(time::macros::datetime!(2026-12-01 11:30 UTC)),
                 cursor: Some(cursor),
                 limit: 2,
             }
         })
         .returning(move |_| Ok(Page { items: vec![state.task.clone()], next_cursor: Some(next) }));
     let uri = format!(
-        "/api/v1/tasks?queue_name=emails&status=pending&task_name=send&parent_task_id={parent}&cursor={cursor}&limit=2"
+        "/api/v1/tasks?queue_name=emails&status=pending&task_name=send&parent_task_id={parent}&cursor={cursor}&limit=2\
+         &created_after=2026-12-01T10:00:00Z&created_before=2026-12-01T12:30:00%2B01:00"
     );
     let body = get(app(service), &uri).await.ok(200);
     assert_eq!(
@@ -255,6 +258,8 @@ async fn list_tasks_rejections_name_the_parameter() {
         ("/api/v1/tasks?limit=0", "limit must be at least 1"),
         ("/api/v1/tasks?limit=-1", "limit must be at least 1"),
         ("/api/v1/tasks?status=done", "status must be one of pending, completed, failed, canceled"),
+        ("/api/v1/tasks?created_after=yesterday", "created_after must be an RFC 3339 time"),
+        ("/api/v1/tasks?created_before=2026-13-01T00:00:00Z", "created_before must be an RFC 3339 time"),
     ];
     for (uri, message) in cases {
         assert_eq!(get(untouched(), uri).await.error(400, "VALIDATION_ERROR"), message, "{uri}");

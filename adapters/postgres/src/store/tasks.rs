@@ -431,6 +431,12 @@ pub(crate) async fn list(pool: &PgPool, filter: &TaskFilter) -> Result<Page<Task
     if let Some(parent) = filter.parent_task_id {
         query.push(" AND t.parent_task_id = ").push_bind(parent.as_uuid());
     }
+    if let Some(after) = filter.created_after {
+        query.push(" AND t.created_at >= ").push_bind(after);
+    }
+    if let Some(before) = filter.created_before {
+        query.push(" AND t.created_at < ").push_bind(before);
+    }
     if let Some(cursor) = filter.cursor {
         query.push(" AND t.id < ").push_bind(cursor.as_uuid());
     }

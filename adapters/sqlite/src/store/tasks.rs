@@ -132,6 +132,12 @@ pub(super) async fn list(db: &Db, filter: &TaskFilter) -> Result<Page<Task, Task
     if let Some(parent) = filter.parent_task_id {
         query.push(" AND t.parent_task_id = ").push_bind(parent.to_string());
     }
+    if let Some(after) = filter.created_after {
+        query.push(" AND t.created_at >= ").push_bind(rows::micros(after));
+    }
+    if let Some(before) = filter.created_before {
+        query.push(" AND t.created_at < ").push_bind(rows::micros(before));
+    }
     if let Some(cursor) = filter.cursor {
         query.push(" AND t.id < ").push_bind(cursor.to_string());
     }
