@@ -32,6 +32,9 @@ time_call "tasks: GET /tasks?queue_name=bulk&limit=50" "$base/tasks?queue_name=b
 time_call "tasks: … &cursor=<1000th>" "$base/tasks?queue_name=bulk&limit=50&cursor=$middle"
 time_call "tasks: GET /tasks?queue_name=bulk&status=failed&limit=50" "$base/tasks?queue_name=bulk&status=failed&limit=50"
 time_call "tasks: GET /tasks?task_name=resize&limit=50" "$base/tasks?task_name=resize&limit=50"
+half=$(psql "$DATABASE_URL" -Atc "SELECT to_char((min(created_at) + (max(created_at) - min(created_at)) / 2) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM tasks")
+time_call "tasks: … &created_after=<median task>" "$base/tasks?queue_name=bulk&limit=50&created_after=$half"
+time_call "tasks: … &created_before=<median task>" "$base/tasks?queue_name=bulk&limit=50&created_before=$half"
 time_call "task: GET /tasks/{id}" "$base/tasks/$some_task"
 time_call "task: GET /runs?task_id=…&limit=1000" "$base/runs?task_id=$some_task&limit=1000"
 time_call "task: GET /tasks/{id}/checkpoints" "$base/tasks/$some_task/checkpoints"
