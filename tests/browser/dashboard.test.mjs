@@ -220,6 +220,11 @@ describe("events and schedules", () => {
     const { events } = await call(server, "GET", "/events?event_name=invoice.paid");
     assert.equal(events.length, 1);
     assert.deepEqual(events[0].payload, { invoice: 42 });
+    await call(server, "POST", "/events", { event_name: "invoice.voided", payload: {} });
+    await page.fill('#event-filter input[name="name"]', "invoice.voided");
+    await page.click('#event-filter button[type="submit"]');
+    await page.waitForFunction(() => document.querySelectorAll("tr[data-event]").length === 1);
+    assert.equal(await page.locator("tr[data-event]").getAttribute("data-event"), "invoice.voided");
     await page.close();
   });
 

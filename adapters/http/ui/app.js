@@ -247,9 +247,10 @@ async function taskPage(id) {
     task.last_error ? [h("h2", {}, "Last error"), h("pre", { id: "last-error" }, task.last_error)] : null,
     task.result !== null && task.result !== undefined ? [h("h2", {}, "Result"), h("pre", { id: "result" }, json(task.result))] : null,
     h("h2", {}, `Runs (${runs.length})`),
-    table(["#", "Status", "Worker", "Created", "Due", "Finished", "Error"], runs.map((r) =>
+    table(["#", "Status", "Worker", "Created", "Due", "Claimed", "Finished", "Error"], runs.map((r) =>
       h("tr", { "data-run": r.id }, h("td", { class: "num" }, r.attempt), h("td", {}, status(r.status)), h("td", {}, r.worker_id ?? dash),
-        h("td", {}, time(r.created_at)), h("td", {}, time(r.available_at)), h("td", {}, time(r.completed_at)), h("td", {}, r.error ?? dash)))),
+        h("td", {}, time(r.created_at)), h("td", {}, time(r.available_at)), h("td", {}, time(r.claimed_at)), h("td", {}, time(r.completed_at)),
+        h("td", {}, r.error ?? dash)))),
     h("h2", {}, `Steps (${checkpoints.length})`),
     table(["Step", "Value", "Saved"], checkpoints.map((c) =>
       h("tr", { "data-step": c.step_name }, h("td", { class: "mono" }, c.step_name), h("td", {}, h("pre", {}, json(c.state))), h("td", {}, time(c.updated_at)))),
@@ -304,8 +305,15 @@ async function workflowPage(id) {
   ];
 }
 
-async function eventsPage() {
-  const recent = await api(`/events${query({ limit: PAGE_SIZE })}`).catch(() => null);
+async function eventsPage(params) {
+  const name = params.get("name");
+  const recent = await api(`/events${query({ event_name: name, cursor: params.get("cursor"), limit: PAGE_SIZE })}`);
+  const byName = h("form", { class: "filters", id: "event-filter", onsubmit: (e) => {
+    e.preventDefault();
+    location.hash = `#/events${query({ name: new FormData(e.target).get("name") })}`;
+  } },
+    h("label", {}, "Event name", h("input", { name: "name", value: name ?? "" })),
+    h("button", { type: "submit" }, "Show"));
   const form = h("form", { class: "filters", id: "emit-event", onsubmit: (e) => {
     e.preventDefault();
     const data = new FormData(e.target);
@@ -324,8 +332,12 @@ async function eventsPage() {
   return [
     h("h1", {}, "Events"),
     form,
-    recent ? [h("h2", {}, "Recent events"), table(["Name", "Payload", "Emitted"], recent.events.map((e) =>
-      h("tr", {}, h("td", { class: "mono" }, e.event_name), h("td", {}, h("pre", {}, json(e.payload))), h("td", {}, time(e.created_at)))), "No events yet.")] : null,
+    h("h2", {}, name ? `Recent "${name}" events` : "Recent events"),
+    byName,
+    table(["Name", "Payload", "Emitted"], recent.events.map((e) =>
+      h("tr", { "data-event": e.event_name }, h("td", { class: "mono" }, h("a", { href: `#/events${query({ name: e.event_name })}` }, e.event_name)),
+        h("td", {}, h("pre", {}, json(e.payload))), h("td", {}, time(e.created_at)))), "No events yet."),
+    recent.next_cursor ? h("div", { class: "pager" }, h("a", { href: `#/events${query({ name, cursor: recent.next_cursor })}` }, "Older events →")) : null,
   ];
 }
 
@@ -369,7 +381,7 @@ const routes = [
   [/^\/tasks\/([0-9a-f-]{36})$/, (m) => taskPage(m[1])],
   [/^\/workflows$/, (_, params) => workflowsPage(params)],
   [/^\/workflows\/([0-9a-f-]{36})$/, (m) => workflowPage(m[1])],
-  [/^\/events$/, () => eventsPage()],
+  [/^\/events$/, (_, params) => eventsPage(params)],
   [/^\/schedules$/, () => schedulesPage()],
 ];
 
