@@ -181,6 +181,13 @@ impl Service for Engine {
         Ok(self.store.queue_stats(&existing_queue(&name)?, self.now()).await?)
     }
 
+    async fn list_wait_outcomes(
+        &self,
+        task: TaskId,
+    ) -> Result<Vec<(String, durable_domain::event::WaitOutcome)>, ServiceError> {
+        Ok(self.store.wait_outcomes(task).await?)
+    }
+
     async fn list_events(&self, filter: EventFilter) -> Result<Page<Event, EventId>, ServiceError> {
         command::text("event_name", filter.event_name.as_deref().unwrap_or_default())?;
         Ok(self.store.event_list(&filter).await?)

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use durable_domain::command::{
     CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
 };
-use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::event::{Checkpoint, Event, WaitOutcome, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
@@ -82,6 +82,10 @@ impl Store for TracedStore {
 
     async fn queue_update(&self, name: &QueueName, patch: FlowPatch, now: Timestamp) -> Result<Queue, StoreError> {
         traced("store.queue_update", self.inner.queue_update(name, patch, now)).await
+    }
+
+    async fn wait_outcomes(&self, task: TaskId) -> Result<Vec<(String, WaitOutcome)>, StoreError> {
+        traced("store.wait_outcomes", self.inner.wait_outcomes(task)).await
     }
 
     async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError> {

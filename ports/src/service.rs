@@ -95,6 +95,11 @@ pub trait Service: Send + Sync + 'static {
     async fn task_result(&self, id: TaskId, wait_seconds: Option<f64>) -> Result<TaskResult, ServiceError>;
 
     async fn emit_event(&self, name: String, payload: Value) -> Result<Event, ServiceError>;
+    /// The recorded outcomes of a task's waits, by step name **(ext)**.
+    async fn list_wait_outcomes(
+        &self,
+        task: TaskId,
+    ) -> Result<Vec<(String, durable_domain::event::WaitOutcome)>, ServiceError>;
     /// Recent events, newest first **(ext)**.
     async fn list_events(&self, filter: EventFilter) -> Result<Page<Event, EventId>, ServiceError>;
 

@@ -16,7 +16,7 @@ use durable_domain::Task;
 use durable_domain::command::{
     CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
 };
-use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::event::{Checkpoint, Event, WaitOutcome, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
@@ -274,6 +274,10 @@ pub trait Store: Send + Sync + 'static {
     /// Records the event, and for every run sleeping on its name records the
     /// payload as that step's outcome and makes the run claimable.
     async fn event_emit(&self, name: &str, payload: Value, now: Timestamp) -> Result<Emitted, StoreError>;
+
+    /// The recorded outcomes of a task's waits (event waits and child
+    /// waits), by step name **(ext)**. `NotFound` for an unknown task.
+    async fn wait_outcomes(&self, task: TaskId) -> Result<Vec<(String, WaitOutcome)>, StoreError>;
 
     /// Events newest first **(ext)**, `filter.limit` at most.
     async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError>;

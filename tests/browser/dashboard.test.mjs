@@ -73,7 +73,11 @@ async function seed(server) {
   await call(server, "POST", `/runs/${failedRun.run_id}/fail`, { error: "SMTP timeout" });
   ids.completed = (await create("emails", { task_name: "send_welcome", params: { to: "ada@example.com" } })).task_id;
   const [doneRun] = (await claim(server, "emails")).tasks;
-  await call(server, "POST", `/runs/${doneRun.run_id}/complete`, { result: { delivered: true } });
+  // It waited for an event first: its page lists the wait's outcome.
+  await call(server, "POST", `/runs/${doneRun.run_id}/wait-for-event`, { task_id: ids.completed, step_name: "await-confirmation", event_name: "confirmed:ada", timeout_seconds: 600 });
+  await call(server, "POST", "/events", { event_name: "confirmed:ada", payload: { by: "ada" } });
+  const [wokenRun] = (await claim(server, "emails")).tasks;
+  await call(server, "POST", `/runs/${wokenRun.run_id}/complete`, { result: { delivered: true } });
   ids.claimed = (await create("emails", { task_name: "send_digest" })).task_id;
   await claim(server, "emails");
   ids.pending = (await create("emails", { task_name: "send_reminder" })).task_id;
@@ -159,6 +163,9 @@ describe("tasks page", () => {
     await page.press("#find-task input", "Enter");
     await rendered(page, `/tasks/${ids.completed}`);
     assert.match(await page.locator("#result").innerText(), /"delivered": true/);
+    const wait = page.locator('tr[data-wait="await-confirmation"]');
+    assert.match(await wait.innerText(), /resolved/);
+    assert.match(await wait.innerText(), /"by": "ada"/);
     await page.close();
   });
 });

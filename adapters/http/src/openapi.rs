@@ -40,6 +40,7 @@ use crate::routes::{checkpoints, events, ops, queues, runs, schedules, tasks, wo
         checkpoints::list_checkpoints,
         events::emit_event,
         events::list_events,
+        events::list_waits,
         workflows::create_workflow_run,
         workflows::update_workflow_run,
         workflows::get_workflow_run,

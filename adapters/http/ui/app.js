@@ -208,9 +208,10 @@ async function tasksPage(params) {
 
 async function taskPage(id) {
   const task = await api(`/tasks/${id}`);
-  const [{ runs }, { checkpoints }, children, workflow] = await Promise.all([
+  const [{ runs }, { checkpoints }, { waits: outcomes }, children, workflow] = await Promise.all([
     api(`/runs${query({ task_id: id, limit: 1000 })}`),
     api(`/tasks/${id}/checkpoints`),
+    api(`/tasks/${id}/waits`),
     api(`/tasks${query({ parent_task_id: id, limit: 100 })}`),
     task.workflow_run_id ? api(`/workflow-runs/${task.workflow_run_id}`).catch(() => null) : null,
   ]);
@@ -257,6 +258,11 @@ async function taskPage(id) {
       "No steps recorded."),
     waits.length ? [h("h2", {}, "Waiting for"), table(["Run", "Event", "Step", "Until"], waits.map((r) =>
       h("tr", {}, h("td", { class: "num" }, r.attempt), h("td", { class: "mono" }, r.wait.event_name), h("td", { class: "mono" }, r.wait.step_name), h("td", {}, time(r.available_at)))))] : null,
+    h("h2", {}, `Waits (${outcomes.length})`),
+    table(["Step", "Outcome", "Payload"], outcomes.map((w) =>
+      h("tr", { "data-wait": w.step_name }, h("td", { class: "mono" }, w.step_name), h("td", {}, status(w.outcome)),
+        h("td", {}, w.payload === undefined ? dash : h("pre", {}, json(w.payload))))),
+      "No waits recorded."),
     h("h2", {}, `Children (${children.tasks.length})`),
     table(["Id", "Task", "Status", "Created"], children.tasks.map((t) =>
       h("tr", {}, h("td", {}, taskLink(t.id)), h("td", {}, t.task_name), h("td", {}, status(t.status)), h("td", {}, time(t.created_at)))),

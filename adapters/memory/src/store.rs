@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use durable_domain::command::{
     self, CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
 };
-use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::event::{Checkpoint, Event, WaitOutcome, WaitResponse};
 use durable_domain::flow::{self, FlowPatch};
 use durable_domain::machine::{self, FailOutcome, Policy};
 use durable_domain::queue::event_retention;
@@ -227,6 +227,19 @@ impl Store for MemoryStore {
         state.save(current);
         self.announce_ends(&mut state, &[ended], now);
         Ok(())
+    }
+
+    async fn wait_outcomes(&self, task: TaskId) -> Result<Vec<(String, WaitOutcome)>, StoreError> {
+        let state = self.state();
+        state.task(task)?;
+        let mut outcomes: Vec<(String, WaitOutcome)> = state
+            .outcomes
+            .iter()
+            .filter(|((t, _), _)| *t == task)
+            .map(|((_, step), outcome)| (step.clone(), outcome.clone()))
+            .collect();
+        outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(outcomes)
     }
 
     async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError> {

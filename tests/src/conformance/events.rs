@@ -3,7 +3,7 @@
 
 use durable_domain::command::WaitRequest;
 use durable_domain::event::{WaitOutcome, WaitResponse};
-use durable_domain::{NotFound, Rejection, RunId, RunStatus, TaskState};
+use durable_domain::{NotFound, Rejection, RunId, RunStatus, TaskId, TaskState};
 use durable_ports::{Service, ServiceError};
 use serde_json::{Value, json};
 
@@ -228,4 +228,28 @@ pub async fn events_are_listed_newest_first_by_name_and_page(backend: Backend) {
     assert_eq!(second.items[0].payload, serde_json::json!({"n": 1}));
     let all = list(None, None, 1000).await.unwrap();
     assert!(all.items.iter().any(|e| e.name == b));
+}
+
+pub async fn a_tasks_wait_outcomes_are_listed_by_step(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    let held = ctx.started_with(&queue, super::new_task("job"), 600.0).await;
+    let event = super::unique("paid");
+    let slept = ctx.engine.wait_for_event(wait_request(&held, &event, "b-payment", 60.0)).await.unwrap();
+    assert!(matches!(slept, WaitResponse::Sleeping));
+    ctx.engine.emit_event(event, serde_json::json!({"amount": 5})).await.unwrap();
+    let again = ctx.claim_one(&queue).await;
+    let timing_out = ctx.engine.wait_for_event(wait_request(&again, &super::unique("never"), "a-shipping", 1.0)).await;
+    assert!(matches!(timing_out, Ok(WaitResponse::Sleeping)));
+    ctx.advance(2.0);
+    ctx.sweep().await;
+    let outcomes = ctx.engine.list_wait_outcomes(held.task.id).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("a-shipping".to_owned(), WaitOutcome::Timeout),
+            ("b-payment".to_owned(), WaitOutcome::Resolved { payload: serde_json::json!({"amount": 5}) }),
+        ]
+    );
+    assert_err!(ctx.engine.list_wait_outcomes(TaskId::new()).await, ServiceError::NotFound(NotFound::Task(_)));
 }

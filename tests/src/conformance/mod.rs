@@ -389,6 +389,7 @@ macro_rules! conformance_suite {
                 wait_validation_and_not_found,
                 wait_requires_the_claim_on_a_run_of_the_task,
                 events_are_listed_newest_first_by_name_and_page,
+                a_tasks_wait_outcomes_are_listed_by_step,
             }
             children {
                 a_child_records_its_parent_and_is_listed_by_it,

@@ -5,12 +5,28 @@ use axum::routing::get;
 use durable_domain::command::EventFilter;
 
 use super::SharedService;
-use crate::error::ApiError;
-use crate::extract::{Json, Query, page_limit, present, query_id};
-use crate::types::events::{EmitEventRequest, EventList, EventQuery, EventResponse};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, PathParams, Query, page_limit, present, query_id};
+use crate::types::events::{EmitEventRequest, EventList, EventQuery, EventResponse, WaitOutcomeList};
+use crate::types::rules::UuidText;
 
 pub(crate) fn routes() -> Router<SharedService> {
-    Router::new().route("/events", get(list_events).post(emit_event))
+    Router::new().route("/events", get(list_events).post(emit_event)).route("/tasks/{task_id}/waits", get(list_waits))
+}
+
+/// (ext) The recorded outcomes of a task's waits (for events and for child
+/// tasks), by step name.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{task_id}/waits", tag = "events",
+    params(("task_id" = inline(UuidText), Path)),
+    responses((status = 200, body = WaitOutcomeList), (status = 404, body = ErrorBody)),
+)]
+pub(crate) async fn list_waits(
+    State(service): State<SharedService>,
+    params: PathParams,
+) -> Result<Json<WaitOutcomeList>, ApiError> {
+    let outcomes = service.list_wait_outcomes(params.id("task_id")?).await?;
+    Ok(Json(WaitOutcomeList { waits: outcomes.into_iter().map(Into::into).collect() }))
 }
 
 /// (ext) Recent events, newest first.

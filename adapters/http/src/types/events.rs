@@ -25,6 +25,34 @@ pub struct EventResponse {
     pub created_at: OffsetDateTime,
 }
 
+/// (ext) The recorded outcome of one of a task's waits: its step, and the
+/// event's payload (or the child's end) or a timeout.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaitOutcomeBody {
+    pub step_name: String,
+    /// `resolved` or `timeout`.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AnyJson>)]
+    pub payload: Option<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaitOutcomeList {
+    pub waits: Vec<WaitOutcomeBody>,
+}
+
+impl From<(String, durable_domain::event::WaitOutcome)> for WaitOutcomeBody {
+    fn from((step_name, outcome): (String, durable_domain::event::WaitOutcome)) -> Self {
+        match outcome {
+            durable_domain::event::WaitOutcome::Resolved { payload } => {
+                Self { step_name, outcome: "resolved".into(), payload: Some(payload) }
+            }
+            durable_domain::event::WaitOutcome::Timeout => Self { step_name, outcome: "timeout".into(), payload: None },
+        }
+    }
+}
+
 /// (ext) An event with its payload, as listed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventDetail {

@@ -26,6 +26,7 @@ const API_PATHS: &[(&str, &[&str])] = &[
     ("/api/v1/tasks/{task_id}/checkpoints/{step_name}", &["get", "put"]),
     ("/api/v1/events", &["get", "post"]),
     ("/api/v1/queues/{queue_name}/history", &["get"]),
+    ("/api/v1/tasks/{task_id}/waits", &["get"]),
     ("/api/v1/workflow-runs", &["get", "post"]),
     ("/api/v1/workflow-runs/{id}", &["get", "patch"]),
     ("/api/v1/tasks/{task_id}/retry", &["post"]),

@@ -213,3 +213,19 @@ pub(crate) async fn list(pool: &PgPool, filter: &EventFilter) -> Result<Page<Eve
     let events = rows.iter().map(rows::event).collect::<Result<Vec<_>>>()?;
     Ok(Page::from_fetched(events, filter.limit, |e| e.id))
 }
+
+/// Every recorded wait outcome of a task, by step name.
+pub(crate) async fn outcomes(pool: &PgPool, task: TaskId) -> Result<Vec<(String, WaitOutcome)>> {
+    let mut conn = pool.acquire().await?;
+    task_exists(&mut conn, task).await?;
+    let rows =
+        sqlx::query("SELECT step_name, outcome, payload FROM wait_outcomes WHERE task_id = $1 ORDER BY step_name")
+            .bind(task.as_uuid())
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((row.try_get("step_name")?, rows::wait_outcome(row.try_get("outcome")?, row.try_get("payload")?)?))
+        })
+        .collect()
+}

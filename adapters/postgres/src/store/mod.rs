@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use durable_domain::command::{
     CheckpointWrite, Claim, Completion, EventFilter, Page, RunFilter, TaskFilter, Wait, WorkflowFilter,
 };
-use durable_domain::event::{Checkpoint, Event, WaitResponse};
+use durable_domain::event::{Checkpoint, Event, WaitOutcome, WaitResponse};
 use durable_domain::flow::FlowPatch;
 use durable_domain::machine::Policy;
 use durable_domain::schedule::{Schedule, ScheduleName, SchedulePatch};
@@ -413,6 +413,10 @@ impl Store for PgStore {
 
     async fn workflow_list(&self, filter: &WorkflowFilter) -> Result<Page<WorkflowRun, WorkflowRunId>, StoreError> {
         self.call(Reads, || workflows::list(&self.pool, filter)).await
+    }
+
+    async fn wait_outcomes(&self, task: TaskId) -> Result<Vec<(String, WaitOutcome)>, StoreError> {
+        self.call(Reads, || events::outcomes(&self.pool, task)).await
     }
 
     async fn event_list(&self, filter: &EventFilter) -> Result<Page<Event, EventId>, StoreError> {

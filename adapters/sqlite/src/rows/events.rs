@@ -94,3 +94,31 @@ pub(crate) async fn record_outcome(
     .map_err(errors::map_sql)?;
     Ok(())
 }
+
+/// Every recorded wait outcome of a task, by step name.
+pub(crate) async fn outcomes_of(
+    conn: &mut SqliteConnection,
+    task: TaskId,
+) -> Result<Vec<(String, WaitOutcome)>, StoreError> {
+    let rows =
+        sqlx::query("SELECT step_name, outcome, payload FROM wait_outcomes WHERE task_id = ? ORDER BY step_name")
+            .bind(task.to_string())
+            .fetch_all(conn)
+            .await
+            .map_err(errors::map_sql)?;
+    rows.iter()
+        .map(|row| {
+            let c = Cols(row);
+            let outcome = match c.text("outcome")?.as_str() {
+                RESOLVED => WaitOutcome::Resolved {
+                    payload: c
+                        .opt_json("payload")?
+                        .ok_or_else(|| corrupt("wait outcome", "resolved without a payload"))?,
+                },
+                TIMEOUT => WaitOutcome::Timeout,
+                other => return Err(corrupt("wait outcome", other)),
+            };
+            Ok((c.text("step_name")?, outcome))
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 
 use durable_domain::command::{self as list_command, EventFilter, Page, Wait};
-use durable_domain::event::{Event, WaitResponse};
+use durable_domain::event::{Event, WaitOutcome, WaitResponse};
 use durable_domain::{EventId, NotFound, QueueName, Run, Task, TaskId, Timestamp, child, machine, wake};
 use durable_ports::StoreError;
 use durable_ports::store::Emitted;
@@ -137,4 +137,12 @@ pub(super) async fn list(db: &Db, filter: &EventFilter) -> Result<Page<Event, Ev
     let rows = query.build().fetch_all(&mut *conn).await.map_err(errors::map_sql)?;
     let events = rows.iter().map(rows::events::decode).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_fetched(events, filter.limit, |e| e.id))
+}
+
+pub(super) async fn outcomes(db: &Db, task: TaskId) -> Result<Vec<(String, WaitOutcome)>, StoreError> {
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
+    if !rows::tasks::exists(&mut conn, task).await? {
+        return Err(NotFound::Task(task).into());
+    }
+    rows::events::outcomes_of(&mut conn, task).await
 }
