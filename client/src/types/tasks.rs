@@ -544,9 +544,15 @@ mod tests {
 
     #[test]
     fn list_query_spells_status_in_lowercase() {
-        let query = ListTasks::default().queue("q").status(TaskStatus::Canceled).limit(10).query();
-        assert_eq!(query[1], ("status", Some("canceled".to_owned())));
-        assert_eq!(query[4], ("limit", Some("10".to_owned())));
-        assert_eq!(query[3], ("cursor", None));
+        let filter = ListTasks {
+            created_after: Some(datetime!(2030-01-01 00:00:00.5 UTC)),
+            ..ListTasks::default().queue("q").status(TaskStatus::Canceled).limit(10)
+        };
+        let query = filter.query();
+        let value = |name: &str| query.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone());
+        assert_eq!(value("status").as_deref(), Some("canceled"));
+        assert_eq!(value("limit").as_deref(), Some("10"));
+        assert_eq!(value("created_after").as_deref(), Some("2030-01-01T00:00:00.5Z"));
+        assert_eq!((value("cursor"), value("created_before")), (None, None));
     }
 }

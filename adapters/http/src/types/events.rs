@@ -32,8 +32,9 @@ pub struct WaitOutcomeBody {
     pub step_name: String,
     /// `resolved` or `timeout`.
     pub outcome: String,
+    /// Absent for a timeout.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<AnyJson>)]
+    #[schema(value_type = AnyJson)]
     pub payload: Option<Value>,
 }
 
