@@ -18,7 +18,7 @@ use durable_domain::{
     EventId, NotFound, Queue, QueueName, QueueStats, Run, RunId, Task, TaskId, TaskState, Timestamp, ValidationError,
     WorkflowRunId, clock,
 };
-use durable_ports::metrics::QueueMinute;
+use durable_ports::metrics::QueueOverview;
 use durable_ports::service::{CreatedTask, FailedRun, Finished, Handoff, PutCheckpoint, RetriedTask};
 use durable_ports::{Clock, ItemError, Metrics, NoopMetrics, Notifier, Observation, Service, ServiceError, Store};
 use serde_json::Value;
@@ -124,6 +124,10 @@ const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A queue named in a path. A name that could never have been created cannot
 /// exist, so it is "not found" rather than a validation error.
+/// How far the dashboard's queue overview counts finished runs: beyond, it
+/// says "at least", and the read stays bounded.
+const OVERVIEW_COUNT_CAP: u32 = 10_000;
+
 /// A schedule name from a path: one that cannot exist is not found.
 fn existing_schedule(raw: &str) -> Result<ScheduleName, ServiceError> {
     ScheduleName::parse("name", raw).map_err(|_| NotFound::Schedule(raw.to_owned()).into())
@@ -164,7 +168,7 @@ impl Service for Engine {
         Ok(self.store.queue_delete(&existing_queue(&name)?, force).await?)
     }
 
-    async fn queue_history(&self, name: String) -> Result<Vec<QueueMinute>, ServiceError> {
+    async fn queue_history(&self, name: String) -> Result<QueueOverview, ServiceError> {
         let queue = existing_queue(&name)?;
         // A fresh reading of the depths (one grouped query), so the last
         // minute is current, not as old as the last gauge refresh; a queue
@@ -174,7 +178,13 @@ impl Service for Engine {
             return Err(NotFound::Queue(name).into());
         }
         self.record(Observation::QueueDepths(depths));
-        Ok(self.history.of(&queue, self.now()))
+        let (completed_runs, failed_runs) = self.store.queue_finished_counts(&queue, OVERVIEW_COUNT_CAP).await?;
+        Ok(QueueOverview {
+            minutes: self.history.of(&queue, self.now()),
+            completed_runs,
+            failed_runs,
+            count_cap: OVERVIEW_COUNT_CAP,
+        })
     }
 
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError> {

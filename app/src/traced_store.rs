@@ -125,6 +125,10 @@ impl Store for TracedStore {
         traced("store.schedules_fire", self.inner.schedules_fire(now, grace, limit)).await
     }
 
+    async fn queue_finished_counts(&self, name: &QueueName, cap: u32) -> Result<(u64, u64), StoreError> {
+        traced("store.queue_finished_counts", self.inner.queue_finished_counts(name, cap)).await
+    }
+
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
         traced("store.queue_delete", self.inner.queue_delete(name, force)).await
     }

@@ -74,6 +74,18 @@ pub struct QueueDepth {
     pub oldest_pending_age_seconds: Option<f64>,
 }
 
+/// A queue's last hour and its finished runs, for the dashboard **(ext)**.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueOverview {
+    pub minutes: Vec<QueueMinute>,
+    /// Completed and failed runs, each counted up to `count_cap` (a count
+    /// equal to the cap means "at least that many"), so the call stays one
+    /// bounded read however many runs the queue keeps.
+    pub completed_runs: u64,
+    pub failed_runs: u64,
+    pub count_cap: u32,
+}
+
 impl QueueMinute {
     /// The minute starting `at` with nothing counted, carrying the depth of
     /// `before` (or none).

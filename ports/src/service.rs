@@ -56,7 +56,7 @@ pub trait Service: Send + Sync + 'static {
     async fn delete_queue(&self, name: String, force: bool) -> Result<(), ServiceError>;
     async fn queue_stats(&self, name: String) -> Result<QueueStats, ServiceError>;
     /// The queue's last hour, minute by minute, as this server saw it **(ext)**.
-    async fn queue_history(&self, name: String) -> Result<Vec<crate::metrics::QueueMinute>, ServiceError>;
+    async fn queue_history(&self, name: String) -> Result<crate::metrics::QueueOverview, ServiceError>;
 
     async fn create_task(&self, queue: String, task: NewTask) -> Result<CreatedTask, ServiceError>;
     /// All or nothing, answered in request order.

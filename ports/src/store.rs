@@ -180,6 +180,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn queue_stats(&self, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError>;
 
+    /// The queue's completed and failed runs, each counted up to `cap`
+    /// **(ext)**: a bounded read, where `queue_stats` counts everything.
+    /// `NotFound` for an unknown queue.
+    async fn queue_finished_counts(&self, name: &QueueName, cap: u32) -> Result<(u64, u64), StoreError>;
+
     // --- tasks ------------------------------------------------------------
 
     /// Creates tasks with their first runs, all or nothing, in order. A spec

@@ -262,7 +262,7 @@ describe("with --auth-token", () => {
       await page.waitForSelector("#token-form");
       await page.fill('#token-form input[name="token"]', "wrong");
       await page.click('#token-form button[type="submit"]');
-      await page.waitForSelector("#token-form");
+      await page.waitForSelector("#token-refused");
       await page.fill('#token-form input[name="token"]', "s3cret");
       await page.click('#token-form button[type="submit"]');
       await rendered(page, "/queues");

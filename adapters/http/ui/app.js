@@ -74,12 +74,17 @@ async function api(path, { method = "GET", body } = {}) {
   const response = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
-  if (response.status === 401) throw new NeedsToken();
+  if (response.status === 401) throw new NeedsToken(Boolean(token));
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
 
-class NeedsToken extends Error {}
+class NeedsToken extends Error {
+  constructor(refused) {
+    super("a token is needed");
+    this.refused = refused;
+  }
+}
 
 /** Asks before an action, runs it, and says what came of it. */
 async function act(question, call, done) {
@@ -90,7 +95,7 @@ async function act(question, call, done) {
     await render();
     notice(done, "info");
   } catch (err) {
-    if (err instanceof NeedsToken) return askToken();
+    if (err instanceof NeedsToken) return askToken(err.refused);
     notice(`${err.message}${err.status ? ` (HTTP ${err.status}${err.code ? " " + err.code : ""})` : ""}`);
   }
 }
@@ -108,12 +113,11 @@ async function queuesPage() {
   const { queues } = await api("/queues");
   const cards = await Promise.all(
     queues.map(async (queue) => {
-      const name = encodeURIComponent(queue.name);
-      const [stats, history] = await Promise.all([
-        api(`/queues/${name}/stats`),
-        api(`/queues/${name}/history`).catch(() => null),
-      ]);
-      const latest = history?.samples?.at(-1);
+      // One bounded call per queue: the depth read now, the last hour, and
+      // the finished runs counted up to a cap.
+      const history = await api(`/queues/${encodeURIComponent(queue.name)}/history`);
+      const latest = history.samples.at(-1);
+      const capped = (n) => (n >= history.count_cap ? `${history.count_cap}+` : n);
       const count = (label, value, key) => h("div", { "data-count": key }, label, h("span", {}, value ?? dash));
       return h(
         "div",
@@ -122,15 +126,15 @@ async function queuesPage() {
         h(
           "div",
           { class: "counts" },
-          count("pending due", latest ? latest.pending_due : stats.pending_runs, "pending_due"),
-          count("scheduled", latest ? latest.pending_scheduled : dash, "pending_scheduled"),
-          count("claimed", stats.claimed_runs, "claimed"),
-          count("sleeping", stats.sleeping_runs, "sleeping"),
-          count("completed", stats.completed_runs, "completed"),
-          count("failed", stats.failed_runs, "failed"),
+          count("pending due", latest.pending_due, "pending_due"),
+          count("scheduled", latest.pending_scheduled, "pending_scheduled"),
+          count("claimed", latest.claimed_now, "claimed"),
+          count("sleeping", latest.sleeping, "sleeping"),
+          count("completed", capped(history.completed_runs), "completed"),
+          count("failed", capped(history.failed_runs), "failed"),
         ),
-        h("div", { class: "muted", "data-lag": "" }, `consumer lag: ${seconds(stats.oldest_pending_run_age_seconds)}`),
-        history ? chart(history) : null,
+        h("div", { class: "muted", "data-lag": "" }, `consumer lag: ${seconds(latest.oldest_pending_age_seconds)}`),
+        chart(history),
       );
     }),
   );
@@ -364,10 +368,12 @@ async function schedulesPage() {
   ];
 }
 
-function askToken() {
+function askToken(refused) {
   const page = document.getElementById("page");
+  if (refused) sessionStorage.removeItem(TOKEN_KEY);
   page.replaceChildren(
     h("h1", {}, "Sign in"),
+    refused ? h("p", { id: "token-refused", class: "muted" }, "The server refused that token.") : null,
     h("form", { class: "token", id: "token-form", onsubmit: (e) => {
       e.preventDefault();
       sessionStorage.setItem(TOKEN_KEY, new FormData(e.target).get("token"));
@@ -411,7 +417,7 @@ async function render() {
     // The queues page follows the server by itself.
     if (path === "/queues") refreshTimer = setTimeout(render, 5000);
   } catch (err) {
-    if (err instanceof NeedsToken) return askToken();
+    if (err instanceof NeedsToken) return askToken(err.refused);
     page.replaceChildren(h("h1", {}, "Something went wrong"), h("pre", { id: "page-error" }, `${err.message}${err.status ? ` (HTTP ${err.status})` : ""}`));
   }
 }

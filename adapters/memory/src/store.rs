@@ -156,6 +156,15 @@ impl Store for MemoryStore {
         Ok(updated)
     }
 
+    async fn queue_finished_counts(&self, name: &QueueName, cap: u32) -> Result<(u64, u64), StoreError> {
+        let state = self.state();
+        state.queue(name)?;
+        let count = |status: RunStatus| {
+            state.runs.values().filter(|r| &r.queue == name && r.status == status).take(cap as usize).count() as u64
+        };
+        Ok((count(RunStatus::Completed), count(RunStatus::Failed)))
+    }
+
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
         let mut state = self.state();
         state.queue(name)?;

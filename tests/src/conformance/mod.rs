@@ -300,6 +300,7 @@ macro_rules! conformance_suite {
                 stats_age_counts_from_when_the_oldest_run_became_due,
                 stats_age_is_null_when_nothing_is_claimable,
                 stats_of_unknown_queue_is_not_found,
+                finished_runs_are_counted_up_to_a_cap,
             }
             tasks {
                 create_stores_the_spec_and_a_first_run,

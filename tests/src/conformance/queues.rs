@@ -276,3 +276,22 @@ pub async fn stats_of_unknown_queue_is_not_found(backend: Backend) {
     let ctx = Ctx::new(backend);
     assert_err!(ctx.engine.queue_stats(unique("q")).await, ServiceError::NotFound(NotFound::Queue(_)));
 }
+
+pub async fn finished_runs_are_counted_up_to_a_cap(backend: Backend) {
+    let ctx = Ctx::new(backend);
+    let queue = ctx.queue().await;
+    for _ in 0..3 {
+        let held = ctx.started(&queue).await;
+        ctx.complete(held.run.id).await;
+    }
+    let held = ctx.started(&queue).await;
+    ctx.engine.fail_run(held.run.id, "boom".into()).await.unwrap();
+    let name = durable_domain::QueueName::parse("q", &queue).unwrap();
+    assert_eq!(ctx.store.queue_finished_counts(&name, 10).await.unwrap(), (3, 1));
+    assert_eq!(ctx.store.queue_finished_counts(&name, 2).await.unwrap(), (2, 1), "counted no further than the cap");
+    let overview = ctx.engine.queue_history(queue.clone()).await.unwrap();
+    assert_eq!((overview.completed_runs, overview.failed_runs), (3, 1));
+    let unknown = durable_domain::QueueName::parse("q", &unique("nowhere")).unwrap();
+    assert!(matches!(ctx.store.queue_finished_counts(&unknown, 10).await, Err(durable_ports::StoreError::NotFound(_))));
+    assert_err!(ctx.engine.queue_history(unique("nowhere")).await, ServiceError::NotFound(_));
+}

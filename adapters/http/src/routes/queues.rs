@@ -110,10 +110,13 @@ pub(crate) async fn queue_history(
     params: PathParams,
 ) -> Result<Json<QueueHistoryResponse>, ApiError> {
     let name = params.string("queue_name")?;
-    let samples = service.queue_history(name.clone()).await?;
+    let overview = service.queue_history(name.clone()).await?;
     Ok(Json(QueueHistoryResponse {
         queue_name: name,
         interval_seconds: 60,
-        samples: samples.into_iter().map(Into::into).collect(),
+        samples: overview.minutes.into_iter().map(Into::into).collect(),
+        completed_runs: overview.completed_runs,
+        failed_runs: overview.failed_runs,
+        count_cap: overview.count_cap,
     }))
 }

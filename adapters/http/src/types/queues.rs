@@ -79,6 +79,12 @@ pub struct QueueHistoryResponse {
     pub queue_name: String,
     pub interval_seconds: u32,
     pub samples: Vec<QueueMinuteBody>,
+    /// Completed runs the queue keeps, counted up to `count_cap` (equal to
+    /// the cap: at least that many).
+    pub completed_runs: u64,
+    /// Failed runs the queue keeps, counted up to `count_cap`.
+    pub failed_runs: u64,
+    pub count_cap: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

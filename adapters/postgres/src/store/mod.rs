@@ -243,6 +243,10 @@ impl Store for PgStore {
         self.call(Writes, || queues::update(&self.pool, name, patch, now)).await
     }
 
+    async fn queue_finished_counts(&self, name: &QueueName, cap: u32) -> Result<(u64, u64), StoreError> {
+        self.call(Reads, || queues::finished_counts(&self.pool, name, cap)).await
+    }
+
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
         self.call(Writes, || queues::delete(&self.pool, name, force)).await
     }

@@ -161,6 +161,20 @@ pub(crate) async fn stats(pool: &PgPool, name: &QueueName, now: Timestamp) -> Re
     Ok(QueueStats::tally(name.clone(), by_status, oldest_due, now))
 }
 
+/// Each count reads at most `cap` entries of `runs_queue_status`.
+pub(crate) async fn finished_counts(pool: &PgPool, name: &QueueName, cap: u32) -> Result<(u64, u64)> {
+    ensure_exists(pool, name).await?;
+    let (completed, failed): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = $1 AND status = 'completed' LIMIT $2) c), \
+                (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = $1 AND status = 'failed' LIMIT $2) f)",
+    )
+    .bind(name.as_str())
+    .bind(i64::from(cap))
+    .fetch_one(pool)
+    .await?;
+    Ok((u64::try_from(completed).unwrap_or(0), u64::try_from(failed).unwrap_or(0)))
+}
+
 /// `NotFound` unless the queue exists.
 pub(crate) async fn ensure_exists(pool: &PgPool, name: &QueueName) -> Result<()> {
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1)")

@@ -134,6 +134,10 @@ impl Store for SqliteStore {
         queues::update(&self.db, name, patch, now).await
     }
 
+    async fn queue_finished_counts(&self, name: &QueueName, cap: u32) -> Result<(u64, u64), StoreError> {
+        queues::finished_counts(&self.db, name, cap).await
+    }
+
     async fn queue_delete(&self, name: &QueueName, force: bool) -> Result<(), StoreError> {
         queues::delete(&self.db, name, force).await
     }

@@ -127,3 +127,19 @@ pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<Q
     let oldest_due = oldest_due.map(|row| rows::Cols(&row).time("available_at")).transpose()?;
     Ok(QueueStats::tally(name.clone(), by_status, oldest_due, now))
 }
+
+/// Each count reads at most `cap` entries of the (queue, status) index.
+pub(super) async fn finished_counts(db: &Db, name: &QueueName, cap: u32) -> Result<(u64, u64), StoreError> {
+    let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
+    rows::queues::get(&mut conn, name).await?;
+    let (completed, failed): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = ?1 AND status = 'completed' LIMIT ?2)), \
+                (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = ?1 AND status = 'failed' LIMIT ?2))",
+    )
+    .bind(name.as_str())
+    .bind(i64::from(cap))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(errors::map_sql)?;
+    Ok((u64::try_from(completed).unwrap_or(0), u64::try_from(failed).unwrap_or(0)))
+}
