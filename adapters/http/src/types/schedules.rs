@@ -109,6 +109,7 @@ pub enum CatchUpText {
 pub struct ScheduleTaskRequest {
     #[schema(value_type = NameText, example = "nightly-report")]
     pub task_name: String,
+    #[serde(default)]
     #[schema(value_type = AnyJson)]
     pub params: Option<Value>,
     #[schema(value_type = Option<BTreeMap<Text, Text>>)]
