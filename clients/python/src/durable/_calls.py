@@ -171,12 +171,16 @@ def list_tasks(
     cursor: str | None,
     limit: int,
     parent_task_id: str | None = None,
+    created_after: str | None = None,
+    created_before: str | None = None,
 ) -> Call[t.ListTasksResponse]:
     query = _query(
         queue_name=queue_name,
         status=status,
         task_name=task_name,
         parent_task_id=parent_task_id,
+        created_after=created_after,
+        created_before=created_before,
         cursor=cursor,
         limit=_limit(limit),
     )
@@ -191,6 +195,25 @@ def cancel_task(task_id: str) -> Call[t.CancelTaskResponse]:
     # A repeat of a cancel that was applied answers 409 (already finished),
     # so it is not retried blindly.
     return Call("POST", f"{API}/tasks/{seg(task_id)}/cancel", parse_as(t.CancelTaskResponse))
+
+
+def retry_task(task_id: str) -> Call[t.RetryTaskResponse]:
+    # A repeat of a retry that was applied answers 409 (the task is pending
+    # again), so it is not retried blindly.
+    return Call("POST", f"{API}/tasks/{seg(task_id)}/retry", parse_as(t.RetryTaskResponse))
+
+
+def list_wait_outcomes(task_id: str) -> Call[t.ListWaitsResponse]:
+    return Call("GET", f"{API}/tasks/{seg(task_id)}/waits", parse_as(t.ListWaitsResponse), idempotent=True)
+
+
+def list_events(event_name: str | None, cursor: str | None, limit: int) -> Call[t.ListEventsResponse]:
+    query = _query(event_name=event_name, cursor=cursor, limit=_limit(limit))
+    return Call("GET", f"{API}/events", parse_as(t.ListEventsResponse), query=query, idempotent=True)
+
+
+def get_queue_history(queue: str) -> Call[t.QueueHistoryResponse]:
+    return Call("GET", f"{API}/queues/{seg(queue)}/history", parse_as(t.QueueHistoryResponse), idempotent=True)
 
 
 def get_task_result(task_id: str, wait_seconds: int = 0) -> Call[t.TaskResultResponse]:

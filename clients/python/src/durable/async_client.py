@@ -105,14 +105,34 @@ class AsyncDurableClient:
         cursor: str | None = None,
         limit: int = 0,
         parent_task_id: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
     ) -> t.ListTasksResponse:
-        return await self._run(calls.list_tasks(queue_name, status, task_name, cursor, limit, parent_task_id))
+        return await self._run(
+            calls.list_tasks(
+                queue_name, status, task_name, cursor, limit, parent_task_id, created_after, created_before
+            )
+        )
 
     async def get_task(self, task_id: str) -> t.TaskDetail:
         return await self._run(calls.get_task(task_id))
 
     async def cancel_task(self, task_id: str) -> t.CancelTaskResponse:
         return await self._run(calls.cancel_task(task_id))
+
+    async def retry_task(self, task_id: str) -> t.RetryTaskResponse:
+        return await self._run(calls.retry_task(task_id))
+
+    async def list_wait_outcomes(self, task_id: str) -> t.ListWaitsResponse:
+        return await self._run(calls.list_wait_outcomes(task_id))
+
+    async def list_events(
+        self, *, event_name: str | None = None, cursor: str | None = None, limit: int = 0
+    ) -> t.ListEventsResponse:
+        return await self._run(calls.list_events(event_name, cursor, limit))
+
+    async def get_queue_history(self, queue: str) -> t.QueueHistoryResponse:
+        return await self._run(calls.get_queue_history(queue))
 
     async def get_task_result(self, task_id: str, *, wait_seconds: int = 0) -> t.TaskResultResponse:
         return await self._run(calls.get_task_result(task_id, wait_seconds))

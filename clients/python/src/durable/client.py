@@ -104,14 +104,34 @@ class DurableClient:
         cursor: str | None = None,
         limit: int = 0,
         parent_task_id: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
     ) -> t.ListTasksResponse:
-        return self._run(calls.list_tasks(queue_name, status, task_name, cursor, limit, parent_task_id))
+        return self._run(
+            calls.list_tasks(
+                queue_name, status, task_name, cursor, limit, parent_task_id, created_after, created_before
+            )
+        )
 
     def get_task(self, task_id: str) -> t.TaskDetail:
         return self._run(calls.get_task(task_id))
 
     def cancel_task(self, task_id: str) -> t.CancelTaskResponse:
         return self._run(calls.cancel_task(task_id))
+
+    def retry_task(self, task_id: str) -> t.RetryTaskResponse:
+        return self._run(calls.retry_task(task_id))
+
+    def list_wait_outcomes(self, task_id: str) -> t.ListWaitsResponse:
+        return self._run(calls.list_wait_outcomes(task_id))
+
+    def list_events(
+        self, *, event_name: str | None = None, cursor: str | None = None, limit: int = 0
+    ) -> t.ListEventsResponse:
+        return self._run(calls.list_events(event_name, cursor, limit))
+
+    def get_queue_history(self, queue: str) -> t.QueueHistoryResponse:
+        return self._run(calls.get_queue_history(queue))
 
     def get_task_result(self, task_id: str, *, wait_seconds: int = 0) -> t.TaskResultResponse:
         return self._run(calls.get_task_result(task_id, wait_seconds))

@@ -633,3 +633,79 @@ class ListWorkflowRunsResponse:
 
     workflow_runs: list[WorkflowRun] = field(default_factory=list)
     next_cursor: str | None = None
+
+
+# Dashboard endpoints (ext)
+
+
+@dataclass
+class RetryTaskResponse:
+    """(ext) `POST /tasks/{id}/retry`: the retried task's new run, due now."""
+
+    task_id: str
+    run_id: str
+    attempt: int
+    status: TaskStatus
+
+
+@dataclass
+class EventDetail:
+    """(ext) An event with its payload, as `GET /events` lists it."""
+
+    event_id: str
+    event_name: str
+    created_at: str
+    payload: Any = None
+
+
+@dataclass
+class ListEventsResponse:
+    """(ext) Newest first."""
+
+    events: list[EventDetail] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+@dataclass
+class WaitOutcome:
+    """(ext) The recorded outcome of one of a task's waits; `payload` is
+    absent for a timeout."""
+
+    step_name: str
+    outcome: str
+    payload: Any = None
+
+
+@dataclass
+class ListWaitsResponse:
+    """(ext) `GET /tasks/{id}/waits`, by step name."""
+
+    waits: list[WaitOutcome] = field(default_factory=list)
+
+
+@dataclass
+class QueueMinute:
+    """(ext) One minute of a queue as one server saw it."""
+
+    at: str
+    created: int
+    claimed: int
+    failed: int
+    pending_due: int
+    pending_scheduled: int
+    claimed_now: int
+    sleeping: int
+    oldest_pending_age_seconds: float | None = None
+
+
+@dataclass
+class QueueHistoryResponse:
+    """(ext) `GET /queues/{name}/history`: the last hour minute by minute,
+    and the finished runs counted up to `count_cap` (equal: at least that)."""
+
+    queue_name: str
+    interval_seconds: int
+    completed_runs: int
+    failed_runs: int
+    count_cap: int
+    samples: list[QueueMinute] = field(default_factory=list)
