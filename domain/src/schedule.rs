@@ -49,17 +49,9 @@ pub struct ScheduleName(String);
 impl ScheduleName {
     /// A queue name's rules (`QueueName::parse`), with a shorter limit.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        if raw.is_empty() {
-            return Err(ValidationError::required(field));
-        }
+        QueueName::parse(field, raw)?;
         if raw.len() > MAX_SCHEDULE_NAME_BYTES {
             return Err(ValidationError::invalid(field, format!("must be at most {MAX_SCHEDULE_NAME_BYTES} bytes")));
-        }
-        if raw.chars().any(char::is_control) {
-            return Err(ValidationError::invalid(field, "must not contain control characters"));
-        }
-        if matches!(raw, "." | "..") {
-            return Err(ValidationError::invalid(field, "must not be \".\" or \"..\""));
         }
         Ok(Self(raw.to_owned()))
     }

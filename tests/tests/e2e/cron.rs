@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use durable_client::{CatchUp, CreateSchedule, CreateTask, ErrorCode, ListTasks, UpdateSchedule};
+use durable_client::{CatchUp, CreateSchedule, CreateTask, ErrorCode, UpdateSchedule};
 use durable_tests::server::TestServer;
 use serde_json::{Value, json};
 
@@ -45,17 +45,8 @@ async fn a_schedule_fires_its_task_on_every_tick_named_by_headers() {
 
     let paused = h.client.pause_schedule("every-second").await.unwrap();
     assert!(paused.paused && paused.next_fire_times.is_empty());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let count = |h: &Harness| {
-        let client = h.client.clone();
-        async move {
-            let filter = ListTasks { queue_name: Some("reports".into()), limit: Some(1000), ..ListTasks::default() };
-            client.list_tasks(&filter).await.unwrap().tasks.len()
-        }
-    };
-    let before = count(&h).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(count(&h).await, before, "a paused schedule fires nothing");
+    // That a paused schedule fires nothing is checked on the manual clock,
+    // on every store (conformance `a_paused_schedule_fires_nothing_…`).
 
     let listed = h.client.list_schedules().await.unwrap();
     assert_eq!(listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["every-second"]);
