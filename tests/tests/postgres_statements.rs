@@ -237,3 +237,40 @@ async fn the_store_sessions_never_jit_compile() {
     let expected: Vec<(String, String)> = expected.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
     assert_eq!(settings, expected);
 }
+
+async fn runs_of(store: &PgStore, tasks: &[TaskId]) -> i64 {
+    let ids: Vec<uuid::Uuid> = tasks.iter().map(|t| t.as_uuid()).collect();
+    sqlx::query_scalar("SELECT count(*) FROM runs WHERE task_id = ANY($1)")
+        .bind(&ids)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+/// Runs have no foreign key to their task (migration 0008): the writers
+/// that delete tasks delete their runs.
+#[tokio::test]
+async fn retention_and_a_forced_queue_delete_leave_no_runs_behind() {
+    let db = test_database().await;
+    let store = db.store(2).await;
+    let now = SystemClock.now();
+    let kept = queue(&store, "kept", CleanupPolicy::default()).await;
+    let survivors = create(&store, &kept, 2, now).await;
+
+    let expiring = queue(&store, "expiring", CleanupPolicy { task_ttl_seconds: 1, event_ttl_seconds: 0 }).await;
+    let finished = create(&store, &expiring, 3, now).await;
+    let claimed = store.runs_claim(&expiring, &claim(10, 60), now).await.unwrap();
+    let items = claimed.iter().map(|s| Completion::new(s.run.id, None)).collect();
+    assert!(store.runs_complete(items, now).await.unwrap().iter().all(Result::is_ok));
+    assert_eq!(runs_of(&store, &finished).await, 3);
+    let cleaned = store.retention_delete(now + Duration::seconds(5), 100).await.unwrap();
+    assert_eq!(cleaned.tasks, 3);
+    assert_eq!(runs_of(&store, &finished).await, 0, "retention deleted the runs with their tasks");
+
+    let doomed = queue(&store, "doomed", CleanupPolicy::default()).await;
+    let live = create(&store, &doomed, 4, now).await;
+    store.runs_claim(&doomed, &claim(2, 60), now).await.unwrap();
+    store.queue_delete(&doomed, true).await.expect("forced delete");
+    assert_eq!(runs_of(&store, &live).await, 0, "a forced queue delete deleted the runs with the tasks");
+    assert_eq!(runs_of(&store, &survivors).await, 2, "other queues keep theirs");
+}

@@ -26,7 +26,7 @@ use crate::errors::Result;
 ///
 /// The held arms name no status (only a pending run is held): with
 /// `status = 'pending'` the planner, without statistics on a fresh table,
-/// read a key's held runs through `runs_queue_status`, every pending run of
+/// read a key's held runs through the `(queue, status)` index it had then, every pending run of
 /// the queue, and sorted them (32 s for 1 000 keys behind 100 000 blocked
 /// runs of one key). The limit is a literal so the planner knows how few
 /// rows are wanted.

@@ -1,5 +1,5 @@
-//! Queue depths for the metrics gauges: one grouped statement over the live
-//! runs (the `(queue, status)` index), every queue included.
+//! Queue depths for the metrics gauges: one statement over the live runs,
+//! every queue included.
 
 use durable_domain::{QueueName, Timestamp};
 use durable_ports::metrics::{PoolStats, QueueDepth};
@@ -7,16 +7,30 @@ use sqlx::PgPool;
 
 use crate::errors::{Result, corrupt};
 
+/// Each arm of `live` names exactly the predicate of a partial index
+/// (`runs_claimable`, `runs_key_held`, `runs_claim_expiry`,
+/// `runs_sleeping`), so the statement reads live runs only, however many
+/// finished runs the table holds. A held run is pending (only a pending run
+/// is ever held).
 const DEPTHS: &str = r#"
-SELECT q.name,
-       count(*) FILTER (WHERE r.status = 'pending' AND r.available_at <= $1),
-       count(*) FILTER (WHERE r.status = 'pending' AND r.available_at > $1),
-       count(*) FILTER (WHERE r.status = 'claimed'),
-       count(*) FILTER (WHERE r.status = 'sleeping'),
-       min(r.available_at) FILTER (WHERE r.status = 'pending' AND r.available_at <= $1)
+WITH live AS MATERIALIZED (
+    SELECT queue, 'pending' AS status, available_at FROM runs WHERE status = 'pending' AND NOT held
+    UNION ALL SELECT queue, 'pending', available_at FROM runs WHERE held
+    UNION ALL SELECT queue, 'claimed', available_at FROM runs WHERE status = 'claimed'
+    UNION ALL SELECT queue, 'sleeping', available_at FROM runs WHERE status = 'sleeping'
+), counts AS MATERIALIZED (
+    SELECT queue,
+           count(*) FILTER (WHERE status = 'pending' AND available_at <= $1) AS pending_due,
+           count(*) FILTER (WHERE status = 'pending' AND available_at > $1) AS pending_later,
+           count(*) FILTER (WHERE status = 'claimed') AS claimed,
+           count(*) FILTER (WHERE status = 'sleeping') AS sleeping,
+           min(available_at) FILTER (WHERE status = 'pending' AND available_at <= $1) AS oldest_due
+    FROM live GROUP BY queue
+)
+SELECT q.name, coalesce(c.pending_due, 0), coalesce(c.pending_later, 0), coalesce(c.claimed, 0),
+       coalesce(c.sleeping, 0), c.oldest_due
 FROM queues q
-LEFT JOIN runs r ON r.queue = q.name AND r.status IN ('pending', 'claimed', 'sleeping')
-GROUP BY q.name
+LEFT JOIN counts c ON c.queue = q.name
 ORDER BY q.name COLLATE "C""#;
 
 type Row = (String, i64, i64, i64, i64, Option<Timestamp>);

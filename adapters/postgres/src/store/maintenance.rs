@@ -168,7 +168,9 @@ pub(crate) async fn cleanup(pool: &PgPool, now: Timestamp, limit: u32, skipped: 
                 expired.push(task.id.as_uuid());
             }
         }
-        // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
+        // Checkpoints and wait outcomes go with their tasks (ON DELETE
+        // CASCADE); runs have no foreign key (migration 0008), so they go here.
+        sqlx::query("DELETE FROM runs WHERE task_id = ANY($1)").bind(&expired).execute(&mut *tx).await?;
         let tasks =
             sqlx::query("DELETE FROM tasks WHERE id = ANY($1)").bind(&expired).execute(&mut *tx).await?.rows_affected();
 

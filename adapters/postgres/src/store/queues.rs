@@ -128,7 +128,12 @@ pub(crate) async fn delete(pool: &PgPool, name: &QueueName, force: bool) -> Resu
             .bind(name.as_str())
             .execute(&mut *tx)
             .await?;
-        // Runs, checkpoints and wait outcomes go with their tasks (ON DELETE CASCADE).
+        // Checkpoints and wait outcomes go with their tasks (ON DELETE
+        // CASCADE); runs have no foreign key (migration 0008), so they go here.
+        sqlx::query("DELETE FROM runs WHERE task_id IN (SELECT id FROM tasks WHERE queue = $1)")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM tasks WHERE queue = $1").bind(name.as_str()).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM queues WHERE name = $1").bind(name.as_str()).execute(&mut *tx).await?;
         Ok(())
@@ -138,8 +143,10 @@ pub(crate) async fn delete(pool: &PgPool, name: &QueueName, force: bool) -> Resu
 
 pub(crate) async fn stats(pool: &PgPool, name: &QueueName, now: Timestamp) -> Result<QueueStats> {
     ensure_exists(pool, name).await?;
-    // Counts come from the (queue, status) index; the oldest due run from
-    // the claim index. A snapshot per statement is fine for statistics.
+    // Exact counts read every run of the queue (no index by status keeps
+    // them: it would cost an entry at each step of every job); the oldest
+    // due run comes from the claim index. A snapshot per statement is fine
+    // for statistics.
     let counts = sqlx::query("SELECT status, count(*) AS n FROM runs WHERE queue = $1 GROUP BY status")
         .bind(name.as_str())
         .fetch_all(pool)
@@ -161,11 +168,14 @@ pub(crate) async fn stats(pool: &PgPool, name: &QueueName, now: Timestamp) -> Re
     Ok(QueueStats::tally(name.clone(), by_status, oldest_due, now))
 }
 
-/// Each count reads at most `cap` entries of `runs_queue_status`.
+/// Each count reads at most `cap` entries of a partial index: completed
+/// runs are counted as completed tasks (`tasks_finished`; a task completes
+/// with exactly one completed run, and never runs again), failed runs from
+/// `runs_failed`.
 pub(crate) async fn finished_counts(pool: &PgPool, name: &QueueName, cap: u32) -> Result<(u64, u64)> {
     ensure_exists(pool, name).await?;
     let (completed, failed): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = $1 AND status = 'completed' LIMIT $2) c), \
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE queue = $1 AND status = 'completed' LIMIT $2) c), \
                 (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = $1 AND status = 'failed' LIMIT $2) f)",
     )
     .bind(name.as_str())

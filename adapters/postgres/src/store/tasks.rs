@@ -207,6 +207,50 @@ async fn existing_keys(
         .collect()
 }
 
+/// The statement of [`INSERT_SQL`], with the given `ON CONFLICT` clause.
+macro_rules! insert_sql {
+    ($on_conflict:literal) => {
+        concat!(
+            "\
+WITH q AS ( \
+    SELECT 1 FROM queues WHERE name = $1 FOR KEY SHARE \
+), t AS ( \
+    INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
+        retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
+        idempotency_key, run_at, status, attempts, failures, consecutive_expiries, current_run, created_at, \
+        deadline, parent_task_id, priority, concurrency_key) \
+    SELECT u.id, u.queue, u.task_name, u.params, u.headers, u.retry_kind, u.retry_base_seconds, \
+        u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
+        u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
+        u.deadline, u.parent_task_id, u.priority, u.concurrency_key \
+    FROM unnest($4::uuid[], $5::text[], $6::text[], $7::json[], $8::jsonb[], $9::text[], \
+        $10::float8[], $11::float8[], $12::float8[], $13::bigint[], $14::bigint[], $15::bigint[], $16::uuid[], \
+        $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[], $22::uuid[], \
+        $23::smallint[], $24::text[]) \
+        AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
+             retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
+             idempotency_key, run_at, current_run, created_at, deadline, parent_task_id, priority, \
+             concurrency_key) \
+    WHERE EXISTS (SELECT 1 FROM q) ",
+            $on_conflict,
+            " \
+    RETURNING id, queue, current_run, run_at, created_at, priority, concurrency_key \
+), r AS ( \
+    INSERT INTO runs (id, task_id, queue, attempt, status, available_at, created_at, priority, concurrency_key, \
+        held) \
+    SELECT t.current_run, t.id, t.queue, 1, 'pending', coalesce(t.run_at, t.created_at), t.created_at, \
+        t.priority, t.concurrency_key, t.concurrency_key IS NOT NULL FROM t \
+    RETURNING 1 \
+), n AS ( \
+    SELECT pg_notify($3, $1) WHERE $2::boolean AND EXISTS (SELECT 1 FROM r) \
+) \
+SELECT s.queue_exists, s.notified, t.id \
+FROM (SELECT EXISTS (SELECT 1 FROM q) AS queue_exists, (SELECT count(*) FROM n) AS notified) s \
+LEFT JOIN t ON true"
+        )
+    };
+}
+
 /// Inserts new tasks and their first runs in one statement: checks the
 /// queue (key-share lock, as a foreign key takes it), inserts the tasks,
 /// skipping any whose idempotency key a concurrent create took, inserts the
@@ -228,41 +272,19 @@ async fn existing_keys(
 /// inserted task. It names `notified`: a plain `SELECT` in `WITH` runs only
 /// if the answer needs it, and the planner drops subquery columns nobody
 /// reads.
-const INSERT_SQL: &str = "\
-WITH q AS ( \
-    SELECT 1 FROM queues WHERE name = $1 FOR KEY SHARE \
-), t AS ( \
-    INSERT INTO tasks (id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
-        retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
-        idempotency_key, run_at, status, attempts, failures, consecutive_expiries, current_run, created_at, \
-        deadline, parent_task_id, priority, concurrency_key) \
-    SELECT u.id, u.queue, u.task_name, u.params, u.headers, u.retry_kind, u.retry_base_seconds, \
-        u.retry_factor, u.retry_max_seconds, u.max_attempts, u.start_timeout_us, u.execution_timeout_us, \
-        u.workflow_run_id, u.idempotency_key, u.run_at, 'pending', 1, 0, 0, u.current_run, u.created_at, \
-        u.deadline, u.parent_task_id, u.priority, u.concurrency_key \
-    FROM unnest($4::uuid[], $5::text[], $6::text[], $7::json[], $8::jsonb[], $9::text[], \
-        $10::float8[], $11::float8[], $12::float8[], $13::bigint[], $14::bigint[], $15::bigint[], $16::uuid[], \
-        $17::text[], $18::timestamptz[], $19::uuid[], $20::timestamptz[], $21::timestamptz[], $22::uuid[], \
-        $23::smallint[], $24::text[]) \
-        AS u(id, queue, task_name, params, headers, retry_kind, retry_base_seconds, retry_factor, \
-             retry_max_seconds, max_attempts, start_timeout_us, execution_timeout_us, workflow_run_id, \
-             idempotency_key, run_at, current_run, created_at, deadline, parent_task_id, priority, \
-             concurrency_key) \
-    WHERE EXISTS (SELECT 1 FROM q) \
-    ON CONFLICT ON CONSTRAINT tasks_idempotency DO NOTHING \
-    RETURNING id, queue, current_run, run_at, created_at, priority, concurrency_key \
-), r AS ( \
-    INSERT INTO runs (id, task_id, queue, attempt, status, available_at, created_at, priority, concurrency_key, \
-        held) \
-    SELECT t.current_run, t.id, t.queue, 1, 'pending', coalesce(t.run_at, t.created_at), t.created_at, \
-        t.priority, t.concurrency_key, t.concurrency_key IS NOT NULL FROM t \
-    RETURNING 1 \
-), n AS ( \
-    SELECT pg_notify($3, $1) WHERE $2::boolean AND EXISTS (SELECT 1 FROM r) \
-) \
-SELECT s.queue_exists, s.notified, t.id \
-FROM (SELECT EXISTS (SELECT 1 FROM q) AS queue_exists, (SELECT count(*) FROM n) AS notified) s \
-LEFT JOIN t ON true";
+const INSERT_SQL: &str =
+    insert_sql!("ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING");
+
+/// [`INSERT_SQL`] for tasks without idempotency keys: nothing can conflict,
+/// and an insert without `ON CONFLICT` skips the speculative insertion
+/// (its WAL record and its check of the unique index) per task.
+const INSERT_PLAIN_SQL: &str = insert_sql!("");
+
+/// [`INSERT_SQL`] when a task of `new` has an idempotency key, else
+/// [`INSERT_PLAIN_SQL`].
+fn insert_sql_for(new: &[TaskState]) -> &'static str {
+    if new.iter().any(|s| s.task.spec.idempotency_key.is_some()) { INSERT_SQL } else { INSERT_PLAIN_SQL }
+}
 
 /// Whether `state.run` is the run [`INSERT_SQL`] makes for `state.task`.
 fn first_run_as_stated(state: &TaskState) -> bool {
@@ -284,7 +306,7 @@ async fn insert<'e>(
     if let Some(state) = new.iter().find(|s| !first_run_as_stated(s)) {
         return Err(corrupt(format!("the new run {:?} is not the one the insert statement makes", state.run)));
     }
-    let rows = bind_insert(sqlx::query(INSERT_SQL), queue, new, notify).fetch_all(conn).await?;
+    let rows = bind_insert(sqlx::query(insert_sql_for(new)), queue, new, notify).fetch_all(conn).await?;
     if !rows.first().map(|row| row.try_get::<bool, _>("queue_exists")).transpose()?.unwrap_or(false) {
         return Ok(None);
     }
@@ -304,7 +326,7 @@ pub(crate) async fn explain_insert(
     now: Timestamp,
 ) -> Result<String> {
     let mut tx = pool.begin().await?;
-    let explain = format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {INSERT_SQL}");
+    let explain = format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {}", insert_sql_for(new));
     let notify = !wake::queues_to_wake(new.iter().map(|s| &s.run), now).is_empty();
     let lines: Vec<String> = bind_insert(sqlx::query(&explain), queue, new, notify)
         .fetch_all(&mut *tx)
