@@ -239,7 +239,7 @@ async fn the_store_sessions_never_jit_compile() {
 }
 
 async fn runs_of(store: &PgStore, tasks: &[TaskId]) -> i64 {
-    let ids: Vec<uuid::Uuid> = tasks.iter().map(|t| t.as_uuid()).collect();
+    let ids: Vec<uuid::Uuid> = tasks.iter().map(TaskId::as_uuid).collect();
     sqlx::query_scalar("SELECT count(*) FROM runs WHERE task_id = ANY($1)")
         .bind(&ids)
         .fetch_one(store.pool())
