@@ -171,9 +171,14 @@ pub(crate) struct WakeupArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SteadyArgs {
-    /// Tasks created per second, one create call each.
+    /// Tasks created per second.
     #[arg(long, default_value_t = 1000)]
     pub rate: u32,
+
+    /// Tasks per create call (1: `POST /tasks`; more: the batch create, at
+    /// `rate / per_call` calls per second).
+    #[arg(long, default_value_t = 1)]
+    pub per_call: u32,
 
     /// How long tasks arrive, e.g. `20s`, `1m`, `500ms`.
     #[arg(long, default_value = "20s", value_parser = parse_duration)]

@@ -7,8 +7,7 @@
 -- indexes the claim and the sweeper already keep (`depths.rs`), failed runs
 -- from the small index below (a failure writes it, a success never does),
 -- completed runs from the finished tasks (a task completes with exactly
--- one completed run), and the exact per-status statistics read the queue's
--- runs.
+-- one completed run); 0009 does the same for the per-status statistics.
 DROP INDEX runs_queue_status;
 CREATE INDEX runs_failed ON runs (queue) WHERE status = 'failed';
 

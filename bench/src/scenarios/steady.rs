@@ -1,4 +1,5 @@
-//! Steady: tasks arrive at a fixed rate (one create call each) for a while,
+//! Steady: tasks arrive at a fixed rate (one create call each, or batches
+//! of `--per-call`) for a while,
 //! while W workers claim and acknowledge. Reports claim latency (from a
 //! task's create answer to the answer of the claim that handed it out) and
 //! whether the backlog stays bounded: in the second half of the arrival
@@ -32,6 +33,7 @@ const BOUNDED_SECONDS: f64 = 1.0;
 #[derive(Debug, Serialize)]
 struct Outcome {
     rate: u32,
+    per_call: u32,
     duration_seconds: f64,
     workers: usize,
     limit: u32,
@@ -50,6 +52,7 @@ struct Outcome {
 
 pub(crate) async fn run(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Report> {
     anyhow::ensure!(args.rate > 0, "--rate must be at least 1");
+    anyhow::ensure!(args.per_call > 0 && args.per_call <= args.rate, "--per-call must be 1..=--rate");
     ctx.target.create_queue(&ctx.queue).await.context("creating the queue")?;
     let config = WorkerConfig::from_args(&args.worker, None);
     let pool = Pool::start(&ctx.target, &ctx.queue, &config);
@@ -79,6 +82,7 @@ pub(crate) async fn run(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Report> 
     let max_backlog_second_half = second_half.map(|s| s.1).max().unwrap_or(0);
     let outcome = Outcome {
         rate: args.rate,
+        per_call: args.per_call,
         duration_seconds: args.duration.as_secs_f64(),
         workers: config.workers,
         limit: config.limit,
@@ -110,10 +114,12 @@ pub(crate) async fn run(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Report> 
     Report::new(line, &outcome)
 }
 
-/// One create call per tick of `1 / rate` for `duration`, each in its own
-/// task so a slow answer does not delay the next arrival.
+/// One create call of `per_call` tasks per tick of `per_call / rate` for
+/// `duration`, each in its own task so a slow answer does not delay the
+/// next arrival.
 async fn arrive(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Vec<(Uuid, Instant)>> {
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.rate)));
+    let per_call = args.per_call as usize;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(f64::from(args.per_call) / f64::from(args.rate)));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let deadline = Instant::now() + args.duration;
@@ -124,7 +130,7 @@ async fn arrive(ctx: &Ctx, args: &SteadyArgs) -> anyhow::Result<Vec<(Uuid, Insta
         let permit = in_flight.clone().acquire_owned().await.context("semaphore closed")?;
         let (target, queue) = (ctx.target.clone(), ctx.queue.clone());
         calls.spawn(async move {
-            let runs = target.create(&queue, 1).await;
+            let runs = target.create(&queue, per_call).await;
             let at = Instant::now();
             drop(permit);
             runs.map(|runs| runs.into_iter().map(move |run| (run, at)))

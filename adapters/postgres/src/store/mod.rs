@@ -204,6 +204,15 @@ impl PgStore {
         Ok(tasks::explain_insert(&self.pool, queue, &new, now).await?)
     }
 
+    /// The plans of the statements behind the queue statistics and the
+    /// depth gauges, run (`EXPLAIN ANALYZE`), for tests of their plans.
+    #[doc(hidden)]
+    pub async fn explain_statistics(&self, queue: &QueueName, now: Timestamp) -> Result<String, StoreError> {
+        let stats = queues::explain_stats(&self.pool, queue, now).await?;
+        let depths = depths::explain(&self.pool, now).await?;
+        Ok(format!("{stats}\n{depths}"))
+    }
+
     /// Runs a call through [`retry::run`].
     async fn call<T, Fut>(&self, effect: Effect, attempt: impl FnMut() -> Fut) -> Result<T, StoreError>
     where

@@ -1,5 +1,6 @@
 //! The `runs` table.
 
+use durable_domain::flow;
 use durable_domain::task::EventWait;
 use durable_domain::{QueueName, Run, RunStatus, Timestamp};
 use durable_ports::StoreError;
@@ -108,4 +109,62 @@ pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run, now: Timestam
     }
     admission::after_write(conn, run, now).await?;
     admission::signal_if_capped(conn, run).await
+}
+
+/// [`update`] for many runs in one statement (each row's values as one JSON
+/// array, in [`update`]'s column order, the id last), then the same
+/// admissions and capped-queue signals per run.
+pub(crate) async fn update_all(conn: &mut SqliteConnection, runs: &[&Run], now: Timestamp) -> Result<(), StoreError> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            let wait = run.wait.as_ref();
+            serde_json::json!([
+                run.status.as_str(),
+                micros(run.available_at),
+                opt_micros(run.claimed_at),
+                opt_micros(run.claim_expires_at),
+                run.worker_id.as_deref(),
+                wait.map(|w| w.event_name.as_str()),
+                wait.map(|w| w.step_name.as_str()),
+                opt_json(run.result.as_ref()),
+                run.error.as_deref(),
+                opt_micros(run.completed_at),
+                i64::from(run.held),
+                run.id.to_string(),
+            ])
+        })
+        .collect();
+    let done = sqlx::query(
+        "UPDATE runs SET status = u.value ->> 0, available_at = u.value ->> 1, claimed_at = u.value ->> 2, \
+         claim_expires_at = u.value ->> 3, worker_id = u.value ->> 4, wait_event = u.value ->> 5, \
+         wait_step = u.value ->> 6, result = u.value ->> 7, error = u.value ->> 8, completed_at = u.value ->> 9, \
+         held = u.value ->> 10 \
+         FROM json_each(?) AS u WHERE runs.id = u.value ->> 11",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(errors::map_sql)?;
+    if done.rows_affected() != runs.len() as u64 {
+        return Err(StoreError::Other(format!(
+            "{} of {} runs vanished during their update",
+            runs.len() as u64 - done.rows_affected(),
+            runs.len()
+        )));
+    }
+    for slot in flow::keys_to_admit(runs.iter().copied()) {
+        admission::admit(conn, &slot, now).await?;
+    }
+    let mut signalled: Vec<&QueueName> = Vec::new();
+    for run in runs {
+        if run.status != RunStatus::Claimed && !signalled.contains(&&run.queue) {
+            signalled.push(&run.queue);
+            admission::signal_if_capped(conn, run).await?;
+        }
+    }
+    Ok(())
 }

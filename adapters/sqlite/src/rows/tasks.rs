@@ -147,6 +147,53 @@ pub(crate) async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(
     Ok(())
 }
 
+/// [`update`] for many tasks in one statement: each row's values travel as
+/// one JSON array (in [`update`]'s column order, the id last), so the
+/// statement is the same text, prepared once, for any number of tasks.
+pub(crate) async fn update_all(conn: &mut SqliteConnection, tasks: &[&Task]) -> Result<(), StoreError> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = tasks
+        .iter()
+        .map(|task| {
+            serde_json::json!([
+                task.status.as_str(),
+                i64::from(task.attempts),
+                i64::from(task.failures),
+                i64::from(task.consecutive_expiries),
+                task.current_run.to_string(),
+                opt_json(task.result.as_ref()),
+                task.last_error.as_deref(),
+                opt_micros(task.first_claimed_at),
+                opt_micros(task.completed_at),
+                deadline(task),
+                task.id.to_string(),
+            ])
+        })
+        .collect();
+    let done = sqlx::query(
+        "UPDATE tasks SET status = u.value ->> 0, attempts = u.value ->> 1, failures = u.value ->> 2, \
+         consecutive_expiries = u.value ->> 3, current_run = u.value ->> 4, result = u.value ->> 5, \
+         last_error = u.value ->> 6, first_claimed_at = u.value ->> 7, completed_at = u.value ->> 8, \
+         deadline = u.value ->> 9 \
+         FROM json_each(?) AS u WHERE tasks.id = u.value ->> 10",
+    )
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(conn)
+    .await
+    .map_err(errors::map_sql)?;
+    // As in `update`: every row was loaded under the write lock.
+    if done.rows_affected() != tasks.len() as u64 {
+        return Err(StoreError::Other(format!(
+            "{} of {} tasks vanished during their update",
+            tasks.len() as u64 - done.rows_affected(),
+            tasks.len()
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) async fn exists(conn: &mut SqliteConnection, id: TaskId) -> Result<bool, StoreError> {
     sqlx::query_scalar::<_, i64>("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?)")
         .bind(id.to_string())

@@ -43,8 +43,11 @@ pub(super) async fn update(db: &Db, name: &QueueName, patch: FlowPatch, now: Tim
             rows::queues::update_flow(tx, &queue).await?;
             if changes_keys {
                 let keys: Vec<String> = sqlx::query_scalar(
-                    "SELECT DISTINCT concurrency_key FROM runs \
-                     WHERE queue = ? AND status = 'pending' AND concurrency_key IS NOT NULL",
+                    // The keys with waiting runs, from the partial indexes
+                    // that hold them.
+                    "SELECT concurrency_key FROM runs \
+                     WHERE queue = ?1 AND status = 'pending' AND held = 0 AND concurrency_key IS NOT NULL \
+                     UNION SELECT concurrency_key FROM runs WHERE queue = ?1 AND held = 1",
                 )
                 .bind(name.as_str())
                 .fetch_all(&mut *tx)
@@ -99,41 +102,55 @@ pub(super) async fn delete(db: &Db, name: &QueueName, force: bool) -> Result<(),
     .await
 }
 
+/// Counts of a queue's runs by state and its oldest due run, each from a
+/// partial index holding only runs in that state (its predicate repeated
+/// word for word, as SQLite needs): a held run is pending, and a task
+/// completes with exactly one completed run, so completed runs are counted
+/// as completed tasks. `?1` the queue, `?2` now.
+const STATS_SQL: &str = "\
+SELECT (SELECT count(*) FROM runs WHERE queue = ?1 AND status = 'pending' AND held = 0) \
+     + (SELECT count(*) FROM runs WHERE queue = ?1 AND held = 1) AS pending, \
+       (SELECT count(*) FROM runs WHERE queue = ?1 AND status = 'claimed') AS claimed, \
+       (SELECT count(*) FROM runs WHERE queue = ?1 AND status = 'sleeping') AS sleeping, \
+       (SELECT count(*) FROM tasks WHERE queue = ?1 AND status <> 'pending' AND status = 'completed') AS completed, \
+       (SELECT count(*) FROM runs WHERE queue = ?1 AND status = 'failed') AS failed, \
+       (SELECT count(*) FROM runs WHERE queue = ?1 AND status = 'canceled') AS canceled, \
+       (SELECT min(available_at) FROM ( \
+            SELECT available_at FROM runs WHERE queue = ?1 AND status = 'pending' AND held = 0 AND available_at <= ?2 \
+            UNION ALL SELECT available_at FROM runs WHERE queue = ?1 AND held = 1 AND available_at <= ?2)) AS oldest_due";
+
 pub(super) async fn stats(db: &Db, name: &QueueName, now: Timestamp) -> Result<QueueStats, StoreError> {
     // One snapshot, so the counts and the age agree with each other.
     let mut tx = db.begin_read().await?;
     rows::queues::get(&mut tx, name).await?;
-    let counts = sqlx::query("SELECT status, COUNT(*) AS n FROM runs WHERE queue = ? GROUP BY status")
+    let row = sqlx::query(STATS_SQL)
         .bind(name.as_str())
-        .fetch_all(&mut *tx)
+        .bind(micros(now))
+        .fetch_one(&mut *tx)
         .await
         .map_err(errors::map_sql)?;
-    let by_status = counts
-        .iter()
-        .map(|row| {
-            let cols = rows::Cols(row);
-            Ok((cols.named("status", RunStatus::parse)?, cols.u64("n")?))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let oldest_due = sqlx::query(
-        "SELECT available_at FROM runs WHERE queue = ? AND status = 'pending' AND available_at <= ? \
-         ORDER BY available_at LIMIT 1",
-    )
-    .bind(name.as_str())
-    .bind(micros(now))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(errors::map_sql)?;
-    let oldest_due = oldest_due.map(|row| rows::Cols(&row).time("available_at")).transpose()?;
+    let cols = rows::Cols(&row);
+    let by_status = [
+        (RunStatus::Pending, cols.u64("pending")?),
+        (RunStatus::Claimed, cols.u64("claimed")?),
+        (RunStatus::Sleeping, cols.u64("sleeping")?),
+        (RunStatus::Completed, cols.u64("completed")?),
+        (RunStatus::Failed, cols.u64("failed")?),
+        (RunStatus::Canceled, cols.u64("canceled")?),
+    ];
+    let oldest_due = cols.opt_time("oldest_due")?;
     Ok(QueueStats::tally(name.clone(), by_status, oldest_due, now))
 }
 
-/// Each count reads at most `cap` entries of the (queue, status) index.
+/// Each count reads at most `cap` entries of a partial index: completed
+/// runs are counted as completed tasks (`tasks_finished`; a task completes
+/// with exactly one completed run), failed runs from `runs_failed`.
 pub(super) async fn finished_counts(db: &Db, name: &QueueName, cap: u32) -> Result<(u64, u64), StoreError> {
     let mut conn = db.reader().acquire().await.map_err(errors::map_sql)?;
     rows::queues::get(&mut conn, name).await?;
     let (completed, failed): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = ?1 AND status = 'completed' LIMIT ?2)), \
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE queue = ?1 AND status <> 'pending' \
+                    AND status = 'completed' LIMIT ?2)), \
                 (SELECT count(*) FROM (SELECT 1 FROM runs WHERE queue = ?1 AND status = 'failed' LIMIT ?2))",
     )
     .bind(name.as_str())

@@ -66,6 +66,7 @@ pub(super) async fn claim(
                     .await
                     .map_err(errors::map_sql)?;
                 let mut parked = false;
+                let first = claimed.len();
                 for row in &due {
                     let Some(mut state) = skipped.decoded("claim", row, rows::state::decode) else {
                         park(tx, row, &claim, now).await?;
@@ -73,9 +74,12 @@ pub(super) async fn claim(
                         continue;
                     };
                     machine::claim(&mut state, &claim, now)?;
-                    rows::state::save(tx, &state, now).await?;
                     claimed.push(state);
                 }
+                // One write for the batch (each due run is of its own task:
+                // a task has one pending run at a time).
+                let written: Vec<&TaskState> = claimed[first..].iter().collect();
+                rows::state::save_all(tx, &written, now).await?;
                 if !parked || claimed.len() == wanted {
                     break;
                 }
@@ -147,23 +151,32 @@ pub(super) async fn complete(
     db.write(move |tx| {
         Box::pin(async move {
             let mut answers = Vec::with_capacity(items.len());
-            let mut ended = Vec::new();
-            // Each item is fenced on its own; only a storage failure aborts the batch.
+            // One read for the batch. Items apply in order against the state
+            // the earlier ones left (a run listed twice completes once);
+            // each item is fenced on its own, only a storage failure aborts
+            // the batch.
+            let ids: Vec<RunId> = items.iter().map(|c| c.run_id).collect();
+            let mut states = rows::state::by_runs(tx, &ids).await?;
+            let mut completed: Vec<RunId> = Vec::new();
             for Completion { run_id, result } in items {
-                let Some(mut state) = rows::state::by_run(tx, run_id).await? else {
+                let Some(state) = states.get_mut(&run_id) else {
                     answers.push(Err(ItemError::NotFound(NotFound::Run(run_id))));
                     continue;
                 };
-                match machine::complete(&mut state, result, now) {
+                match machine::complete(state, result, now) {
                     Ok(()) => {
-                        rows::state::save(tx, &state, now).await?;
                         answers.push(Ok(()));
-                        ended.push(state.task);
+                        completed.push(run_id);
                     }
                     Err(rejection) => answers.push(Err(ItemError::Conflict(rejection))),
                 }
             }
-            let wake = events::announce_ends(tx, &ended.iter().collect::<Vec<_>>(), now).await?;
+            // A task completes once, by one run, so each completed state is
+            // of a different task and one write takes them all.
+            let written: Vec<&TaskState> = completed.iter().filter_map(|id| states.get(id)).collect();
+            rows::state::save_all(tx, &written, now).await?;
+            let ended: Vec<_> = written.iter().map(|s| &s.task).collect();
+            let wake = events::announce_ends(tx, &ended, now).await?;
             Ok((answers, wake))
         })
     })
