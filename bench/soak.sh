@@ -13,7 +13,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 P="$PGBIN/psql -h 127.0.0.1 -p $PORT -U postgres -tA"
 $P -c "DROP DATABASE IF EXISTS durable_soak" -c "CREATE DATABASE durable_soak" >/dev/null
 mkdir -p "$OUT"
-target/release/durable-server --listen "127.0.0.1:$HTTP" \
+RUST_LOG=${RUST_LOG:-warn} target/release/durable-server --listen "127.0.0.1:$HTTP" \
   --database-url "postgres://postgres@127.0.0.1:$PORT/durable_soak" >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

@@ -83,37 +83,12 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, run: &Run, now: Timestam
 /// Writes back what a transition at `now` may change, then re-admits the
 /// run's concurrency key when the write may have changed its occupancy.
 pub(crate) async fn update(conn: &mut SqliteConnection, run: &Run, now: Timestamp) -> Result<(), StoreError> {
-    let wait = run.wait.as_ref();
-    let done = sqlx::query(
-        "UPDATE runs SET status = ?, available_at = ?, claimed_at = ?, claim_expires_at = ?, worker_id = ?, \
-         wait_event = ?, wait_step = ?, result = ?, error = ?, completed_at = ?, held = ? WHERE id = ?",
-    )
-    .bind(run.status.as_str())
-    .bind(micros(run.available_at))
-    .bind(opt_micros(run.claimed_at))
-    .bind(opt_micros(run.claim_expires_at))
-    .bind(run.worker_id.as_deref())
-    .bind(wait.map(|w| w.event_name.as_str()))
-    .bind(wait.map(|w| w.step_name.as_str()))
-    .bind(opt_json(run.result.as_ref()))
-    .bind(run.error.as_deref())
-    .bind(opt_micros(run.completed_at))
-    .bind(i64::from(run.held))
-    .bind(run.id.to_string())
-    .execute(&mut *conn)
-    .await
-    .map_err(errors::map_sql)?;
-    // See `tasks::update`: the write lock makes a vanished row a bug.
-    if done.rows_affected() != 1 {
-        return Err(StoreError::Other(format!("run {} vanished during its update", run.id)));
-    }
-    admission::after_write(conn, run, now).await?;
-    admission::signal_if_capped(conn, run).await
+    update_all(conn, &[run], now).await
 }
 
-/// [`update`] for many runs in one statement (each row's values as one JSON
-/// array, in [`update`]'s column order, the id last), then the same
-/// admissions and capped-queue signals per run.
+/// [`update`] for any number of runs in one statement (each row's values as
+/// one JSON array, the id last), then the admissions of the keys the runs
+/// touched and the signals of capped queues a run may have freed a slot of.
 pub(crate) async fn update_all(conn: &mut SqliteConnection, runs: &[&Run], now: Timestamp) -> Result<(), StoreError> {
     if runs.is_empty() {
         return Ok(());
@@ -149,6 +124,7 @@ pub(crate) async fn update_all(conn: &mut SqliteConnection, runs: &[&Run], now: 
     .execute(&mut *conn)
     .await
     .map_err(errors::map_sql)?;
+    // See `tasks::update_all`: the write lock makes a vanished row a bug.
     if done.rows_affected() != runs.len() as u64 {
         return Err(StoreError::Other(format!(
             "{} of {} runs vanished during their update",

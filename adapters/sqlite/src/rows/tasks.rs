@@ -121,35 +121,12 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, task: &Task) -> Result<(
 
 /// Writes back what a transition may change; the spec never changes.
 pub(crate) async fn update(conn: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
-    let done = sqlx::query(
-        "UPDATE tasks SET status = ?, attempts = ?, failures = ?, consecutive_expiries = ?, current_run = ?, \
-         result = ?, last_error = ?, first_claimed_at = ?, completed_at = ?, deadline = ? WHERE id = ?",
-    )
-    .bind(task.status.as_str())
-    .bind(i64::from(task.attempts))
-    .bind(i64::from(task.failures))
-    .bind(i64::from(task.consecutive_expiries))
-    .bind(task.current_run.to_string())
-    .bind(opt_json(task.result.as_ref()))
-    .bind(task.last_error.as_deref())
-    .bind(opt_micros(task.first_claimed_at))
-    .bind(opt_micros(task.completed_at))
-    .bind(deadline(task))
-    .bind(task.id.to_string())
-    .execute(conn)
-    .await
-    .map_err(errors::map_sql)?;
-    // The write lock was held since the row was loaded, so it must still be
-    // there; anything else is a bug worth failing the transaction for.
-    if done.rows_affected() != 1 {
-        return Err(StoreError::Other(format!("task {} vanished during its update", task.id)));
-    }
-    Ok(())
+    update_all(conn, &[task]).await
 }
 
-/// [`update`] for many tasks in one statement: each row's values travel as
-/// one JSON array (in [`update`]'s column order, the id last), so the
-/// statement is the same text, prepared once, for any number of tasks.
+/// Writes back what transitions may change, for any number of tasks in one
+/// statement: each row's values travel as one JSON array (the id last), so
+/// the statement is the same text, prepared once, for one task or a batch.
 pub(crate) async fn update_all(conn: &mut SqliteConnection, tasks: &[&Task]) -> Result<(), StoreError> {
     if tasks.is_empty() {
         return Ok(());
@@ -183,7 +160,9 @@ pub(crate) async fn update_all(conn: &mut SqliteConnection, tasks: &[&Task]) -> 
     .execute(conn)
     .await
     .map_err(errors::map_sql)?;
-    // As in `update`: every row was loaded under the write lock.
+    // The write lock was held since the rows were loaded, so they must
+    // still be there; anything else is a bug worth failing the transaction
+    // for.
     if done.rows_affected() != tasks.len() as u64 {
         return Err(StoreError::Other(format!(
             "{} of {} tasks vanished during their update",
