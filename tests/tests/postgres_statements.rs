@@ -36,6 +36,14 @@ async fn create(store: &PgStore, queue: &QueueName, n: usize, now: Timestamp) ->
     store.tasks_create(queue, specs, now).await.expect("create").tasks.into_iter().map(|c| c.task_id).collect()
 }
 
+/// Claims up to `limit` runs of `queue` and completes the first `complete`
+/// of them, every completion accepted.
+async fn claim_and_complete(store: &PgStore, queue: &QueueName, limit: u32, complete: usize, now: Timestamp) {
+    let claimed = store.runs_claim(queue, &claim(limit, 60), now).await.unwrap();
+    let items = claimed.iter().take(complete).map(|s| Completion::new(s.run.id, None)).collect();
+    assert!(store.runs_complete(items, now).await.unwrap().iter().all(Result::is_ok));
+}
+
 /// Headers are a map of strings; a number there cannot be decoded.
 async fn spoil(store: &PgStore, task: TaskId) {
     sqlx::query("UPDATE tasks SET headers = '{\"h\": 1}' WHERE id = $1")
@@ -91,9 +99,7 @@ async fn retention_deletes_the_good_rows_beside_one_it_cannot_decode() {
     let queue = queue(&store, "q", cleanup).await;
     let now = SystemClock.now();
     let tasks = create(&store, &queue, 3, now).await;
-    let claimed = store.runs_claim(&queue, &claim(10, 60), now).await.unwrap();
-    let items = claimed.iter().map(|s| Completion::new(s.run.id, None)).collect();
-    assert!(store.runs_complete(items, now).await.unwrap().iter().all(Result::is_ok));
+    claim_and_complete(&store, &queue, 10, usize::MAX, now).await;
     spoil(&store, tasks[2]).await;
 
     let cleaned = store.retention_delete(now + Duration::seconds(5), 100).await.expect("the sweep step answers");
@@ -259,9 +265,7 @@ async fn retention_and_a_forced_queue_delete_leave_no_runs_behind() {
 
     let expiring = queue(&store, "expiring", CleanupPolicy { task_ttl_seconds: 1, event_ttl_seconds: 0 }).await;
     let finished = create(&store, &expiring, 3, now).await;
-    let claimed = store.runs_claim(&expiring, &claim(10, 60), now).await.unwrap();
-    let items = claimed.iter().map(|s| Completion::new(s.run.id, None)).collect();
-    assert!(store.runs_complete(items, now).await.unwrap().iter().all(Result::is_ok));
+    claim_and_complete(&store, &expiring, 10, usize::MAX, now).await;
     assert_eq!(runs_of(&store, &finished).await, 3);
     let cleaned = store.retention_delete(now + Duration::seconds(5), 100).await.unwrap();
     assert_eq!(cleaned.tasks, 3);
@@ -286,9 +290,7 @@ async fn the_statistics_read_no_finished_runs() {
     let queue = queue(&store, "counted", CleanupPolicy::default()).await;
     let now = SystemClock.now();
     create(&store, &queue, 2000, now).await;
-    let claimed = store.runs_claim(&queue, &claim(1000, 60), now).await.unwrap();
-    let items = claimed.iter().take(900).map(|s| Completion::new(s.run.id, None)).collect();
-    assert!(store.runs_complete(items, now).await.unwrap().iter().all(Result::is_ok));
+    claim_and_complete(&store, &queue, 1000, 900, now).await;
 
     let plan = store.explain_statistics(&queue, now).await.unwrap();
     assert!(!plan.contains("Seq Scan on runs") && !plan.contains("Seq Scan on tasks"), "{plan}");
